@@ -1,0 +1,26 @@
+# The README's commands. Each target sets up what it needs (scripts/devenv.sh is idempotent).
+SHELL := /bin/bash
+DEVENV := scripts/devenv.sh
+VENV := .venv/bin
+WITH_ENV = eval "$$($(DEVENV) env)" &&
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test lint stop
+
+setup:
+	@$(DEVENV) setup
+	@$(WITH_ENV) $(VENV)/petakota db upgrade && $(VENV)/petakota load-sample --if-empty
+
+run: setup
+	@$(WITH_ENV) $(VENV)/petakota serve --host $(HOST) --port $(PORT)
+
+test: setup
+	@$(VENV)/ruff check gis layers api tests
+	@$(WITH_ENV) $(VENV)/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	@$(VENV)/ruff check gis layers api tests
+
+stop:
+	@$(DEVENV) stop-db

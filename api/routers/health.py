@@ -1,0 +1,18 @@
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from layers import CATALOG
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Database reachable, PostGIS version, layer count")
+def healthz(request: Request):
+    try:
+        with request.app.state.engine.connect() as conn:
+            version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+    except Exception as exc:  # a health check reports, it never raises
+        return JSONResponse({"status": "error", "database": False, "detail": exc.__class__.__name__},
+                            status_code=503, headers={"Retry-After": "5"})
+    return {"status": "ok", "database": True, "postgis": version, "layers": len(CATALOG)}

@@ -1,0 +1,3 @@
+from gis.cli import app
+
+app(prog_name="petakota")

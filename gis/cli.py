@@ -1,0 +1,116 @@
+"""The `petakota` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+
+from gis import db
+from gis.errors import PetaKotaError
+from gis.settings import Settings
+
+app = typer.Typer(help="PetaKota: city-planning GIS service.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    db.upgrade(Settings(), revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base")) -> None:
+    """Revert migrations down to REVISION."""
+    db.downgrade(Settings(), revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+    typer.echo(db.current_revision(db.make_engine(Settings(), pool_size=1)) or "none")
+
+
+@app.command("load-sample")
+def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet")) -> None:
+    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters)."""
+    from gis.sample import is_empty
+    from gis.sample import load_sample as load
+
+    settings = Settings()
+    engine = db.make_engine(settings, pool_size=1)
+    if if_empty and not is_empty(engine):
+        typer.echo("sample city already loaded")
+        return
+    steps = ["generating layers", "writing rasters", *[f"loading {x}" for x in _sample_layers()],
+             "loading ITBX and raster registry"]
+    with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
+        counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)))
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def _sample_layers() -> list[str]:
+    from layers import CATALOG
+
+    return list(CATALOG)
+
+
+@app.command("import-boundaries")
+def import_boundaries(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile..."),
+    level: str = typer.Option(..., help="kota, kecamatan or kelurahan"),
+    code_field: str = typer.Option(None, help="field with the Kemendagri code (detected if omitted)"),
+    name_field: str = typer.Option(None, help="field with the name (detected if omitted)"),
+    crs: str = typer.Option(None, help="CRS of the file when it declares none, e.g. EPSG:32647"),
+    repair: bool = typer.Option(False, help="repair invalid geometries instead of refusing the file"),
+) -> None:
+    """Import a city's boundaries: checked whole, written all-or-nothing, upserted on the code."""
+    from gis.boundaries import import_boundaries as run
+
+    settings = Settings()
+    try:
+        with tqdm(total=1, desc=f"import {level}", unit="file") as bar:
+            n = run(db.make_engine(settings, pool_size=1), file, level, code_field=code_field,
+                    name_field=name_field, repair=repair, crs=crs)
+            bar.update(1)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"imported {n} {level} features from {file.name}")
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False) -> None:
+    """Serve the API and web map."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+                log_level="info")
+
+
+@app.command("info")
+def info() -> None:
+    """Show the configuration and what the database holds."""
+    from sqlalchemy import text
+
+    from layers import CATALOG
+
+    settings = Settings()
+    engine = db.make_engine(settings, pool_size=1)
+    typer.echo(f"city: {settings.city.name} ({settings.city.kode}), metric CRS EPSG:{settings.city.metric_crs}")
+    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    try:
+        typer.echo(f"PostGIS {db.postgis_version(engine)}, migration {db.current_revision(engine)}")
+        with engine.connect() as conn:
+            for layer_id in CATALOG:
+                n = conn.execute(text(f"SELECT count(*) FROM {layer_id}")).scalar()
+                typer.echo(f"  {layer_id:20s} {n:6d} features")
+    except Exception as exc:  # info must report, not crash, when the database is down
+        _fail(f"database not reachable or not migrated: {exc.__class__.__name__}: {exc}")

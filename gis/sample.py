@@ -1,0 +1,36 @@
+"""Loading the Binjai sample city: real boundaries + generated, illustrative layers and rasters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine, text
+
+from gis import store
+from gis.settings import Settings
+from layers.sample.generate import build
+from layers.sample.rasters import write_rasters
+
+
+def is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return store.count(conn, "kelurahan") == 0
+
+
+def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], None] = lambda step: None) -> dict:
+    """Replace the sample city's layers in one transaction (so loading twice never duplicates).
+    Returns the number of features per layer."""
+    progress("generating layers")
+    city = build()
+    progress("writing rasters")
+    raster_rows = write_rasters(city, settings.raster_dir, settings.city.population)
+    counts = {}
+    with engine.begin() as conn:
+        for layer_id, gdf in city.all_layers().items():
+            progress(f"loading {layer_id}")
+            counts[layer_id] = store.replace_features(conn, layer_id, gdf)
+        progress("loading ITBX and raster registry")
+        conn.execute(text("DELETE FROM itbx"))
+        store.write_rows(conn, "itbx", city.itbx, key=("kode_zona", "kegiatan"))
+        store.write_rows(conn, "rasters", raster_rows, key=("id",))
+    return counts

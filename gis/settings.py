@@ -1,0 +1,49 @@
+"""Configuration (pydantic-settings, prefix PETAKOTA_, plus plain DATABASE_URL). Build it where it is used
+(`create_app()`, the CLI), never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5439/petakota"
+
+
+class CitySettings(BaseModel):
+    """The city the service is set up for; another city changes these and imports its boundaries."""
+
+    name: str = "Kota Binjai"
+    kode: str = "12.75"  # Kemendagri code
+    metric_crs: int = 32647  # WGS 84 / UTM 47N; areas and distances are measured here
+    center_lon: float = 98.49
+    center_lat: float = 3.60
+    zoom: int = 12
+    population: int = 315_609  # Dukcapil, December 2024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PETAKOTA_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "PETAKOTA_DATABASE_URL"),
+    )
+    data_dir: Path = Path("var")
+    city: CitySettings = CitySettings()
+    pool_size: int = 10
+    debug: bool = False
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The same database for SQLAlchemy with the psycopg 3 driver."""
+        url = self.database_url
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://...")
+
+    @property
+    def raster_dir(self) -> Path:
+        return self.data_dir / "rasters"

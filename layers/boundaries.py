@@ -1,0 +1,58 @@
+"""Administrative boundaries: real data (BIG via cahyadsn/wilayah_boundaries), keyed on Kemendagri codes."""
+
+from layers.schema import BOUNDARY_ATTRIBUTION, Field, Layer, Style
+
+AREA = Field("area_ha", "number", "Luas (ha)", "Area (ha)", computed=True)
+
+KOTA = Layer(
+    id="kota",
+    title_id="Kota / Kabupaten",
+    title_en="City / regency",
+    geometry_type="MultiPolygon",
+    fields=(
+        Field("kode", "text", "Kode Kemendagri", "Kemendagri code", required=True),
+        Field("nama", "text", "Nama", "Name", required=True),
+        Field("provinsi_kode", "text", "Kode provinsi", "Province code"),
+        AREA,
+    ),
+    key="kode",
+    style=Style(color="#333333", fill_opacity=0.0, weight=3),
+    source=BOUNDARY_ATTRIBUTION,
+    illustrative=False,
+)
+
+KECAMATAN = Layer(
+    id="kecamatan",
+    title_id="Kecamatan",
+    title_en="Districts (kecamatan)",
+    geometry_type="MultiPolygon",
+    fields=(
+        Field("kode", "text", "Kode Kemendagri", "Kemendagri code", required=True),
+        Field("nama", "text", "Nama", "Name", required=True),
+        Field("kota_kode", "text", "Kode kota", "City code", required=True),
+        AREA,
+    ),
+    key="kode",
+    style=Style(color="#555555", fill_opacity=0.0, weight=2),
+    source=BOUNDARY_ATTRIBUTION,
+    illustrative=False,
+)
+
+KELURAHAN = Layer(
+    id="kelurahan",
+    title_id="Kelurahan / Desa",
+    title_en="Urban villages (kelurahan)",
+    geometry_type="MultiPolygon",
+    fields=(
+        Field("kode", "text", "Kode Kemendagri", "Kemendagri code", required=True),
+        Field("nama", "text", "Nama", "Name", required=True),
+        Field("jenis", "text", "Jenis", "Type", choices=("kelurahan", "desa")),
+        Field("kecamatan_kode", "text", "Kode kecamatan", "District code", required=True),
+        Field("kota_kode", "text", "Kode kota", "City code", required=True),
+        AREA,
+    ),
+    key="kode",
+    style=Style(color="#777777", fill_opacity=0.05, weight=1),
+    source=BOUNDARY_ATTRIBUTION,
+    illustrative=False,
+)

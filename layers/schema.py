@@ -1,0 +1,149 @@
+"""The shape of a layer declaration. Every layer of the catalog is one `Layer`; everything else
+(tables, migrations' consistency check, API, maps) reads these declarations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Field types a layer may declare, and the SQL type each is stored as.
+FIELD_SQL_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "bigint": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+GEOMETRY_TYPES = ("Point", "MultiPoint", "MultiLineString", "MultiPolygon")
+
+BOUNDARY_ATTRIBUTION = "Batas wilayah: cahyadsn/wilayah_boundaries (MIT), after Badan Informasi Geospasial"
+ILLUSTRATIVE_ATTRIBUTION = "Data ilustratif (dibuat oleh PetaKota), bukan data resmi / illustrative, not official"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    title_id: str
+    title_en: str
+    public: bool = True
+    required: bool = False
+    # Allowed values, for coded fields (status, class); validated on write.
+    choices: tuple[str, ...] = ()
+    # Derived by the database (e.g. area_ha), never taken from a client.
+    computed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in FIELD_SQL_TYPES:
+            raise ValueError(f"field {self.name}: unknown type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    label_id: str
+    label_en: str
+    color: str
+    value: str | None = None  # the value of `Style.by` this entry colours; None for a single-colour layer
+
+
+@dataclass(frozen=True)
+class Style:
+    """Map style: a single colour, or one colour per value of a field (`by`)."""
+
+    color: str
+    fill_opacity: float = 0.5
+    weight: float = 1.5
+    by: str | None = None
+    legend: tuple[LegendEntry, ...] = ()
+
+    def color_for(self, value: object) -> str:
+        for entry in self.legend:
+            if entry.value is not None and entry.value == value:
+                return entry.color
+        return self.color
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title_id: str
+    title_en: str
+    geometry_type: str
+    fields: tuple[Field, ...]
+    style: Style
+    source: str
+    illustrative: bool
+    # Anonymous users see a public layer, and only its public fields.
+    public: bool = True
+    # Unique natural key (e.g. Kemendagri code); loaders upsert on it.
+    key: str | None = None
+    # Field holding the feature's date, for `datetime` filtering.
+    time_field: str | None = None
+    description_id: str = ""
+    description_en: str = ""
+    min_zoom: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.geometry_type not in GEOMETRY_TYPES:
+            raise ValueError(f"layer {self.id}: unknown geometry type {self.geometry_type!r}")
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError(f"layer {self.id}: duplicate field names")
+        if self.key and self.key not in names:
+            raise ValueError(f"layer {self.id}: key {self.key!r} is not a field")
+
+    @property
+    def public_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.public)
+
+    @property
+    def private_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.public)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def is_polygon(self) -> bool:
+        return self.geometry_type.endswith("Polygon")
+
+    def to_dict(self, include_private: bool = False) -> dict:
+        fields = self.fields if include_private else self.public_fields
+        return {
+            "id": self.id,
+            "title": {"id": self.title_id, "en": self.title_en},
+            "description": {"id": self.description_id, "en": self.description_en},
+            "geometry_type": self.geometry_type,
+            "illustrative": self.illustrative,
+            "public": self.public,
+            "source": self.source,
+            "key": self.key,
+            "time_field": self.time_field,
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "title": {"id": f.title_id, "en": f.title_en},
+                    "public": f.public,
+                    "required": f.required,
+                    "computed": f.computed,
+                    **({"choices": list(f.choices)} if f.choices else {}),
+                }
+                for f in fields
+            ],
+            "style": {
+                "color": self.style.color,
+                "fill_opacity": self.style.fill_opacity,
+                "weight": self.style.weight,
+                "by": self.style.by,
+            },
+            "legend": [
+                {"label": {"id": e.label_id, "en": e.label_en}, "color": e.color, "value": e.value}
+                for e in self.style.legend
+            ],
+        }
