@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import Conflict, DatabaseUnavailable, InvalidInput, NotFound, PetaKotaError
+from gis.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PetaKotaError,
+    Unauthorized,
+    VersionConflict,
+)
 
 log = logging.getLogger("petakota")
 
@@ -18,8 +27,20 @@ STATUS_CODES: dict[type[PetaKotaError], int] = {
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
+    VersionConflict: 412,
+    Unauthorized: 401,
+    Forbidden: 403,
     DatabaseUnavailable: 503,
 }
+
+
+class PreconditionRequired(Exception):
+    """A write that must name the version it changes came without If-Match (HTTP 428)."""
+
+
+class PayloadTooLarge(Exception):
+    def __init__(self, limit: int):
+        self.limit = limit
 
 
 def problem(status: int, title: str, detail: str, instance: str, headers: dict | None = None) -> JSONResponse:
@@ -34,7 +55,20 @@ def problem(status: int, title: str, detail: str, instance: str, headers: dict |
 def install(app: FastAPI) -> None:
     @app.exception_handler(PetaKotaError)
     async def domain_error(request: Request, exc: PetaKotaError):
-        return problem(STATUS_CODES.get(type(exc), 400), exc.title, exc.detail, request.url.path)
+        status = STATUS_CODES.get(type(exc), 400)
+        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+        return problem(status, exc.title, exc.detail, request.url.path, headers)
+
+    @app.exception_handler(PreconditionRequired)
+    async def precondition_required(request: Request, exc: PreconditionRequired):
+        return problem(428, "Precondition required",
+                       "send If-Match with the feature's ETag (from GET) so that concurrent edits cannot "
+                       "overwrite each other", request.url.path)
+
+    @app.exception_handler(PayloadTooLarge)
+    async def too_large(request: Request, exc: PayloadTooLarge):
+        return problem(413, "Payload too large", f"the body is larger than {exc.limit // 1_000_000} MB",
+                       request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -1,29 +1,32 @@
-"""The layer catalog as the service sees it: declarations plus what the database holds."""
+"""What the database holds for each layer: feature count and extent, cheaply on big tables."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from layers import CATALOG
+from layers.schema import Layer
+
+EXACT_BELOW = 100_000  # rows; bigger tables report the planner's estimates (no full scans for metadata)
 
 
-def layer_summaries(conn: Connection, include_private: bool = False) -> list[dict]:
-    """Every layer a caller may see, with feature count and extent (lon/lat)."""
-    visible = [layer for layer in CATALOG.values() if layer.public or include_private]
-    if not visible:
-        return []
-    # One round trip: count and extent per table.
-    sql = " UNION ALL ".join(
-        f"SELECT '{layer.id}' AS id, count(*) AS n, ST_Extent(geom) AS ext FROM {layer.id}" for layer in visible
-    )
-    stats = {row.id: row for row in conn.execute(text(
-        f"SELECT id, n, ST_XMin(ext) x0, ST_YMin(ext) y0, ST_XMax(ext) x1, ST_YMax(ext) y1 FROM ({sql}) s"))}
-    out = []
-    for layer in visible:
-        s = stats[layer.id]
-        out.append({
-            **layer.to_dict(include_private=include_private),
-            "feature_count": s.n,
-            "bbox": [s.x0, s.y0, s.x1, s.y1] if s.x0 is not None else None,
-        })
-    return out
+def layer_stats(conn: Connection, layers: list[Layer]) -> dict[str, dict]:
+    """layer id -> {"feature_count", "bbox" [w, s, e, n] in lon/lat or None}."""
+    if not layers:
+        return {}
+    ids = [layer.id for layer in layers]
+    estimates = dict(conn.execute(text(
+        "SELECT relname, reltuples::bigint FROM pg_class WHERE relname = ANY(:ids) AND relkind = 'r'"),
+        {"ids": ids}).all())
+    parts = []
+    for layer in layers:
+        if estimates.get(layer.id, -1) >= EXACT_BELOW:
+            parts.append(f"SELECT '{layer.id}' AS id, {int(estimates[layer.id])}::bigint AS n, "
+                         f"ST_EstimatedExtent('{layer.id}', 'geom')::geometry AS ext")
+        else:
+            parts.append(f"SELECT '{layer.id}' AS id, count(*) AS n, ST_Extent(geom)::geometry AS ext "
+                         f"FROM {layer.id}")
+    rows = conn.execute(text(
+        f"SELECT id, n, ST_XMin(ext) x0, ST_YMin(ext) y0, ST_XMax(ext) x1, ST_YMax(ext) y1 "
+        f"FROM ({' UNION ALL '.join(parts)}) s"))
+    return {r.id: {"feature_count": r.n, "bbox": [r.x0, r.y0, r.x1, r.y1] if r.x0 is not None else None}
+            for r in rows}

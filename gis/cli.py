@@ -14,6 +14,10 @@ from gis.settings import Settings
 app = typer.Typer(help="PetaKota: city-planning GIS service.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once, when created).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+layers_app = typer.Typer(help="Layers added at runtime (they appear without a restart).", no_args_is_help=True)
+app.add_typer(layers_app, name="layers")
 
 
 def _fail(message: str) -> None:
@@ -84,6 +88,68 @@ def import_boundaries(
     except PetaKotaError as exc:
         _fail(exc.detail)
     typer.echo(f"imported {n} {level} features from {file.name}")
+
+
+@keys_app.command("create")
+def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
+                name: str = typer.Option(..., help="who holds the key, e.g. 'Dinas PUPR'")) -> None:
+    """Create an API key and print it (it cannot be shown again)."""
+    from gis import auth
+
+    try:
+        with db.make_engine(Settings(), pool_size=1).begin() as conn:
+            key_id, key = auth.create_key(conn, name, role)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"key {key_id} for {name} ({role}):")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (id, holder, role, prefix, state)."""
+    from gis import auth
+
+    with db.make_engine(Settings(), pool_size=1).connect() as conn:
+        for k in auth.list_keys(conn):
+            state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+            typer.echo(f"{k['id']:4d}  {k['role']:8s} pk_{k['prefix']}_...  {state:18s} {k['name']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke an API key."""
+    from gis import auth
+
+    try:
+        with db.make_engine(Settings(), pool_size=1).begin() as conn:
+            auth.revoke_key(conn, key_id)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"key {key_id} revoked")
+
+
+@layers_app.command("add")
+def layers_add(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage..."),
+               layer_id: str = typer.Option(..., "--id", help="collection id, e.g. pasar_tradisional"),
+               title: str = typer.Option(..., help="title in Bahasa Indonesia"),
+               title_en: str = typer.Option(None, help="title in English"),
+               source: str = typer.Option("", help="source and licence of the data"),
+               illustrative: bool = typer.Option(False, help="mark the data as illustrative"),
+               private: list[str] = typer.Option([], help="a field to keep private (repeatable)")) -> None:
+    """Add a layer from a file: its table, declaration and features, in one transaction."""
+    from gis.layer_import import add_layer_from_file
+
+    settings = Settings()
+    try:
+        with tqdm(total=1, desc=f"add {layer_id}", unit="file") as bar:
+            n = add_layer_from_file(db.make_engine(settings, pool_size=1), file, layer_id, title,
+                                    title_en or title, source, illustrative, set(private),
+                                    settings.city.metric_crs)
+            bar.update(1)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"layer {layer_id} added with {n} features")
 
 
 @app.command("serve")

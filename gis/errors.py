@@ -23,3 +23,17 @@ class Conflict(PetaKotaError):
 
 class DatabaseUnavailable(PetaKotaError):
     title = "Database unavailable"
+
+
+class VersionConflict(PetaKotaError):
+    """The feature changed since the client read it (HTTP 412)."""
+
+    title = "Precondition failed"
+
+
+class Forbidden(PetaKotaError):
+    title = "Forbidden"
+
+
+class Unauthorized(PetaKotaError):
+    title = "Unauthorized"

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     city: CitySettings = CitySettings()
     pool_size: int = 10
+    max_body_mb: int = 10  # largest feature body accepted on write
     debug: bool = False
 
     @property

@@ -51,9 +51,13 @@ def _rows(layer: Layer, gdf: gpd.GeoDataFrame, columns: list[str]) -> Iterable[d
         yield row
 
 
-def insert_features(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame, upsert: bool = False) -> int:
+def _layer(layer: Layer | str) -> Layer:
+    return layer if isinstance(layer, Layer) else CATALOG[layer]
+
+
+def insert_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame, upsert: bool = False) -> int:
     """Insert features (upserting on the layer's key if asked). Returns the number written."""
-    layer = CATALOG[layer_id]
+    layer = _layer(layer)
     columns = [f.name for f in layer.fields if not f.computed and f.name in gdf.columns]
     names = ", ".join([*columns, "geom"])
     values = ", ".join([*(f":{c}" for c in columns), _geom_sql(layer)])
@@ -69,18 +73,18 @@ def insert_features(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame, upse
     return len(rows)
 
 
-def replace_features(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame) -> int:
-    conn.execute(text(f"DELETE FROM {CATALOG[layer_id].id}"))
-    return insert_features(conn, layer_id, gdf)
+def replace_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame) -> int:
+    conn.execute(text(f"DELETE FROM {_layer(layer).id}"))
+    return insert_features(conn, layer, gdf)
 
 
-def count(conn: Connection, layer_id: str) -> int:
-    return conn.execute(text(f"SELECT count(*) FROM {CATALOG[layer_id].id}")).scalar_one()
+def count(conn: Connection, layer: Layer | str) -> int:
+    return conn.execute(text(f"SELECT count(*) FROM {_layer(layer).id}")).scalar_one()
 
 
-def read_layer(conn: Connection, layer_id: str, include_private: bool = False) -> gpd.GeoDataFrame:
+def read_layer(conn: Connection, layer: Layer | str, include_private: bool = False) -> gpd.GeoDataFrame:
     """A whole layer as a GeoDataFrame (EPSG:4326), private fields only when asked."""
-    layer = CATALOG[layer_id]
+    layer = _layer(layer)
     fields = layer.fields if include_private else layer.public_fields
     cols = ", ".join(["id", *(f.name for f in fields), "geom"])
     return gpd.read_postgis(text(f"SELECT {cols} FROM {layer.id} ORDER BY id"), conn, geom_col="geom")

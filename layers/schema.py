@@ -147,3 +147,31 @@ class Layer:
                 for e in self.style.legend
             ],
         }
+
+
+def layer_from_dict(d: dict) -> Layer:
+    """The inverse of `Layer.to_dict(include_private=True)`: a declaration stored as JSON (runtime layers)."""
+    legend = tuple(LegendEntry(e["label"]["id"], e["label"]["en"], e["color"], e.get("value"))
+                   for e in d.get("legend", ()))
+    style = d.get("style") or {}
+    return Layer(
+        id=d["id"],
+        title_id=d["title"]["id"],
+        title_en=d["title"]["en"],
+        description_id=(d.get("description") or {}).get("id", ""),
+        description_en=(d.get("description") or {}).get("en", ""),
+        geometry_type=d["geometry_type"],
+        fields=tuple(
+            Field(f["name"], f["type"], f["title"]["id"], f["title"]["en"], public=f.get("public", True),
+                  required=f.get("required", False), choices=tuple(f.get("choices", ())),
+                  computed=f.get("computed", False))
+            for f in d["fields"]
+        ),
+        style=Style(color=style.get("color", "#3388ff"), fill_opacity=style.get("fill_opacity", 0.5),
+                    weight=style.get("weight", 1.5), by=style.get("by"), legend=legend),
+        source=d.get("source", ""),
+        illustrative=d.get("illustrative", False),
+        public=d.get("public", True),
+        key=d.get("key"),
+        time_field=d.get("time_field"),
+    )

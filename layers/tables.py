@@ -8,13 +8,16 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from layers import CATALOG
 from layers.schema import Layer
@@ -32,6 +35,9 @@ def layer_table(layer: Layer, meta: MetaData = metadata) -> Table:
                               unique=bool(layer.key == f.name)))
     columns.append(Column("geom", Geometry(layer.geometry_type.upper(), srid=4326, spatial_index=True),
                           nullable=False))
+    # Optimistic concurrency: the version is the ETag, bumped by a trigger on every update.
+    columns.append(Column("version", Integer, nullable=False, server_default=text("1")))
+    columns.append(Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")))
     return Table(layer.id, meta, *columns)
 
 
@@ -60,4 +66,35 @@ RASTERS = Table(
     Column("illustrative", Boolean, nullable=False),
     Column("source", Text),
     Column("acquired", Date),
+)
+
+FEATURE_HISTORY = Table(
+    "feature_history", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("layer", Text, nullable=False),
+    Column("feature_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("before", JSONB),
+    Column("after", JSONB),
+)
+
+API_KEYS = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+LAYER_REGISTRY = Table(
+    "layer_registry", metadata,
+    Column("id", Text, primary_key=True),
+    Column("declaration", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

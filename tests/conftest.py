@@ -89,6 +89,26 @@ def server(settings, engine) -> str:
     thread.join(10)
 
 
+@pytest.fixture(scope="session")
+def keys(engine) -> dict[str, str]:
+    """One API key per role."""
+    from gis.auth import create_key
+
+    out = {}
+    with engine.begin() as conn:
+        for role in ("analyst", "planner", "admin"):
+            out[role] = create_key(conn, f"Uji {role}", role)[1]
+    return out
+
+
+def problem_of(response) -> dict:
+    """The RFC 9457 body of an error response (and checks it is one)."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text[:300]
+    body = response.json()
+    assert body["status"] == response.status_code and body["detail"]
+    return body
+
+
 @pytest.fixture()
 def http(server):
     with httpx.Client(base_url=server, timeout=30) as client:

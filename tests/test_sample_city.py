@@ -136,6 +136,7 @@ def test_toll_gate_lies_east_of_the_city_and_estate_near_it(engine):
 
 
 def test_load_sample_twice_does_not_duplicate(engine, settings):
+    load_sample(engine, settings)  # the sample as loaded, without what other tests added
     with engine.connect() as conn:
         before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
                   for t in ("kelurahan", "parks", "project_parcels", "itbx", "rasters")}

@@ -1,0 +1,98 @@
+"""Request dependencies: who is calling, the live catalog, the layer a caller may see."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gis.auth import ANONYMOUS, Principal, principal_for
+from gis.errors import Forbidden, NotFound, Unauthorized
+from gis.registry import load_catalog
+from layers.schema import Layer
+
+CACHE_SECONDS = 2.0  # new layers and revoked keys take effect within this time, without a restart
+
+
+class TtlCache:
+    """A tiny per-process cache; values older than `ttl` are fetched again."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._items: dict = {}
+
+    def get(self, key, fetch):
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        value = fetch()
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+def api_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return None
+
+
+def principal(request: Request) -> Principal:
+    key = api_key(request)
+    if not key:
+        return ANONYMOUS
+    state = request.app.state
+
+    def lookup():
+        with state.engine.connect() as conn:
+            return principal_for(conn, key)
+
+    who = state.key_cache.get(key, lookup)
+    if who is None:
+        raise Unauthorized("the API key is not valid or has been revoked")
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def require(role: str):
+    def check(who: Caller) -> Principal:
+        if not who.can(role):
+            if who.role == "anonymous":
+                raise Unauthorized(f"this needs an API key with the {role} role (header X-API-Key)")
+            raise Forbidden(f"this needs the {role} role; your key has the {who.role} role")
+        return who
+
+    return check
+
+
+def catalog(request: Request) -> dict[str, Layer]:
+    state = request.app.state
+
+    def fetch():
+        with state.engine.connect() as conn:
+            return load_catalog(conn)
+
+    return state.catalog_cache.get("catalog", fetch)
+
+
+def visible_layers(request: Request, who: Principal) -> list[Layer]:
+    return [layer for layer in catalog(request).values() if layer.public or who.sees_private]
+
+
+def layer_for(request: Request, collection_id: str, who: Principal) -> Layer:
+    layer = catalog(request).get(collection_id)
+    if layer is None or not (layer.public or who.sees_private):
+        raise NotFound(f"no collection {collection_id[:100]!r}; see /collections")
+    return layer

@@ -1,0 +1,49 @@
+"""Administration: API keys and runtime layers (admin role)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from api.deps import require
+from gis import auth
+from gis.auth import Principal
+from gis.errors import InvalidInput
+from gis.registry import create_layer
+from layers.schema import layer_from_dict
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+@router.get("/keys", summary="List API keys (never the keys themselves)")
+def list_keys(request: Request, who: Admin):
+    with request.app.state.engine.connect() as conn:
+        return {"keys": auth.list_keys(conn)}
+
+
+@router.post("/keys", status_code=201, summary="Create an API key; the key is shown once")
+def create_key(request: Request, who: Admin, name: Annotated[str, Body()], role: Annotated[str, Body()]):
+    with request.app.state.engine.begin() as conn:
+        key_id, key = auth.create_key(conn, name, role)
+    return {"id": key_id, "name": name, "role": role, "key": key}
+
+
+@router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key")
+def revoke_key(request: Request, who: Admin, key_id: int):
+    with request.app.state.engine.begin() as conn:
+        auth.revoke_key(conn, key_id)
+    request.app.state.key_cache.clear()
+
+
+@router.post("/layers", status_code=201, summary="Add a layer (a declaration); it appears without a restart")
+def add_layer(request: Request, who: Admin, declaration: Annotated[dict, Body()]):
+    try:
+        layer = layer_from_dict(declaration)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"not a valid layer declaration: {exc}") from None
+    with request.app.state.engine.begin() as conn:
+        create_layer(conn, layer, request.app.state.settings.city.metric_crs)
+    request.app.state.catalog_cache.clear()
+    return layer.to_dict(include_private=True)

@@ -1,0 +1,194 @@
+"""OGC API - Features: landing page, conformance, API definition, collections, queryables, schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import Caller, layer_for, visible_layers
+from api.formats import json_or_html, links_for, negotiate
+from gis import crs as crs_mod
+from gis.catalog import layer_stats
+from layers.schema import Layer
+
+router = APIRouter(tags=["OGC API - Features"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+]
+
+_JSON_SCHEMA_TYPES = {"text": {"type": "string"}, "integer": {"type": "integer"}, "bigint": {"type": "integer"},
+                      "number": {"type": "number"}, "boolean": {"type": "boolean"},
+                      "date": {"type": "string", "format": "date"}}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/", summary="Landing page")
+def landing(request: Request, f: str | None = None):
+    fmt = negotiate(request, f)
+    base = _base(request)
+    settings = request.app.state.settings
+    doc = {
+        "title": f"PetaKota - {settings.city.name}",
+        "description": "Layanan data tata ruang kota / city-planning GIS service (OGC API - Features)",
+        "links": [
+            *links_for(request, "/", title="Landing page"),
+            {"href": f"{base}/api", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "title": "OpenAPI definition"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
+             "title": "Conformance"},
+            {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "Collections"},
+            {"href": f"{base}/layers", "rel": "describedby", "type": "application/json", "title": "Layer catalog"},
+        ],
+    }
+    return json_or_html(request, fmt, "landing", doc, doc["title"])
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(request: Request, f: str | None = None):
+    doc = {"conformsTo": CONFORMANCE}
+    return json_or_html(request, negotiate(request, f), "conformance", doc, "Conformance")
+
+
+@router.get("/api", summary="OpenAPI definition", include_in_schema=False)
+def api_definition(request: Request):
+    # FastAPI builds the document once and caches it on the app.
+    return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json;version=3.0")
+
+
+def collection_doc(request: Request, layer: Layer, stats: dict, who) -> dict:
+    base = _base(request)
+    path = f"/collections/{layer.id}"
+    settings = request.app.state.settings
+    bbox = stats.get("bbox") or [-180, -90, 180, 90]
+    doc = {
+        "id": layer.id,
+        "title": layer.title_id,
+        "title_en": layer.title_en,
+        "description": layer.description_id or layer.title_en,
+        "itemType": "feature",
+        "illustrative": layer.illustrative,
+        "attribution": layer.source,
+        "geometryType": layer.geometry_type,
+        "extent": {"spatial": {"bbox": [bbox], "crs": crs_mod.CRS84}},
+        "crs": [c.uri for c in crs_mod.supported(settings.city.metric_crs)],
+        "storageCrs": crs_mod.CRS84,
+        "links": [
+            *links_for(request, path, title=layer.title_id),
+            {"href": f"{base}{path}/items?f=json", "rel": "items", "type": "application/geo+json",
+             "title": "Features (GeoJSON)"},
+            {"href": f"{base}{path}/items?f=html", "rel": "items", "type": "text/html", "title": "Features (HTML)"},
+            {"href": f"{base}{path}/items?f=csv", "rel": "items", "type": "text/csv", "title": "Features (CSV)"},
+            {"href": f"{base}{path}/items?f=gpkg", "rel": "items", "type": "application/geopackage+sqlite3",
+             "title": "Features (GeoPackage)"},
+            {"href": f"{base}{path}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "Queryables"},
+            {"href": f"{base}{path}/schema", "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+             "type": "application/schema+json", "title": "Schema"},
+        ],
+    }
+    if layer.time_field:
+        doc["extent"]["temporal"] = {"interval": [[None, None]], "trs":
+                                     "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"}
+    return doc
+
+
+@router.get("/collections", summary="The collections (one per layer)")
+def collections(request: Request, who: Caller, f: str | None = None):
+    fmt = negotiate(request, f)
+    layers = visible_layers(request, who)
+    stats = request.app.state.stats_cache.get(
+        ("stats", who.sees_private), lambda: _stats(request, layers))
+    doc = {
+        "links": links_for(request, "/collections", title="Collections"),
+        "crs": [c.uri for c in crs_mod.supported(request.app.state.settings.city.metric_crs)],
+        "collections": [collection_doc(request, layer, stats.get(layer.id, {}), who) for layer in layers],
+    }
+    return json_or_html(request, fmt, "collections", doc, "Koleksi data / Collections")
+
+
+def _stats(request: Request, layers: list[Layer]) -> dict:
+    with request.app.state.engine.connect() as conn:
+        return layer_stats(conn, layers)
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+def collection(request: Request, collection_id: str, who: Caller, f: str | None = None):
+    fmt = negotiate(request, f)
+    layer = layer_for(request, collection_id, who)
+    stats = request.app.state.stats_cache.get(("stats", layer.id), lambda: _stats(request, [layer]))
+    doc = collection_doc(request, layer, stats.get(layer.id, {}), who)
+    return json_or_html(request, fmt, "collection", doc, layer.title_id)
+
+
+def _schema(request: Request, layer: Layer, who, queryables: bool) -> dict:
+    base = _base(request)
+    fields = layer.fields if who.sees_private else layer.public_fields
+    props: dict = {}
+    if not queryables:
+        props["id"] = {"type": "integer", "readOnly": True, "x-ogc-role": "id"}
+    props["geometry"] = {"format": f"geometry-{layer.geometry_type.lower()}", "x-ogc-role": "primary-geometry",
+                         "$ref": f"https://geojson.org/schema/{layer.geometry_type}.json"}
+    if queryables:
+        props["id"] = {"type": "integer", "title": "id"}
+    for fld in fields:
+        p = {**_JSON_SCHEMA_TYPES[fld.type], "title": fld.title_id, "description": fld.title_en}
+        if fld.choices:
+            p["enum"] = list(fld.choices)
+        if fld.computed:
+            p["readOnly"] = True
+        if layer.time_field == fld.name:
+            p["x-ogc-role"] = "primary-instant"
+        props[fld.name] = p
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{layer.id}/{'queryables' if queryables else 'schema'}",
+        "type": "object",
+        "title": layer.title_id,
+        "properties": props,
+    }
+    if queryables:
+        doc["additionalProperties"] = False
+    else:
+        doc["required"] = [fld.name for fld in fields if fld.required]
+    return doc
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
+def queryables(request: Request, collection_id: str, who: Caller, f: str | None = None):
+    fmt = negotiate(request, f)
+    layer = layer_for(request, collection_id, who)
+    return json_or_html(request, fmt, "queryables", _schema(request, layer, who, True), layer.title_id,
+                        media_type="application/schema+json")
+
+
+@router.get("/collections/{collection_id}/schema", summary="Schema of the features")
+def schema(request: Request, collection_id: str, who: Caller, f: str | None = None):
+    fmt = negotiate(request, f)
+    layer = layer_for(request, collection_id, who)
+    return json_or_html(request, fmt, "queryables", _schema(request, layer, who, False), layer.title_id,
+                        media_type="application/schema+json")

@@ -1,0 +1,219 @@
+"""Writing features (OGC API - Features Part 4): validation against the layer declaration, optimistic
+concurrency on the feature version, history recorded by the database triggers in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry import shape
+from sqlalchemy import Connection, text
+
+from gis.crs import Crs
+from gis.errors import InvalidInput, NotFound, VersionConflict
+from layers.schema import Field, Layer
+
+_PY_TYPES = {"text": (str,), "integer": (int,), "bigint": (int,), "number": (int, float), "boolean": (bool,),
+             "date": (str,)}
+
+
+def _check_value(f: Field, value):
+    if value is None:
+        if f.required:
+            raise InvalidInput(f"property {f.name!r} is required")
+        return None
+    ok = isinstance(value, _PY_TYPES[f.type]) and not (isinstance(value, bool) and f.type != "boolean")
+    if not ok:
+        raise InvalidInput(f"property {f.name!r} must be a {f.type}, got {type(value).__name__} {value!r:.40}")
+    if f.type == "number" and not math.isfinite(value):
+        raise InvalidInput(f"property {f.name!r} must be a finite number")
+    if f.type in ("integer", "bigint") and abs(value) > (2**31 - 1 if f.type == "integer" else 2**63 - 1):
+        raise InvalidInput(f"property {f.name!r} is out of range for an {f.type}")
+    if f.type == "date":
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"property {f.name!r} must be a date YYYY-MM-DD, got {value!r:.40}") from None
+    if f.type == "text" and len(value) > 10_000:
+        raise InvalidInput(f"property {f.name!r} is longer than 10,000 characters")
+    if f.choices and value not in f.choices:
+        raise InvalidInput(f"property {f.name!r} must be one of {', '.join(f.choices)}, got {value!r:.40}")
+    return value
+
+
+def check_properties(layer: Layer, props, partial: bool) -> dict:
+    """Validated values of the writable fields. Computed fields (area_ha) are derived, so ignored."""
+    if not isinstance(props, dict):
+        raise InvalidInput("'properties' must be a JSON object")
+    writable = {f.name: f for f in layer.fields if not f.computed}
+    computed = {f.name for f in layer.fields if f.computed}
+    unknown = [k for k in props if k not in writable and k not in computed]
+    if unknown:
+        raise InvalidInput(f"unknown properties {', '.join(map(repr, unknown))} for {layer.id}; "
+                           f"fields: {', '.join(writable)}")
+    names = [k for k in props if k in writable] if partial else list(writable)
+    return {name: _check_value(writable[name], props.get(name)) for name in names}
+
+
+def _polygonal_parts(geom, want: str):
+    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type.replace("Multi", "") == want]
+    return shapely.union_all(parts) if parts else None
+
+
+def check_geometry(layer: Layer, geojson, crs: Crs, repair: bool):
+    """A shapely geometry in EPSG:4326 (lon/lat) fit for the layer, or InvalidInput saying what is wrong."""
+    if not isinstance(geojson, dict):
+        raise InvalidInput("'geometry' must be a GeoJSON geometry object")
+    try:
+        geom = shape(geojson)
+    except Exception as exc:  # shapely raises several types for malformed GeoJSON
+        raise InvalidInput(f"geometry is not valid GeoJSON: {exc}") from None
+    if geom.is_empty:
+        raise InvalidInput("geometry is empty")
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise InvalidInput("geometry has non-finite coordinates")
+    if len(coords) > 1_000_000:
+        raise InvalidInput("geometry has more than 1,000,000 vertices")
+    if crs.lat_lon:
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    if crs.srid != 4326:
+        to_wgs84 = Transformer.from_crs(crs.srid, 4326, always_xy=True)
+        geom = shapely.transform(geom, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
+    x0, y0, x1, y1 = geom.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InvalidInput(f"coordinates out of range for {crs.uri} (longitude/latitude {x0:.4g}..{x1:.4g}, "
+                           f"{y0:.4g}..{y1:.4g}); is Content-Crs right?")
+    base = layer.geometry_type.replace("Multi", "")
+    if geom.geom_type.replace("Multi", "") != base:
+        raise InvalidInput(f"{layer.id} holds {layer.geometry_type} geometries, got {geom.geom_type}")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        if not repair:
+            raise InvalidInput(f"invalid geometry: {reason}; fix it, or send ?repair=true to have it repaired")
+        geom = _polygonal_parts(shapely.make_valid(geom), base)
+        if geom is None or geom.is_empty:
+            raise InvalidInput(f"invalid geometry ({reason}) and nothing of type {base} is left after repair")
+    return geom
+
+
+def _set_actor(conn: Connection, actor: str, action: str = "") -> None:
+    conn.execute(text("SELECT set_config('petakota.actor', :a, true), set_config('petakota.action', :b, true)"),
+                 {"a": actor, "b": action})
+
+
+def _geom_param(layer: Layer) -> str:
+    return "ST_Multi(ST_GeomFromWKB(:wkb, 4326))" if layer.geometry_type.startswith("Multi") else \
+        "ST_GeomFromWKB(:wkb, 4326)"
+
+
+def create(conn: Connection, layer: Layer, props: dict, geom, actor: str) -> tuple[int, int]:
+    _set_actor(conn, actor)
+    cols = [*props, "geom"]
+    values = [*(f":{c}" for c in props), _geom_param(layer)]
+    row = conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)}) "
+                            f"RETURNING id, version"), {**props, "wkb": shapely.to_wkb(geom)}).one()
+    return row.id, row.version
+
+
+def update(conn: Connection, layer: Layer, fid: int, props: dict, geom, expected_version: int, actor: str,
+           action: str = "") -> int:
+    """Replace the given properties (and geometry, if any) when the stored version is still the expected one."""
+    _set_actor(conn, actor, action)
+    sets = [f"{c} = :{c}" for c in props]
+    params = {**props, "id": fid, "expected": expected_version}
+    if geom is not None:
+        sets.append(f"geom = {_geom_param(layer)}")
+        params["wkb"] = shapely.to_wkb(geom)
+    if not sets:
+        raise InvalidInput("nothing to change: send properties and/or a geometry")
+    version = conn.execute(text(f"UPDATE {layer.id} SET {', '.join(sets)} WHERE id = :id AND version = :expected "
+                                f"RETURNING version"), params).scalar()
+    if version is None:
+        _raise_missing_or_stale(conn, layer, fid, expected_version)
+    return version
+
+
+def delete(conn: Connection, layer: Layer, fid: int, expected_version: int, actor: str) -> None:
+    _set_actor(conn, actor)
+    done = conn.execute(text(f"DELETE FROM {layer.id} WHERE id = :id AND version = :expected"),
+                        {"id": fid, "expected": expected_version}).rowcount
+    if not done:
+        _raise_missing_or_stale(conn, layer, fid, expected_version)
+
+
+def current_version(conn: Connection, layer: Layer, fid: int) -> int | None:
+    return conn.execute(text(f"SELECT version FROM {layer.id} WHERE id = :id"), {"id": fid}).scalar()
+
+
+def _raise_missing_or_stale(conn, layer, fid, expected):
+    current = current_version(conn, layer, fid)
+    if current is None:
+        raise NotFound(f"collection {layer.id!r} has no feature {fid}")
+    raise VersionConflict(f"feature {fid} is at version {current}, not {expected}: someone else changed it; "
+                          "fetch it again and reapply your edit")
+
+
+def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> list[dict]:
+    rows = conn.execute(text(
+        "SELECT version, action, actor, at, before, after FROM feature_history "
+        "WHERE layer = :layer AND feature_id = :id ORDER BY id"), {"layer": layer.id, "id": fid}).mappings().all()
+    if not rows:
+        raise NotFound(f"collection {layer.id!r} has no history for feature {fid}")
+    hidden = {f.name for f in layer.private_fields} if not include_private else set()
+    out = []
+    for r in rows:
+        entry = {"version": r["version"], "action": r["action"], "at": r["at"].isoformat(),
+                 "actor": r["actor"] if include_private else None}
+        for side in ("before", "after"):
+            snap = r[side]
+            entry[side] = {k: v for k, v in snap.items() if k not in hidden} if snap else None
+        out.append(entry)
+    return out
+
+
+def restore(conn: Connection, layer: Layer, fid: int, version: int, actor: str,
+            expected_version: int | None) -> int:
+    """Bring a feature (also a deleted one) back to the state it had at `version`."""
+    snap = conn.execute(text(
+        "SELECT after FROM feature_history WHERE layer = :layer AND feature_id = :id AND version = :v "
+        "AND after IS NOT NULL ORDER BY id DESC LIMIT 1"), {"layer": layer.id, "id": fid, "v": version}).scalar()
+    if snap is None:
+        raise NotFound(f"feature {fid} of {layer.id!r} has no version {version} to restore")
+    props = {f.name: _restored_value(f, snap.get(f.name)) for f in layer.fields if not f.computed}
+    geom = shape(snap["geom"])
+    current = current_version(conn, layer, fid)
+    if current is not None:
+        if expected_version is None:
+            raise InvalidInput("feature exists: send If-Match with its current ETag to restore over it")
+        return update(conn, layer, fid, props, geom, expected_version, actor, action="restore")
+    # Deleted: re-create it under its old id, continuing its version numbers.
+    last = conn.execute(text("SELECT max(version) FROM feature_history WHERE layer = :layer AND feature_id = :id"),
+                        {"layer": layer.id, "id": fid}).scalar()
+    _set_actor(conn, actor, "restore")
+    cols = ["id", "version", *props, "geom"]
+    values = [":id", ":version", *(f":{c}" for c in props), _geom_param(layer)]
+    conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)})"),
+                 {**props, "id": fid,
+                  "version": last + 1, "wkb": shapely.to_wkb(geom)})
+    return last + 1
+
+
+def _restored_value(f: Field, value):
+    return date.fromisoformat(value) if f.type == "date" and isinstance(value, str) else value
+
+
+def parse_body(raw: bytes, max_bytes: int) -> dict:
+    if len(raw) > max_bytes:
+        raise InvalidInput(f"request body is larger than {max_bytes // 1_000_000} MB")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput("body must be a GeoJSON Feature object ({\"type\": \"Feature\", ...})")
+    return body

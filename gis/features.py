@@ -1,0 +1,181 @@
+"""Reading features. GeoJSON is built by PostgreSQL (json_build_object, ST_AsGeoJSON) and passed through as
+text, so serving a page costs the application almost nothing (DESIGN.md, "Performance")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import geopandas as gpd
+from sqlalchemy import Connection, text
+
+from gis import cql2
+from gis.crs import Crs
+from gis.errors import InvalidInput, NotFound
+from layers.schema import FIELD_SQL_TYPES, Layer
+
+EXACT_COUNT_BELOW = 100_000  # rows; above, numberMatched is the planner's estimate (no full COUNT)
+MAX_LIMIT = 10_000
+
+
+@dataclass
+class ItemsQuery:
+    limit: int = 10
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: Crs = field(default_factory=lambda: Crs("CRS84", 4326))
+    crs: Crs = field(default_factory=lambda: Crs("CRS84", 4326))
+    datetime: tuple[date | None, date | None] | None = None
+    properties: list[str] | None = None
+    sortby: list[tuple[str, bool]] = field(default_factory=list)  # (field, ascending)
+    filter: str | dict | None = None
+    filter_lang: str = "cql2-text"
+    filter_crs: Crs = field(default_factory=lambda: Crs("CRS84", 4326))
+    equals: dict[str, str] = field(default_factory=dict)  # ?field=value (Part 1 property filters)
+
+
+@dataclass
+class Page:
+    features: str  # comma-separated GeoJSON Feature texts
+    returned: int
+    has_more: bool
+    matched: int | None
+    matched_exact: bool
+
+
+def visible_fields(layer: Layer, include_private: bool):
+    return layer.fields if include_private else layer.public_fields
+
+
+def _queryables(layer: Layer, include_private: bool) -> dict[str, str]:
+    return {"id": "integer", **{f.name: f.type for f in visible_fields(layer, include_private)}}
+
+
+def geometry_sql(crs: Crs, column: str = "geom") -> str:
+    if crs.srid == 4326:
+        return f"ST_FlipCoordinates({column})" if crs.lat_lon else column
+    return f"ST_Transform({column}, {int(crs.srid)})"
+
+
+def _where(layer: Layer, q: ItemsQuery, include_private: bool) -> tuple[list[str], dict]:
+    clauses, params = [], {}
+    fields = _queryables(layer, include_private)
+    if q.bbox:
+        x0, y0, x1, y1 = q.bbox
+        if q.bbox_crs.lat_lon:
+            x0, y0, x1, y1 = y0, x0, y1, x1
+        env = f"ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, {int(q.bbox_crs.srid)})"
+        if q.bbox_crs.srid != 4326:
+            env = f"ST_Transform({env}, 4326)"
+        clauses.append(f"ST_Intersects(geom, {env})")
+        params.update(bx0=x0, by0=y0, bx1=x1, by1=y1)
+    if q.datetime and layer.time_field:
+        start, end = q.datetime
+        if start:
+            clauses.append(f'"{layer.time_field}" >= :dt0')
+            params["dt0"] = start
+        if end:
+            clauses.append(f'"{layer.time_field}" <= :dt1')
+            params["dt1"] = end
+    for n, (name, value) in enumerate(q.equals.items()):
+        if name not in fields:
+            raise InvalidInput(f"unknown property {name!r}; queryables: {', '.join(fields)}")
+        sql_type = FIELD_SQL_TYPES.get(fields[name], "integer")
+        clauses.append(f'"{name}" = CAST(:eq{n} AS {sql_type})')
+        params[f"eq{n}"] = value
+    if q.filter:
+        sql, filter_params = cql2.to_sql(q.filter, q.filter_lang, fields, filter_srid=q.filter_crs.srid,
+                                         swap_axes=q.filter_crs.lat_lon)
+        clauses.append(f"({sql})")
+        params.update(filter_params)
+    return clauses, params
+
+
+def _order(layer: Layer, q: ItemsQuery, include_private: bool) -> str:
+    fields = _queryables(layer, include_private)
+    parts = []
+    for name, ascending in q.sortby:
+        if name not in fields:
+            raise InvalidInput(f"cannot sort by {name!r}; sortable: {', '.join(fields)}")
+        parts.append(f'"{name}" {"ASC" if ascending else "DESC"}')
+    return ", ".join([*parts, "id"])  # id last: a stable order, so paging never repeats or skips
+
+
+def _selected(layer: Layer, q: ItemsQuery, include_private: bool):
+    fields = visible_fields(layer, include_private)
+    if q.properties is None:
+        return fields
+    names = {f.name for f in fields}
+    unknown = [p for p in q.properties if p not in names]
+    if unknown:
+        raise InvalidInput(f"unknown properties {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
+    return tuple(f for f in fields if f.name in q.properties)
+
+
+def feature_json_sql(layer: Layer, fields, crs: Crs) -> str:
+    props = ", ".join(f"'{f.name}', \"{f.name}\"" for f in fields)
+    return (f"json_build_object('type', 'Feature', 'id', id, 'geometry', "
+            f"ST_AsGeoJSON({geometry_sql(crs)}, {crs.precision})::json, "
+            f"'properties', json_build_object({props}))::text")
+
+
+def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool) -> Page:
+    if not 1 <= q.limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    if q.offset < 0:
+        raise InvalidInput("offset must be 0 or more")
+    clauses, params = _where(layer, q, include_private)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    order = _order(layer, q, include_private)
+    fields = _selected(layer, q, include_private)
+    # One row more than asked tells whether a next page exists, without counting. row_number() runs
+    # before OFFSET, so the rows kept are those numbered up to offset + limit.
+    sql = (
+        f"SELECT coalesce(string_agg(f, ',' ORDER BY rn) FILTER (WHERE rn <= :last), '') AS features, "
+        f"count(*) AS n FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, "
+        f"{feature_json_sql(layer, fields, q.crs)} AS f FROM {layer.id} {where} "
+        f"ORDER BY {order} LIMIT :limit_plus OFFSET :offset) page"
+    )
+    row = conn.execute(text(sql), {**params, "last": q.offset + q.limit, "limit_plus": q.limit + 1,
+                                   "offset": q.offset}).one()
+    returned = min(row.n, q.limit)
+    has_more = row.n > q.limit
+    if not has_more:
+        matched, exact = q.offset + returned, True
+    else:
+        matched, exact = count_matched(conn, layer, where, params)
+    return Page(row.features, returned, has_more, matched, exact)
+
+
+def count_matched(conn: Connection, layer: Layer, where: str, params: dict) -> tuple[int, bool]:
+    """Exact on small tables; on big ones the planner's estimate (a full COUNT is what makes peers slow)."""
+    estimate = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                            {"t": layer.id}).scalar()
+    if estimate is None or estimate < EXACT_COUNT_BELOW:
+        return conn.execute(text(f"SELECT count(*) FROM {layer.id} {where}"), params).scalar_one(), True
+    plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {layer.id} {where}"), params).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"]), False
+
+
+def fetch_item(conn: Connection, layer: Layer, fid: int, crs: Crs, include_private: bool) -> tuple[str, int]:
+    """One feature's GeoJSON text and its version (the ETag)."""
+    fields = visible_fields(layer, include_private)
+    row = conn.execute(text(f"SELECT {feature_json_sql(layer, fields, crs)} AS f, version FROM {layer.id} "
+                            f"WHERE id = :id"), {"id": fid}).first()
+    if row is None:
+        raise NotFound(f"collection {layer.id!r} has no feature {fid}")
+    return row.f, row.version
+
+
+def fetch_frame(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool) -> gpd.GeoDataFrame:
+    """The same selection as `fetch_items`, as a GeoDataFrame in the requested CRS (CSV/GeoPackage export)."""
+    clauses, params = _where(layer, q, include_private)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    fields = _selected(layer, q, include_private)
+    cols = ", ".join(["id", *(f'"{f.name}"' for f in fields)])
+    geom = f"ST_Transform(geom, {int(q.crs.srid)})" if q.crs.srid != 4326 else "geom"
+    sql = (f"SELECT {cols}, {geom} AS geometry FROM {layer.id} {where} ORDER BY {_order(layer, q, include_private)} "
+           f"LIMIT :limit OFFSET :offset")
+    gdf = gpd.read_postgis(text(sql), conn, geom_col="geometry", params={**params, "limit": q.limit,
+                                                                        "offset": q.offset})
+    return gdf.set_crs(q.crs.srid, allow_override=True)
