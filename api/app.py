@@ -10,9 +10,11 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.deps import CACHE_SECONDS, TtlCache
-from api.routers import admin, health, items, layers, ogc
+from api.routers import admin, health, items, layers, ogc, rasters, tiles
+from gis.changes import EVERYTHING, ChangeListener
 from gis.db import make_engine
 from gis.settings import Settings
+from gis.tiles import TileCache
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,9 +25,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = make_engine(settings)
+        listener = ChangeListener(settings.sqlalchemy_url.replace("+psycopg", ""), on_change)
+        listener.start()
+        app.state.change_listener = listener
         try:
             yield
         finally:
+            listener.stop()
             app.state.engine.dispose()
 
     app = FastAPI(title=f"PetaKota - {settings.city.name}", version="0.1.0", lifespan=lifespan,
@@ -34,10 +40,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog_cache = TtlCache(CACHE_SECONDS)
     app.state.stats_cache = TtlCache(CACHE_SECONDS)
     app.state.key_cache = TtlCache(CACHE_SECONDS)
-    # Called with the layer id after every committed write (cache invalidation).
-    app.state.write_hooks = [lambda layer_id: app.state.stats_cache.clear()]
+    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1_000_000)
+
+    def on_change(layer_id: str) -> None:
+        """A layer changed (our own write, or another process's via NOTIFY): drop what was cached of it."""
+        app.state.stats_cache.clear()
+        if layer_id == EVERYTHING:
+            app.state.tile_cache.clear()
+        else:
+            app.state.tile_cache.invalidate(layer_id)
+
+    # Called with the layer id after every committed write, before the response: the next tile is fresh.
+    app.state.write_hooks = [on_change]
     errors.install(app)
-    for router in (health.router, ogc.router, items.router, layers.router, admin.router):
+    for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, layers.router,
+                   admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from gis.auth import ANONYMOUS, Principal, principal_for
 from gis.errors import Forbidden, NotFound, Unauthorized
@@ -33,6 +34,14 @@ class TtlCache:
         self._items[key] = (now, value)
         return value
 
+    def peek(self, key):
+        """The cached value if still fresh, else None (never fetches)."""
+        hit = self._items.get(key)
+        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl else None
+
+    def fresh(self, key) -> bool:
+        return self.peek(key) is not None
+
     def clear(self) -> None:
         self._items.clear()
 
@@ -47,7 +56,8 @@ def api_key(request: Request) -> str | None:
     return None
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
+    """Async, so that anonymous requests and known keys cost no thread hop (cached tiles stay cheap)."""
     key = api_key(request)
     if not key:
         return ANONYMOUS
@@ -57,7 +67,10 @@ def principal(request: Request) -> Principal:
         with state.engine.connect() as conn:
             return principal_for(conn, key)
 
-    who = state.key_cache.get(key, lookup)
+    def cached():
+        return state.key_cache.get(key, lookup)
+
+    who = state.key_cache.peek(key) if state.key_cache.fresh(key) else await run_in_threadpool(cached)
     if who is None:
         raise Unauthorized("the API key is not valid or has been revoked")
     return who

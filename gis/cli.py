@@ -152,6 +152,46 @@ def layers_add(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
     typer.echo(f"layer {layer_id} added with {n} features")
 
 
+@app.command("export-pmtiles")
+def export_pmtiles(
+    out: Path = typer.Option(..., help="the .pmtiles file to write"),
+    public: bool = typer.Option(True, "--public/--all-fields",
+                                help="public layers and fields only (default), or every field"),
+    collections: str = typer.Option(None, help="comma-separated collection ids (default: every public layer)"),
+    minzoom: int = typer.Option(10), maxzoom: int = typer.Option(15),
+) -> None:
+    """Export vector tiles as a PMTiles archive for static hosting (e.g. the city website's embedded maps)."""
+    from sqlalchemy import text
+
+    from gis.pmtiles_export import export_pmtiles as run
+    from gis.pmtiles_export import tiles_to_export
+    from gis.registry import load_catalog
+
+    settings = Settings()
+    engine = db.make_engine(settings, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            catalog = load_catalog(conn)
+            bounds = tuple(conn.execute(text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM kota) s"
+            )).one())
+        names = [c.strip() for c in collections.split(",")] if collections else list(catalog)
+        unknown = [n for n in names if n not in catalog]
+        if unknown:
+            raise PetaKotaError(f"unknown collections: {', '.join(unknown)}")
+        layers = [catalog[n] for n in names if catalog[n].public or not public]
+        if None in bounds:
+            raise PetaKotaError("no city boundary loaded: nothing to export")
+        total = len(tiles_to_export(bounds, minzoom, maxzoom))
+        with tqdm(total=total, desc="export-pmtiles", unit="tile") as bar:
+            n = run(engine, layers, out, bounds, minzoom, maxzoom, include_private=not public,
+                    cap=settings.tile_feature_cap, progress=bar.update)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"wrote {n} tiles of {len(layers)} layers ({'public fields only' if public else 'all fields'}) "
+               f"to {out}")
+
+
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False) -> None:
     """Serve the API and web map."""

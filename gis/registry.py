@@ -49,8 +49,12 @@ def create_layer(conn: Connection, layer: Layer, metric_srid: int) -> None:
     conn.execute(text(
         f"CREATE TABLE {layer.id} (id serial PRIMARY KEY, {cols + ',' if cols else ''} "
         f"geom geometry({layer.geometry_type.upper()}, 4326) NOT NULL, "
+        f"geom_3857 geometry GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED, "
         f"version integer NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now())"))
     conn.execute(text(f"CREATE INDEX idx_{layer.id}_geom ON {layer.id} USING gist (geom)"))
+    conn.execute(text(f"CREATE INDEX idx_{layer.id}_geom_3857 ON {layer.id} USING gist (geom_3857)"))
+    conn.execute(text(f"CREATE TRIGGER {layer.id}_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                      f"ON {layer.id} FOR EACH STATEMENT EXECUTE FUNCTION petakota_notify_change()"))
     if any(f.name == "area_ha" for f in layer.fields):
         conn.execute(text(f"CREATE TRIGGER {layer.id}_area_ha BEFORE INSERT OR UPDATE OF geom ON {layer.id} "
                           f"FOR EACH ROW EXECUTE FUNCTION petakota_area_ha({int(metric_srid)})"))

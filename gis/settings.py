@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     city: CitySettings = CitySettings()
     pool_size: int = 10
     max_body_mb: int = 10  # largest feature body accepted on write
+    tile_feature_cap: int = 10_000  # features per layer per vector tile (X-Tile-Truncated says when hit)
+    tile_cache_mb: int = 256
     debug: bool = False
 
     @property

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -35,6 +36,9 @@ def layer_table(layer: Layer, meta: MetaData = metadata) -> Table:
                               unique=bool(layer.key == f.name)))
     columns.append(Column("geom", Geometry(layer.geometry_type.upper(), srid=4326, spatial_index=True),
                           nullable=False))
+    # Web Mercator copy for tiles, kept by the database.
+    columns.append(Column("geom_3857", Geometry(srid=-1, spatial_index=False),
+                          Computed("ST_Transform(geom, 3857)", persisted=True)))
     # Optimistic concurrency: the version is the ETag, bumped by a trigger on every update.
     columns.append(Column("version", Integer, nullable=False, server_default=text("1")))
     columns.append(Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")))

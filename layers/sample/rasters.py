@@ -20,16 +20,6 @@ from layers.sample.generate import METRIC, SEED, SampleCity
 RESOLUTION = 10.0
 MARGIN = 500.0
 
-LAND_COVER_CLASSES = {
-    1: ("Lahan terbangun", "Built-up", "#D7191C"),
-    2: ("Perkebunan", "Plantation", "#A6D96A"),
-    3: ("Sawah / pertanian", "Rice field / farmland", "#FFFFBF"),
-    4: ("Vegetasi / pohon", "Trees", "#1A9641"),
-    5: ("Badan air", "Water", "#2B83BA"),
-    6: ("Lahan terbuka", "Cleared land", "#FDAE61"),
-}
-FLOOD_CLASSES = {1: ("Rendah", "Low", "#FFFFB2"), 2: ("Sedang", "Medium", "#FD8D3C"), 3: ("Tinggi", "High", "#BD0026")}
-
 # id -> registry metadata (the files are <id>.tif under the raster directory)
 RASTERS = {
     "elevation": dict(title_id="Ketinggian (DEM)", title_en="Elevation (DEM)", units="m", kind="continuous"),
@@ -53,11 +43,11 @@ def _grid(city_bounds):
     return Affine(RESOLUTION, 0.0, x0, 0.0, -RESOLUTION, y1), width, height
 
 
-def _burn(shapes, transform, shape, value=1) -> np.ndarray:
+def _burn(shapes, transform, shape, value=1, all_touched=True) -> np.ndarray:
     shapes = [(g, value) for g in shapes if not g.is_empty]
     if not shapes:
         return np.zeros(shape, dtype="uint8")
-    return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8", all_touched=True)
+    return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8", all_touched=all_touched)
 
 
 def _smooth_noise(rng, shape, scale_px: float) -> np.ndarray:
@@ -72,7 +62,8 @@ def build_arrays(city: SampleCity, population_total: int) -> tuple[dict[str, np.
     shape = (height, width)
     layers = {k: v.to_crs(METRIC) for k, v in city.layers.items()}
 
-    inside = _burn(kota.geometry, transform, shape).astype(bool)
+    # Pixel centres inside the city: the same rule zonal statistics use, so the city's sum is the total.
+    inside = _burn(kota.geometry, transform, shape, all_touched=False).astype(bool)
     river_px = _burn(layers["rivers"].geometry, transform, shape)
     river_dist = ndimage.distance_transform_edt(river_px == 0) * RESOLUTION
 
