@@ -36,6 +36,15 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
 ]
 
 _JSON_SCHEMA_TYPES = {"text": {"type": "string"}, "integer": {"type": "integer"}, "bigint": {"type": "integer"},
@@ -63,6 +72,11 @@ def landing(request: Request, f: str | None = None):
              "title": "Conformance"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "Collections"},
             {"href": f"{base}/layers", "rel": "describedby", "type": "application/json", "title": "Layer catalog"},
+            {"href": f"{base}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": "application/json", "title": "Tile matrix sets"},
+            {"href": f"{base}/processes", "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+             "type": "application/json", "title": "Processes (planning analyses)"},
+            {"href": f"{base}/rasters", "rel": "data", "type": "application/json", "title": "Rasters"},
         ],
     }
     return json_or_html(request, fmt, "landing", doc, doc["title"])

@@ -148,6 +148,13 @@ def _parcels(estate: shapely.Geometry, rng: np.random.Generator) -> list[dict]:
         if piece.is_empty:
             continue
         status = str(rng.choice(statuses, p=[0.2, 0.25, 0.2, 0.2, 0.15]))
+        # The road from identification to this status, with dates: loaded as successive edits, so the edit
+        # history holds a real acquisition timeline.
+        day = date(2021, 6, 1) + timedelta(days=int(rng.integers(0, 200)))
+        steps = []
+        for step in reversed(statuses[statuses.index(status):]):
+            steps.append((step, day))
+            day += timedelta(days=int(rng.integers(60, 330)))
         area_m2 = piece.area
         agreed = status in ("agreed", "compensated", "certified")
         rows.append({
@@ -157,7 +164,8 @@ def _parcels(estate: shapely.Geometry, rng: np.random.Generator) -> list[dict]:
             "nik": "127504" + "".join(str(d) for d in rng.integers(0, 10, 10)),
             "status": status,
             "kompensasi_rp": int(round(area_m2 * UNIT_PRICE_RP_M2 * rng.uniform(0.95, 1.15), -3)) if agreed else None,
-            "status_date": date(2021, 6, 1) + timedelta(days=int(rng.integers(0, 1900))),
+            "status_date": steps[-1][1],
+            "status_steps": steps,
             "geometry": shapely.MultiPolygon([piece]) if piece.geom_type == "Polygon" else piece,
         })
     return rows

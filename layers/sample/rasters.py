@@ -8,13 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rasterio
-import rasterio.shutil
 from rasterio.features import rasterize
-from rasterio.io import MemoryFile
 from rasterio.transform import Affine
 from scipy import ndimage
 
+from gis.cog import write_cog
 from layers.sample.generate import METRIC, SEED, SampleCity
 
 RESOLUTION = 10.0
@@ -114,26 +112,12 @@ def build_arrays(city: SampleCity, population_total: int) -> tuple[dict[str, np.
     return arrays, transform
 
 
-def write_cog(path: Path, array: np.ndarray, transform, nodata=None) -> None:
-    profile = dict(driver="GTiff", height=array.shape[0], width=array.shape[1], count=1, dtype=array.dtype.name,
-                   crs=f"EPSG:{METRIC}", transform=transform, nodata=nodata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.tif")
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
-            ds.write(array, 1)
-        with mem.open() as src:
-            rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", blocksize=512,
-                                 overview_resampling="nearest" if array.dtype == np.uint8 else "average")
-    tmp.replace(path)  # never leave a half-written file under the real name
-
-
 def write_rasters(city: SampleCity, out_dir: Path, population_total: int) -> list[dict]:
     """Write the COGs and return their registry rows (paths relative to the data directory)."""
     arrays, transform = build_arrays(city, population_total)
     rows = []
     for raster_id, meta in RASTERS.items():
-        write_cog(out_dir / f"{raster_id}.tif", arrays[raster_id], transform)
+        write_cog(out_dir / f"{raster_id}.tif", arrays[raster_id], transform, METRIC)
         rows.append({"id": raster_id, "path": f"rasters/{raster_id}.tif", "illustrative": True,
                      "source": "PetaKota sample generator (illustrative)", "acquired": meta.get("acquired"),
                      **{k: v for k, v in meta.items() if k != "acquired"}})

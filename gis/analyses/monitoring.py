@@ -1,0 +1,117 @@
+"""Project monitoring: land acquisition progress towards the target (e.g. 138 ha), a monthly timeline from the
+edit history of parcel statuses, milestones on time or late, compensation; and change detection between two
+land-cover rasters inside a project's footprint."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis.analyses.grid import Raster
+from gis.errors import InvalidInput
+
+STATUSES = ("identified", "negotiating", "agreed", "compensated", "certified")
+ACQUIRED = ("compensated", "certified")  # land counts as acquired once compensation is paid
+
+
+def _month_ends(start: date, end: date) -> list[date]:
+    months = pd.period_range(pd.Timestamp(start).to_period("M"), pd.Timestamp(end).to_period("M"), freq="M")
+    return [p.end_time.date() for p in months]
+
+
+def timeline(events: pd.DataFrame, areas: dict, today: date) -> list[dict]:
+    """events: feature_id, date, status (one row per recorded status). Each month: hectares in each status."""
+    if events.empty:
+        return []
+    events = events.sort_values(["date", "seq"] if "seq" in events else ["date"])
+    rows = []
+    for month_end in _month_ends(events.date.min(), today):
+        state = events[events.date <= month_end].groupby("feature_id").status.last()
+        ha = {s: float(sum(areas.get(fid, 0.0) for fid, st in state.items() if st == s)) for s in STATUSES}
+        rows.append({"month": month_end.strftime("%Y-%m"), **{f"{s}_ha": round(v, 4) for s, v in ha.items()},
+                     "acquired_ha": round(sum(ha[s] for s in ACQUIRED), 4)})
+    return rows
+
+
+def _milestone_state(planned, actual, today: date) -> str:
+    if actual is not None and not pd.isna(actual):
+        return "done_on_time" if planned is None or pd.isna(planned) or actual <= planned else "done_late"
+    if planned is not None and not pd.isna(planned) and planned < today:
+        return "late"
+    return "upcoming"
+
+
+def project_progress(project: dict, parcels: gpd.GeoDataFrame, events: pd.DataFrame, milestones: pd.DataFrame,
+                     today: date | None = None) -> dict:
+    """project: slug, nama, target_ha, harga_satuan_rp_m2. parcels: id, parcel_id, status, area_ha,
+    kompensasi_rp (private field: pass it only to analysts). events: feature_id, date, status."""
+    today = today or date.today()
+    target = float(project.get("target_ha") or 0)
+    if target <= 0:
+        raise InvalidInput(f"project {project.get('slug')!r} has no target area")
+    total_ha = float(parcels.area_ha.sum())
+    by_status = []
+    for status in STATUSES:
+        part = parcels[parcels.status == status]
+        by_status.append({"status": status, "parcels": int(len(part)), "area_ha": round(float(part.area_ha.sum()), 4),
+                          "share_of_target": round(float(part.area_ha.sum()) / target, 4)})
+    acquired = float(parcels[parcels.status.isin(ACQUIRED)].area_ha.sum())
+    ms = []
+    for m in milestones.sort_values("planned_date").itertuples():
+        state = _milestone_state(m.planned_date, m.actual_date, today)
+        ms.append({"nama": m.nama, "planned_date": str(m.planned_date), "actual_date":
+                   None if m.actual_date is None or pd.isna(m.actual_date) else str(m.actual_date), "state": state,
+                   "days_late": max(((m.actual_date if state == "done_late" else today) - m.planned_date).days, 0)
+                   if state in ("late", "done_late") else 0})
+    result = {
+        "project": {k: project.get(k) for k in ("slug", "nama", "target_ha")},
+        "as_of": today.isoformat(),
+        "target_ha": target, "parcels_ha": round(total_ha, 4),
+        "acquired_ha": round(acquired, 4), "acquired_share": round(acquired / target, 4),
+        "remaining_ha": round(max(target - acquired, 0), 4),
+        "by_status": by_status,
+        "timeline": timeline(events, dict(zip(parcels.id, parcels.area_ha, strict=True)), today),
+        "milestones": ms,
+        "milestones_late": sum(1 for m in ms if m["state"] in ("late", "done_late")),
+    }
+    if "kompensasi_rp" in parcels.columns:
+        unit = float(project.get("harga_satuan_rp_m2") or 0)
+        paid = parcels[parcels.status.isin(ACQUIRED)].kompensasi_rp.fillna(0).sum()
+        agreed = parcels[parcels.status.isin(("agreed", *ACQUIRED))].kompensasi_rp.fillna(0).sum()
+        result["compensation"] = {"paid_rp": int(paid), "agreed_rp": int(agreed),
+                                  "estimated_rp": int(round(target * 1e4 * unit)), "unit_price_rp_m2": unit,
+                                  "paid_share_of_estimate": round(float(paid) / (target * 1e4 * unit), 4)
+                                  if unit else None}
+    return result
+
+
+def change_detection(before: Raster, after: Raster, footprint, classes: dict | None = None
+                     ) -> tuple[pd.DataFrame, Raster, dict]:
+    """Changed hectares inside the footprint (shapely polygon, lon/lat) by class transition, and a change
+    raster (before * 100 + after where changed inside the footprint, else 0)."""
+    if before.shape != after.shape or before.transform != after.transform:
+        raise InvalidInput("the two rasters must share one grid (same extent, resolution and CRS)")
+    if footprint is None or footprint.is_empty:
+        raise InvalidInput("a footprint polygon is needed")
+    metric = gpd.GeoSeries([footprint], crs=4326).to_crs(before.crs).iloc[0]
+    inside = before.mask([metric])
+    if not inside.any():
+        raise InvalidInput("the footprint lies outside the rasters")
+    a, b = before.array.astype("int64"), after.array.astype("int64")
+    changed = inside & (a != b)
+    code = np.where(changed, a * 100 + b, 0).astype("uint16")
+    pixel_ha = before.pixel_m2 / 1e4
+    pairs, counts = np.unique(code[changed], return_counts=True)
+    labels = classes or {}
+    table = pd.DataFrame([{
+        "from_class": int(p // 100), "to_class": int(p % 100),
+        "from_label": labels.get(int(p // 100), (str(p // 100),))[0],
+        "to_label": labels.get(int(p % 100), (str(p % 100),))[0],
+        "pixels": int(n), "area_ha": round(n * pixel_ha, 4)} for p, n in zip(pairs, counts, strict=True)],
+        columns=["from_class", "to_class", "from_label", "to_label", "pixels", "area_ha"])
+    summary = {"footprint_ha": round(inside.sum() * pixel_ha, 4), "changed_ha": round(changed.sum() * pixel_ha, 4),
+               "changed_share": round(float(changed.sum() / inside.sum()), 4)}
+    return table.sort_values("area_ha", ascending=False).reset_index(drop=True), before.like(code), summary

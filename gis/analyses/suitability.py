@@ -1,0 +1,337 @@
+"""Site suitability for an industrial estate: weighted criteria on a grid, hard exclusions, and the top N
+compact candidate sites of at least the target area. Deterministic: no randomness, ties broken by position."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+from scipy import ndimage
+
+from gis.analyses import rules
+from gis.analyses.grid import Raster, in_crs
+from gis.errors import InvalidInput
+
+HOUSING_ZONES = ("R-1", "R-2", "R-3", "R-4", "R-5")
+PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7", "PS", "LP2B")
+# Land cover classes (layers/rasters.py): built-up and water are excluded; trees score low.
+LAND_COVER_SCORE = {1: 0.0, 2: 1.0, 3: 0.9, 4: 0.3, 5: 0.0, 6: 1.0}
+FLOOD_SCORE = {1: 1.0, 2: 0.5, 3: 0.0}
+CRITERIA = ("slope", "flood", "access", "housing_distance", "land_cover")
+EXCLUSION_NAMES = {
+    "outside_area": ("di luar wilayah kajian", "outside the study area"),
+    "steep_slope": ("lereng > batas", "slope above the limit"),
+    "flood_high": ("bahaya banjir tinggi", "high flood hazard"),
+    "river_setback": ("sempadan sungai", "river setback"),
+    "parks_rth": ("RTH / kawasan lindung", "green space / protected zone"),
+    "built_up": ("lahan terbangun", "built-up land"),
+    "water": ("badan air", "water"),
+    "housing_zone": ("zona perumahan", "housing zone"),
+}
+
+
+@dataclass
+class SitingData:
+    """Inputs on one grid (the rasters share transform and shape) plus vector layers in EPSG:4326."""
+
+    slope: Raster
+    flood: Raster
+    land_cover: Raster
+    roads: gpd.GeoDataFrame
+    toll_gates: gpd.GeoDataFrame
+    zoning: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame
+    rivers: gpd.GeoDataFrame
+    city: gpd.GeoDataFrame
+
+
+@dataclass
+class Criteria:
+    target_ha: float = rules.ESTATE_TARGET_HA.value
+    max_slope_pct: float = rules.MAX_SLOPE_PCT.value
+    weights: dict = field(default_factory=lambda: {k: getattr(rules.SuitabilityWeights(), k) for k in CRITERIA})
+    gate_reach_m: float = 8_000.0  # access score falls to 0 this far from a toll gate
+    arterial_reach_m: float = 2_000.0
+    housing_buffer_m: float = 500.0  # full score this far from housing zones
+    river_setback_m: dict = field(default_factory=lambda: dict(rules.RIVER_SETBACK_M))
+    exclude_flood_class: int = 3  # high hazard (Permenperin 30/2020: not in a high-risk disaster zone)
+    study_area: object = None  # shapely geometry in EPSG:4326, optional
+    n_candidates: int = 5
+
+    def check(self) -> None:
+        if not self.target_ha or self.target_ha <= 0:
+            raise InvalidInput("target_ha must be a positive number of hectares")
+        unknown = set(self.weights) - set(CRITERIA)
+        if unknown:
+            raise InvalidInput(
+                f"unknown criteria in weights: {', '.join(sorted(unknown))}; known: {', '.join(CRITERIA)}"
+            )
+        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+            raise InvalidInput("weights must be >= 0 and not all 0")
+        if not 1 <= self.n_candidates <= 20:
+            raise InvalidInput("n_candidates must be between 1 and 20")
+
+
+@dataclass
+class Surface:
+    score: np.ndarray  # 0..1, NaN where excluded
+    parts: dict[str, np.ndarray]  # each criterion's 0..1 score
+    excluded: dict[str, np.ndarray]  # reason -> mask
+    grid: Raster
+    distances: dict[str, np.ndarray]
+
+
+def build_surface(data: SitingData, c: Criteria) -> Surface:
+    c.check()
+    grid = data.slope
+    crs = grid.crs
+    slope = data.slope.array.astype("float32")
+    d_gate = grid.distance_to(in_crs(data.toll_gates, crs))
+    arterials = data.roads[data.roads.road_class.isin(["toll", "arterial"])]
+    d_arterial = grid.distance_to(in_crs(arterials, crs))
+    housing = data.zoning[data.zoning.kode_zona.isin(HOUSING_ZONES)]
+    d_housing = grid.distance_to(in_crs(housing, crs))
+    lut = np.zeros(256, dtype="float32")
+    for k, v in LAND_COVER_SCORE.items():
+        lut[k] = v
+    flood_lut = np.zeros(256, dtype="float32")
+    for k, v in FLOOD_SCORE.items():
+        flood_lut[k] = v
+    land_cover = data.land_cover.array.astype("uint8")
+    flood = data.flood.array.astype("uint8")
+    parts = {
+        "slope": np.clip(1 - slope / c.max_slope_pct, 0, 1),
+        "flood": flood_lut[flood],
+        "access": 0.6 * np.clip(1 - d_gate / c.gate_reach_m, 0, 1)
+        + 0.4 * np.clip(1 - d_arterial / c.arterial_reach_m, 0, 1),
+        "housing_distance": np.clip(d_housing / c.housing_buffer_m, 0, 1),
+        "land_cover": lut[land_cover],
+    }
+    rivers = data.rivers.to_crs(crs)
+    setbacks = [
+        g.buffer(c.river_setback_m.get(d, 15.0)) for g, d in zip(rivers.geometry, rivers.depth_class, strict=True)
+    ]
+    protected = data.zoning[data.zoning.kode_zona.isin(PROTECTED_ZONES)]
+    area = data.city.to_crs(crs).union_all()
+    if c.study_area is not None:
+        area = area.intersection(gpd.GeoSeries([c.study_area], crs=4326).to_crs(crs).iloc[0])
+    excluded = {
+        "outside_area": ~grid.mask([area]),
+        "steep_slope": slope > c.max_slope_pct,
+        "flood_high": flood >= c.exclude_flood_class,
+        "river_setback": grid.mask(setbacks, all_touched=True),
+        "parks_rth": grid.mask(in_crs(data.parks, crs)) | grid.mask(in_crs(protected, crs)),
+        "built_up": land_cover == 1,
+        "water": land_cover == 5,
+        "housing_zone": grid.mask(in_crs(housing, crs)),
+    }
+    total_w = sum(c.weights.get(k, 0) for k in CRITERIA)
+    score = sum(c.weights.get(k, 0) * parts[k] for k in CRITERIA) / total_w
+    any_excluded = np.logical_or.reduce(list(excluded.values()))
+    score = np.where(any_excluded, np.nan, score).astype("float32")
+    return Surface(score, parts, excluded, grid, {"gate": d_gate, "arterial": d_arterial, "housing": d_housing})
+
+
+def _grow(feasible: np.ndarray, seed: tuple[int, int], n_pixels: int) -> np.ndarray | None:
+    """The n_pixels feasible pixels nearest the seed by path through feasible land: a compact, connected site."""
+    h, w = feasible.shape
+    dist = {seed: 0.0}
+    heap = [(0.0, seed)]
+    taken = []
+    steps = [
+        (-1, 0, 1.0),
+        (1, 0, 1.0),
+        (0, -1, 1.0),
+        (0, 1, 1.0),
+        (-1, -1, 1.4142),
+        (-1, 1, 1.4142),
+        (1, -1, 1.4142),
+        (1, 1, 1.4142),
+    ]
+    done = set()
+    while heap and len(taken) < n_pixels:
+        d, (r, col) = heapq.heappop(heap)
+        if (r, col) in done:
+            continue
+        done.add((r, col))
+        taken.append((r, col))
+        for dr, dc, cost in steps:
+            rr, cc = r + dr, col + dc
+            if 0 <= rr < h and 0 <= cc < w and feasible[rr, cc] and (rr, cc) not in done:
+                nd = d + cost
+                if nd < dist.get((rr, cc), np.inf):
+                    dist[(rr, cc)] = nd
+                    heapq.heappush(heap, (nd, (rr, cc)))
+    if len(taken) < n_pixels:
+        return None
+    mask = np.zeros(feasible.shape, dtype=bool)
+    rows, cols = zip(*taken, strict=True)
+    mask[list(rows), list(cols)] = True
+    return mask
+
+
+def _describe(surface: Surface, mask: np.ndarray) -> dict:
+    grid = surface.grid
+    geom = grid.polygons(mask)
+    area_m2 = mask.sum() * grid.pixel_m2
+    perimeter = geom.length or 1.0
+    out = {
+        "area_ha": area_m2 / 1e4,
+        "score": float(np.nanmean(surface.score[mask])),
+        "compactness": float(4 * np.pi * geom.area / perimeter**2),
+        "criteria": {k: float(surface.parts[k][mask].mean()) for k in CRITERIA},
+        "mean_slope_pct": float(grid.array[mask].mean()),  # the grid is the slope raster
+        "gate_distance_m": float(surface.distances["gate"][mask].min()),
+        "arterial_distance_m": float(surface.distances["arterial"][mask].min()),
+        "housing_distance_m": float(surface.distances["housing"][mask].min()),
+        "geometry_metric": geom,
+    }
+    return out
+
+
+def _explain(rank: int, site: dict, slope_mean: float, n: int) -> dict:
+    c = site["criteria"]
+    strongest = max(c, key=c.get)
+    weakest = min(c, key=c.get)
+    names = {
+        "slope": ("lereng", "slope"),
+        "flood": ("bahaya banjir", "flood hazard"),
+        "access": ("akses tol/arteri", "toll/arterial access"),
+        "housing_distance": ("jarak dari perumahan", "distance from housing"),
+        "land_cover": ("tutupan lahan", "land cover"),
+    }
+    id_text = (
+        f"Peringkat {rank} dari {n}: skor {site['score']:.2f}, luas {site['area_ha']:.1f} ha. "
+        f"Lereng rata-rata {slope_mean:.1f} %, {site['gate_distance_m'] / 1000:.1f} km dari gerbang tol, "
+        f"{site['housing_distance_m']:.0f} m dari zona perumahan. Terkuat: {names[strongest][0]}; "
+        f"terlemah: {names[weakest][0]}."
+    )
+    en_text = (
+        f"Rank {rank} of {n}: score {site['score']:.2f}, {site['area_ha']:.1f} ha. Mean slope "
+        f"{slope_mean:.1f} %, {site['gate_distance_m'] / 1000:.1f} km from the toll gate, "
+        f"{site['housing_distance_m']:.0f} m from housing zones. Strongest: {names[strongest][1]}; "
+        f"weakest: {names[weakest][1]}."
+    )
+    return {"id": id_text, "en": en_text}
+
+
+def find_sites(surface: Surface, c: Criteria) -> gpd.GeoDataFrame:
+    """Top candidate sites: seeds at the best window means, each grown to the target area through feasible
+    land, later seeds kept clear of earlier sites."""
+    grid = surface.grid
+    feasible = ~np.isnan(surface.score)
+    n_pixels = int(np.ceil(c.target_ha * 1e4 / grid.pixel_m2))
+    side = max(int(np.sqrt(n_pixels)), 3)
+    filled = np.where(feasible, surface.score, 0.0)
+    window_score = ndimage.uniform_filter(filled, side, mode="constant")
+    window_feasible = ndimage.uniform_filter(feasible.astype("float32"), side, mode="constant")
+    mean_score = np.where(window_feasible > 0.9, window_score / np.maximum(window_feasible, 1e-6), -1.0)
+    order = np.argsort(-mean_score, axis=None, kind="stable")
+    blocked = np.zeros(feasible.shape, dtype=bool)
+    sites, tried = [], 0
+    for flat in order:
+        if len(sites) >= c.n_candidates or tried > 400:
+            break
+        r, col = divmod(int(flat), feasible.shape[1])
+        if mean_score[r, col] < 0:
+            break
+        if blocked[r, col] or not feasible[r, col]:
+            continue
+        tried += 1
+        mask = _grow(feasible & ~blocked, (r, col), n_pixels)
+        if mask is None:
+            blocked[r, col] = True
+            continue
+        sites.append(_describe(surface, mask))
+        blocked |= ndimage.binary_dilation(mask, iterations=max(side // 4, 1))
+    if not sites:
+        raise InvalidInput(
+            f"no contiguous feasible area of {c.target_ha:g} ha found; relax the criteria or the study area"
+        )
+    sites.sort(key=lambda s: -s["score"])
+    rows = []
+    for rank, site in enumerate(sites, start=1):
+        explanation = _explain(rank, site, site["mean_slope_pct"], len(sites))
+        rows.append(
+            {
+                "rank": rank,
+                "area_ha": round(site["area_ha"], 2),
+                "score": round(site["score"], 4),
+                "compactness": round(site["compactness"], 3),
+                **{f"score_{k}": round(v, 4) for k, v in site["criteria"].items()},
+                "mean_slope_pct": round(site["mean_slope_pct"], 2),
+                "gate_distance_m": round(site["gate_distance_m"]),
+                "housing_distance_m": round(site["housing_distance_m"]),
+                "explanation_id": explanation["id"],
+                "explanation_en": explanation["en"],
+                "geometry": site["geometry_metric"],
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs(4326)
+
+
+def site_suitability(data: SitingData, criteria: Criteria | None = None) -> tuple[Raster, gpd.GeoDataFrame]:
+    """The suitability surface (0..1, NaN where excluded) and the ranked candidate sites."""
+    c = criteria or Criteria()
+    surface = build_surface(data, c)
+    return surface.grid.like(surface.score), find_sites(surface, c)
+
+
+def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> dict:
+    """How a site a planner drew (shapely polygon, EPSG:4326) fares on every criterion and exclusion."""
+    c = criteria or Criteria()
+    if site is None or site.is_empty or site.geom_type not in ("Polygon", "MultiPolygon") or not site.is_valid:
+        raise InvalidInput("site must be a valid Polygon or MultiPolygon (lon/lat)")
+    surface = build_surface(data, c)
+    metric = gpd.GeoSeries([site], crs=4326).to_crs(surface.grid.crs).iloc[0]
+    mask = surface.grid.mask([metric])
+    if not mask.any():
+        raise InvalidInput("site lies outside the analysis grid (the city)")
+    feasible = mask & ~np.isnan(surface.score)
+    excluded = {
+        k: round(float((v & mask).sum() / mask.sum()), 4) for k, v in surface.excluded.items() if (v & mask).any()
+    }
+    all_scores = surface.score[~np.isnan(surface.score)]
+    score = float(np.nanmean(np.where(mask, surface.score, np.nan))) if feasible.any() else 0.0
+    area_ha = metric.area / 1e4
+    percentile = float((all_scores < score).mean() * 100) if all_scores.size else 0.0
+    result = {
+        "area_ha": round(area_ha, 2),
+        "target_ha": c.target_ha,
+        "meets_target": area_ha >= c.target_ha - 0.5,
+        "meets_minimum": area_ha >= rules.ESTATE_MIN_HA.value,
+        "score": round(score, 4),
+        "feasible_share": round(float(feasible.sum() / mask.sum()), 4),
+        "excluded_share": excluded,
+        "criteria": {k: round(float(surface.parts[k][mask].mean()), 4) for k in CRITERIA},
+        "mean_slope_pct": round(float(data.slope.array[mask].mean()), 2),
+        "gate_distance_m": round(float(surface.distances["gate"][mask].min())),
+        "percentile": round(percentile, 1),
+    }
+    # Edge pixels of a drawn polygon may touch a neighbouring zone: up to 2 % excluded still counts as clear.
+    verdict_id = "layak" if result["feasible_share"] >= 0.98 and result["meets_minimum"] else "perlu kajian"
+    result["explanation"] = {
+        "id": (
+            f"Skor {score:.2f} (lebih baik dari {percentile:.0f} % lahan yang memenuhi syarat), luas "
+            f"{area_ha:.1f} ha, lereng rata-rata {result['mean_slope_pct']} %. "
+            + (
+                f"Sebagian terkena batasan: {', '.join(EXCLUSION_NAMES[k][0] for k in excluded)}. "
+                if excluded
+                else "Tidak ada batasan mutlak. "
+            )
+            + f"Kesimpulan: {verdict_id}."
+        ),
+        "en": (
+            f"Score {score:.2f} (better than {percentile:.0f} % of eligible land), {area_ha:.1f} ha, mean slope "
+            f"{result['mean_slope_pct']} %. "
+            + (
+                f"Partly excluded: {', '.join(EXCLUSION_NAMES[k][1] for k in excluded)}. "
+                if excluded
+                else "No hard exclusion. "
+            )
+            + ("Conclusion: suitable." if verdict_id == "layak" else "Conclusion: needs review.")
+        ),
+    }
+    return result
