@@ -6,11 +6,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.deps import CACHE_SECONDS, TtlCache
-from api.routers import admin, health, items, layers, ogc, processes, rasters, tiles
+from api.routers import admin, health, items, layers, maps, ogc, processes, rasters, tiles
 from gis.changes import EVERYTHING, ChangeListener
 from gis.db import make_engine
 from gis.settings import Settings
@@ -53,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Called with the layer id after every committed write, before the response: the next tile is fresh.
     app.state.write_hooks = [on_change]
     errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # browsers get scripts, JSON and tiles compressed
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
-                   layers.router, admin.router):
+                   maps.router, layers.router, admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PORT="${PETAKOTA_PG_PORT:-5439}"
 VENV="$ROOT/.venv"
-SYSTEM_PACKAGES_EXTRA=(gdal-bin)
+SYSTEM_PACKAGES_EXTRA=(gdal-bin chromium)
 
 log() { printf '\033[1;34m[petakota]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[petakota]\033[0m %s\n' "$*" >&2; exit 1; }

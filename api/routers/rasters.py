@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from gis import rasters
 from gis.tiles import Tile, check_tile
@@ -71,6 +71,14 @@ async def raster_tile(request: Request, raster_id: str, z: int, x: int, y: int):
     if request.headers.get("if-none-match") == tile.etag:
         return Response(status_code=304, headers=headers)
     return Response(tile.data, media_type="image/png", headers=headers)
+
+
+@router.get("/{raster_id}/download", summary="The Cloud Optimized GeoTIFF itself")
+def raster_download(request: Request, raster_id: str):
+    entry = _entry(request, raster_id)
+    path = rasters.path_of(entry, request.app.state.settings.data_dir)
+    return FileResponse(path, media_type="image/tiff; application=geotiff; profile=cloud-optimized",
+                        filename=f"{raster_id}.tif")
 
 
 @router.get("/{raster_id}/point/{lon},{lat}", summary="The value at a point (lon, lat)")

@@ -1,0 +1,290 @@
+/* PetaKota web map: the planners' map (/map) and the public embed (/embed/{id}).
+   Everything it loads comes from the service itself (or the PMTiles file next to a static embed);
+   the only outside host is the optional basemap. Test hook: window.petakota. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("petakota-config").textContent);
+  var state = window.petakota = {ready: false, layersLoaded: [], errors: [], lang: "id", map: null, results: {}};
+  window.addEventListener("error", function (e) { state.errors.push(String(e.message || e)); });
+  window.addEventListener("unhandledrejection", function (e) { state.errors.push(String(e.reason)); });
+
+  var T = {
+    id: {layers: "Lapisan", legend: "Legenda", search: "Cari kelurahan (nama atau kode)", illustrative: "ilustratif",
+         measureLine: "Ukur jarak", measureArea: "Ukur luas", drawSite: "Gambar lokasi", finish: "Selesai",
+         clear: "Hapus", siting: "Cari lokasi kawasan industri", running: "Memproses...", activity: "Kegiatan",
+         verdict: "Kesesuaian (KKPR)", suitability: "Kesesuaian lokasi", key: "Kunci API (opsional)",
+         progress: "Pengadaan tanah", acquired: "dibebaskan", target: "target", milestones: "Tahapan",
+         area: "Luas", length: "Panjang", perimeter: "Keliling", noresult: "Tidak ditemukan", lang: "English",
+         late: "terlambat", done_on_time: "selesai tepat waktu", done_late: "selesai terlambat",
+         upcoming: "akan datang", candidates: "Kandidat lokasi", source: "Sumber"},
+    en: {layers: "Layers", legend: "Legend", search: "Find a kelurahan (name or code)", illustrative: "illustrative",
+         measureLine: "Measure distance", measureArea: "Measure area", drawSite: "Draw a site", finish: "Finish",
+         clear: "Clear", siting: "Find industrial estate sites", running: "Running...", activity: "Activity",
+         verdict: "Zoning conformity (KKPR)", suitability: "Site suitability", key: "API key (optional)",
+         progress: "Land acquisition", acquired: "acquired", target: "target", milestones: "Milestones",
+         area: "Area", length: "Length", perimeter: "Perimeter", noresult: "Not found", lang: "Bahasa Indonesia",
+         late: "late", done_on_time: "done on time", done_late: "done late", upcoming: "upcoming",
+         candidates: "Candidate sites", source: "Sources"}
+  };
+  var params = new URLSearchParams(location.search);
+  state.lang = params.get("lang") === "en" ? "en" : (sessionStorage.getItem("petakota-lang") || "id");
+  function t(k) { return T[state.lang][k] || k; }
+  function title(obj) { return obj ? (obj[state.lang] || obj.id || "") : ""; }
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { e.textContent = attrs[k]; } else if (k === "on") {
+        Object.keys(attrs.on).forEach(function (ev) { e.addEventListener(ev, attrs.on[ev]); });
+      } else { e.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { e.appendChild(c); } });
+    return e;
+  }
+  function apiKey() { return cfg.embed ? null : sessionStorage.getItem("petakota-key"); }
+  function headers(json) {
+    var h = {};
+    if (json) { h["Content-Type"] = "application/json"; }
+    if (apiKey()) { h["X-API-Key"] = apiKey(); }
+    return h;
+  }
+  function api(path, body) {
+    var opts = body ? {method: "POST", headers: headers(true), body: JSON.stringify(body)} : {headers: headers()};
+    return fetch(cfg.base + path, opts).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) { throw new Error(j.detail || r.statusText); }
+        return j;
+      });
+    });
+  }
+
+  // PMTiles: a static embed reads tiles from one archive instead of the API.
+  if (cfg.pmtiles) {
+    var archive = new pmtiles.PMTiles(cfg.pmtiles), tiles = {};
+    var realFetch = window.fetch.bind(window);
+    // Every layer draws from the same archive tile: read each tile once (and retry once on a network hiccup).
+    function readTile(z, x, y) {
+      var key = z + "/" + x + "/" + y;
+      if (!tiles[key]) {
+        tiles[key] = archive.getZxy(z, x, y).catch(function () { return archive.getZxy(z, x, y); });
+      }
+      return tiles[key];
+    }
+    window.fetch = function (url, opts) {
+      var m = /^pmtiles:\/\/(\d+)\/(\d+)\/(\d+)/.exec(String(url));
+      if (!m) { return realFetch(url, opts); }
+      return readTile(+m[1], +m[2], +m[3]).then(function (tile) {
+        return new Response(tile ? tile.data : new ArrayBuffer(0), {status: 200});
+      });
+    };
+  }
+
+  var map = state.map = L.map("map", {zoomControl: true, attributionControl: true})
+    .setView([cfg.city.center_lat, cfg.city.center_lon], cfg.city.zoom);
+  map.attributionControl.setPrefix("");
+  if (cfg.basemap && params.get("basemap") !== "none") {
+    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution, maxZoom: 19}).addTo(map);
+  }
+  map.attributionControl.addAttribution(cfg.attribution);
+
+  function styleFor(layer) {
+    var s = layer.style, colors = {};
+    (layer.legend || []).forEach(function (e) { if (e.value !== null) { colors[e.value] = e.color; } });
+    return function (props) {
+      var c = (s.by && colors[props[s.by]]) || s.color;
+      if (layer.geometry_type === "Point") {
+        return {radius: 5, fill: true, fillColor: c, fillOpacity: 0.9, color: "#fff", weight: 1};
+      }
+      if (layer.geometry_type.indexOf("Line") >= 0) { return {color: c, weight: s.weight, opacity: 0.9}; }
+      return {fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: c, weight: Math.max(s.weight * 0.6, 0.5)};
+    };
+  }
+  function popup(layer, props) {
+    var rows = (layer.fields || []).filter(function (f) { return props[f.name] !== undefined; }).map(function (f) {
+      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: String(props[f.name])})]);
+    });
+    var head = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
+    return el("div", {"class": "pk-popup"}, [el("b", {text: head}), el("table", {}, rows)]);
+  }
+
+  var overlays = {}, pending = {};
+  function markLoaded(id) {
+    if (state.layersLoaded.indexOf(id) < 0) { state.layersLoaded.push(id); }
+    delete pending[id];
+    if (Object.keys(pending).length === 0) { state.ready = true; }
+  }
+  cfg.layers.forEach(function (layer) {
+    var styles = {};
+    // A PMTiles tile holds every layer: each grid draws only its own (an empty style list hides the rest).
+    cfg.layers.forEach(function (other) { styles[other.id] = []; });
+    styles[layer.id] = styleFor(layer);
+    var grid = L.vectorGrid.protobuf(layer.tiles, {
+      vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: 22, maxZoom: 22,
+      rendererFactory: L.canvas.tile, fetchOptions: {headers: headers()},
+      getFeatureId: function (f) { return f.id; }
+    });
+    grid.on("click", function (e) {
+      L.popup().setLatLng(e.latlng).setContent(popup(layer, e.layer.properties)).openOn(map);
+    });
+    grid.on("load", function () { markLoaded(layer.id); });
+    var name = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
+    overlays[name] = grid;
+    if (layer.visible) { pending[layer.id] = true; grid.addTo(map); }
+  });
+  if (Object.keys(pending).length === 0) { state.ready = true; }
+  if (!cfg.embed) { L.control.layers(null, overlays, {collapsed: false, position: "topright"}).addTo(map); }
+
+  // Legend, from the layer declarations.
+  var legend = L.control({position: cfg.embed ? "bottomleft" : "bottomright"});
+  legend.onAdd = function () {
+    var box = el("div", {"class": "pk-legend", id: "pk-legend"}, [el("b", {text: t("legend")})]);
+    cfg.layers.filter(function (l) { return l.visible || !cfg.embed; }).forEach(function (layer) {
+      var entries = layer.legend.length ? layer.legend : [{label: layer.title, color: layer.style.color}];
+      box.appendChild(el("div", {"class": "pk-legend-title", text: title(layer.title) +
+        (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
+      entries.slice(0, 14).forEach(function (e) {
+        box.appendChild(el("div", {"class": "pk-legend-row"}, [
+          el("span", {"class": "pk-swatch", style: "background:" + e.color}), el("span", {text: title(e.label)})]));
+      });
+    });
+    return box;
+  };
+  legend.addTo(map);
+
+  if (cfg.embed) { return; }
+
+  // --- planner tools ------------------------------------------------------------------------------------------
+  var panel = document.getElementById("panel");
+  function section(name, children) {
+    var s = el("section", {}, [el("h3", {text: name})].concat(children));
+    panel.appendChild(s);
+    return s;
+  }
+  var out = el("div", {id: "pk-output", "class": "pk-output"});
+
+  // Search by kelurahan name or Kemendagri code.
+  var results = el("ul", {id: "pk-search-results"});
+  var search = el("input", {id: "pk-search", type: "search", placeholder: t("search")});
+  search.addEventListener("change", function () {
+    var q = search.value.trim().replace(/'/g, "''");
+    if (!q) { return; }
+    var filter = /^[0-9.]+$/.test(q) ? "kode LIKE '" + q + "%'" : "CASEI(nama) LIKE CASEI('%" + q + "%')";
+    api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent(filter)).then(function (fc) {
+      results.innerHTML = "";
+      if (!fc.features.length) { results.appendChild(el("li", {text: t("noresult")})); }
+      fc.features.forEach(function (f) {
+        var item = el("li", {text: f.properties.nama + " (" + f.properties.kode + ")", "class": "pk-link"});
+        item.addEventListener("click", function () {
+          var shape = L.geoJSON(f, {style: {color: "#00FFFF", weight: 3, fill: false}}).addTo(map);
+          map.fitBounds(shape.getBounds());
+          state.results.search = f.properties.kode;
+        });
+        results.appendChild(item);
+      });
+    });
+  });
+  section(t("search"), [search, results]);
+
+  // Drawing: click to add points, "Finish" to measure / analyse.
+  var drawing = null, drawn = null;
+  var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
+    return el("option", {value: a, text: a});
+  }));
+  function startDraw(mode) {
+    if (drawn) { map.removeLayer(drawn); drawn = null; }
+    drawing = {mode: mode, points: []};
+    map.getContainer().style.cursor = "crosshair";
+  }
+  map.on("click", function (e) {
+    if (!drawing) { return; }
+    drawing.points.push(e.latlng);
+    if (drawn) { map.removeLayer(drawn); }
+    drawn = (drawing.mode === "line" ? L.polyline(drawing.points) : L.polygon(drawing.points))
+      .setStyle({color: "#00B3FF", weight: 3}).addTo(map);
+  });
+  function geojsonOf(d) {
+    var pts = d.points.map(function (p) { return [p.lng, p.lat]; });
+    if (d.mode === "line") { return {type: "LineString", coordinates: pts}; }
+    return {type: "Polygon", coordinates: [pts.concat([pts[0]])]};
+  }
+  function finish() {
+    if (!drawing || drawing.points.length < (drawing.mode === "line" ? 2 : 3)) { return; }
+    var d = drawing, geom = geojsonOf(d);
+    drawing = null;
+    map.getContainer().style.cursor = "";
+    out.textContent = t("running");
+    api("/measure", {geometry: geom}).then(function (m) {
+      state.results.measure = m;
+      var text = d.mode === "line" ? t("length") + ": " + m.length_m.toFixed(1) + " m"
+        : t("area") + ": " + m.area_ha.toFixed(2) + " ha, " + t("perimeter") + ": " + m.length_m.toFixed(0) + " m";
+      out.textContent = text;
+      if (d.mode !== "site") { return; }
+      return Promise.all([
+        api("/processes/zoning-conformity/execution", {inputs: {geometry: geom, activity: activity.value}}),
+        api("/processes/site-suitability/execution", {inputs: {mode: "evaluate", site: geom}})
+      ]).then(function (r) {
+        state.results.conformity = r[0];
+        state.results.evaluate = r[1];
+        out.innerHTML = "";
+        out.appendChild(el("p", {text: text}));
+        out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
+          text: t("verdict") + ": " + r[0].verdict + " - " + r[0].explanation[state.lang]}));
+        out.appendChild(el("p", {text: t("suitability") + ": " + r[1].explanation[state.lang]}));
+      });
+    }).catch(function (err) { out.textContent = String(err.message || err); });
+  }
+  section(t("measureArea"), [
+    el("button", {id: "pk-measure-line", text: t("measureLine"), on: {click: function () { startDraw("line"); }}}),
+    el("button", {id: "pk-measure-area", text: t("measureArea"), on: {click: function () { startDraw("area"); }}}),
+    el("button", {id: "pk-draw-site", text: t("drawSite"), on: {click: function () { startDraw("site"); }}}),
+    el("label", {text: t("activity")}), activity,
+    el("button", {id: "pk-finish", text: t("finish"), on: {click: finish}}), out
+  ]);
+
+  // Siting: candidate sites and the suitability raster.
+  var siteOut = el("ol", {id: "pk-sites"});
+  var siteLayers = [];
+  section(t("siting"), [
+    el("button", {id: "pk-siting", text: t("siting") + " (" + cfg.target_ha + " ha)", on: {click: function () {
+      siteOut.textContent = t("running");
+      api("/processes/site-suitability/execution", {inputs: {target_ha: cfg.target_ha}}).then(function (r) {
+        state.results.siting = r;
+        siteLayers.forEach(function (l) { map.removeLayer(l); });
+        siteLayers = [
+          L.tileLayer(cfg.base + r.suitability_raster.tiles, {opacity: 0.6, maxZoom: 22}).addTo(map),
+          L.geoJSON(r.candidates, {style: {color: "#7A00CC", weight: 3, fillOpacity: 0.1}}).addTo(map)
+        ];
+        siteOut.innerHTML = "";
+        r.candidates.features.forEach(function (f) {
+          siteOut.appendChild(el("li", {text: f.properties["explanation_" + state.lang]}));
+        });
+      }).catch(function (err) { siteOut.textContent = String(err.message || err); });
+    }}}), siteOut
+  ]);
+
+  // Project panel: progress towards the target, milestones.
+  if (cfg.project) {
+    var bar = el("div", {"class": "pk-bar"}, [el("div", {"class": "pk-bar-fill", id: "pk-progress-fill"})]);
+    var label = el("p", {id: "pk-progress-label"});
+    var ms = el("ul", {id: "pk-milestones"});
+    section(t("progress"), [bar, label, el("h4", {text: t("milestones")}), ms]);
+    api("/processes/project-progress/execution", {inputs: {project: cfg.project}}).then(function (r) {
+      state.results.progress = r;
+      document.getElementById("pk-progress-fill").style.width = Math.min(100, 100 * r.acquired_share) + "%";
+      label.textContent = r.acquired_ha.toFixed(1) + " ha " + t("acquired") + " / " + r.target_ha + " ha " +
+        t("target") + " (" + (100 * r.acquired_share).toFixed(0) + " %)";
+      r.milestones.forEach(function (m) {
+        ms.appendChild(el("li", {"class": "pk-ms-" + m.state, text: m.planned_date + " " + m.nama + ": " + t(m.state)}));
+      });
+      map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds());
+    }).catch(function (err) { label.textContent = String(err.message || err); });
+  }
+
+  // API key and language.
+  var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
+  key.addEventListener("change", function () { sessionStorage.setItem("petakota-key", key.value); location.reload(); });
+  section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
+    sessionStorage.setItem("petakota-lang", state.lang === "id" ? "en" : "id");
+    params.delete("lang");
+    location.search = params.toString();
+  }}})]);
+}());

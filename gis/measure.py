@@ -1,0 +1,27 @@
+"""Measuring drawn geometries in the city's metric CRS (hectares and metres, never degrees)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+from shapely.geometry import shape
+
+from gis.errors import InvalidInput
+
+
+def measure(geojson: dict, metric_crs: int) -> dict:
+    try:
+        geom = shape(geojson)
+    except Exception:
+        raise InvalidInput("geometry is not valid GeoJSON") from None
+    if geom.is_empty:
+        raise InvalidInput("geometry is empty")
+    metric = gpd.GeoSeries([geom], crs=4326).to_crs(metric_crs).iloc[0]
+    polygonal = geom.geom_type.endswith("Polygon")
+    return {
+        "type": geom.geom_type,
+        "crs": f"EPSG:{metric_crs}",
+        "area_m2": metric.area if polygonal else 0.0,
+        "area_ha": metric.area / 1e4 if polygonal else 0.0,
+        "length_m": metric.boundary.length if polygonal else metric.length,
+        "valid": bool(geom.is_valid),
+    }
