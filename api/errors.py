@@ -89,6 +89,12 @@ def install(app: FastAPI) -> None:
         return problem(503, "Database unavailable", "the database is not reachable; try again shortly",
                        request.url.path, {"Retry-After": "5"})
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(500, "Internal error", "the request failed on the server; it has been logged",
+                       request.url.path)
+
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):
         log.exception("database error on %s", request.url.path)

@@ -43,7 +43,8 @@ class Context:
                         kind: str) -> dict:
         """Write a result raster as a COG and list it in the registry, so /rasters serves its tiles."""
         rel = f"rasters/results/{raster_id}.tif"
-        raster.write_cog(self.settings.data_dir / rel)
+        # Excluded cells of a score surface are NaN: declare it as nodata so readers mask them.
+        raster.write_cog(self.settings.data_dir / rel, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
         with self.engine.begin() as conn:
             store.write_rows(conn, "rasters", [{"id": raster_id, "title_id": title_id, "title_en": title_en,
                                                 "path": rel, "units": units, "kind": kind, "illustrative": True,

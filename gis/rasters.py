@@ -78,7 +78,8 @@ def describe(entry: dict, data_dir: Path) -> dict:
     with rasterio.open(path) as ds:
         bounds = rasterio.warp.transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
         info = {"crs": ds.crs.to_string(), "width": ds.width, "height": ds.height, "resolution": list(ds.res),
-                "dtype": ds.dtypes[0], "nodata": ds.nodata}
+                "dtype": ds.dtypes[0],
+                "nodata": None if ds.nodata is None or np.isnan(ds.nodata) else ds.nodata}  # JSON has no NaN
     return {
         "id": entry["id"], "title": {"id": entry["title_id"], "en": entry["title_en"]},
         "units": entry["units"], "kind": entry["kind"], "illustrative": entry["illustrative"],

@@ -234,34 +234,28 @@ async def create_item(request: Request, collection_id: str, who: Planner):
                         headers={"Location": location, "ETag": _etag(version)})
 
 
-@router.put("/collections/{collection_id}/items/{feature_id}", summary="Replace a feature (needs If-Match)")
-async def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner):
+async def _update(request: Request, collection_id: str, feature_id: int, who: Principal, partial: bool):
     layer = layer_for(request, collection_id, who)
     expected = _expected_version(request)
     raw = await _read_body(request)
 
     def run():
-        props, geom = _parse_feature(request, layer, raw, partial=False)
+        props, geom = _parse_feature(request, layer, raw, partial=partial)
         return _write(request, layer,
                       lambda conn: edits.update(conn, layer, feature_id, props, geom, expected, who.name))
 
     version = await run_in_threadpool(run)
     return Response(status_code=204, headers={"ETag": _etag(version)})
+
+
+@router.put("/collections/{collection_id}/items/{feature_id}", summary="Replace a feature (needs If-Match)")
+async def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner):
+    return await _update(request, collection_id, feature_id, who, partial=False)
 
 
 @router.patch("/collections/{collection_id}/items/{feature_id}", summary="Change part of a feature (If-Match)")
 async def patch_item(request: Request, collection_id: str, feature_id: int, who: Planner):
-    layer = layer_for(request, collection_id, who)
-    expected = _expected_version(request)
-    raw = await _read_body(request)
-
-    def run():
-        props, geom = _parse_feature(request, layer, raw, partial=True)
-        return _write(request, layer,
-                      lambda conn: edits.update(conn, layer, feature_id, props, geom, expected, who.name))
-
-    version = await run_in_threadpool(run)
-    return Response(status_code=204, headers={"ETag": _etag(version)})
+    return await _update(request, collection_id, feature_id, who, partial=True)
 
 
 @router.delete("/collections/{collection_id}/items/{feature_id}", summary="Delete a feature (needs If-Match)")
