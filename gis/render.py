@@ -97,7 +97,7 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, b
         entries = list(layer.style.legend)
         if entries:
             handles.append(Patch(color="none", label=title))
-        for e in entries[:8] or [None]:
+        for e in entries or [None]:
             color = e.color if e else layer.style.color
             label = ("  " + (e.label_id if lang == "id" else e.label_en)) if e else title
             handles.append(Line2D([], [], color=color, lw=2, label=label) if kind == "line" else

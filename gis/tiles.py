@@ -30,16 +30,18 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0-{MAX_ZOOM})")
 
 
-def _features_cte(layer: Layer, n: int, include_private: bool, cap: int) -> str:
+def _layer_sql(layer: Layer, n: int, include_private: bool, cap: int) -> str:
     fields = layer.fields if include_private else layer.public_fields
     cols = "".join(f', "{f.name}"' for f in fields)
     # Drop polygons smaller than about a pixel at this zoom: they would only add bytes.
-    tiny = ("AND ST_Area(ST_Envelope(geom_3857)) > power(b.pixel, 2) " if layer.is_polygon else "")
-    # cap + 1 rows: the extra one tells that the layer was cut at the cap.
+    tiny = "AND ST_Area(ST_Envelope(geom_3857)) > power(b.pixel, 2) " if layer.is_polygon else ""
+    where = f"FROM {layer.id}, bounds b WHERE geom_3857 && b.env_buffered {tiny}"
+    # The cut is reported, not silent: a row past the cap (index only, no geometry work) means truncated.
     return (
-        f"c{n} AS (SELECT * FROM (SELECT id{cols}, ST_AsMVTGeom(geom_3857, b.env, {EXTENT}, {BUFFER}, true) "
-        f"AS geom FROM {layer.id}, bounds b WHERE geom_3857 && b.env_buffered {tiny}) s "
-        f"WHERE geom IS NOT NULL LIMIT {cap + 1})"
+        f"(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {EXTENT}, 'geom', 'id'), ''::bytea) AS mvt, "
+        f"EXISTS (SELECT 1 {where}OFFSET {cap}) AS truncated FROM ("
+        f"SELECT id{cols}, ST_AsMVTGeom(geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom "
+        f"{where}LIMIT {cap}) t WHERE geom IS NOT NULL) l{n}"
     )
 
 
@@ -49,16 +51,14 @@ def render_tile(conn: Connection, layers: list[Layer], z: int, x: int, y: int, i
     check_tile(z, x, y)
     if not layers:
         raise InvalidInput("no collections to draw")
-    ctes = [_features_cte(layer, n, include_private, cap) for n, layer in enumerate(layers)]
-    data_sql = " || ".join(
-        f"coalesce((SELECT ST_AsMVT(t, '{layer.id}', {EXTENT}, 'geom', 'id') FROM "
-        f"(SELECT * FROM c{n} LIMIT {cap}) t), ''::bytea)" for n, layer in enumerate(layers))
-    flags = ", ".join(f"(SELECT count(*) FROM c{n}) > {cap}" for n in range(len(layers)))
+    parts = [_layer_sql(layer, n, include_private, cap) for n, layer in enumerate(layers)]
+    data_sql = " || ".join(f"l{n}.mvt" for n in range(len(layers)))
+    flags = ", ".join(f"l{n}.truncated" for n in range(len(layers)))
     sql = (
         "WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
         f"ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS env_buffered, "
-        "(ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 256.0 AS pixel), "
-        f"{', '.join(ctes)} SELECT {data_sql} AS data, ARRAY[{flags}] AS truncated"
+        "(ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 256.0 AS pixel) "
+        f"SELECT {data_sql} AS data, ARRAY[{flags}] AS truncated FROM {', '.join(parts)}"
     )
     row = conn.execute(text(sql), {"z": z, "x": x, "y": y}).one()
     data = bytes(row.data)

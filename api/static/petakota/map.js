@@ -27,7 +27,7 @@
          candidates: "Candidate sites", source: "Sources"}
   };
   var params = new URLSearchParams(location.search);
-  state.lang = params.get("lang") === "en" ? "en" : (sessionStorage.getItem("petakota-lang") || "id");
+  state.lang = params.get("lang") === "en" ? "en" : "id";
   function t(k) { return T[state.lang][k] || k; }
   function title(obj) { return obj ? (obj[state.lang] || obj.id || "") : ""; }
   function el(tag, attrs, children) {
@@ -78,6 +78,9 @@
     };
   }
 
+  // Leaflet.VectorGrid 1.3 predates Leaflet 1.9, whose canvas keeps clicks from the map and lacks
+  // DomEvent.fakeStop: hand every click on a tile canvas to the map (the grids are drawn, not clicked).
+  L.Canvas.Tile.prototype._onClick = function (e) { this._fireEvent(false, e); };
   var map = state.map = L.map("map", {zoomControl: true, attributionControl: true})
     .setView([cfg.city.center_lat, cfg.city.center_lon], cfg.city.zoom);
   map.attributionControl.setPrefix("");
@@ -100,13 +103,16 @@
   }
   function popup(layer, props) {
     var rows = (layer.fields || []).filter(function (f) { return props[f.name] !== undefined; }).map(function (f) {
-      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: String(props[f.name])})]);
+      var v = props[f.name];
+      var shown = typeof v === "number" && !Number.isInteger(v) ? v.toLocaleString(state.lang === "id" ? "id-ID" : "en",
+        {maximumFractionDigits: 2}) : String(v);
+      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: shown})]);
     });
     var head = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
     return el("div", {"class": "pk-popup"}, [el("b", {text: head}), el("table", {}, rows)]);
   }
 
-  var overlays = {}, pending = {};
+  var overlays = {}, grids = {}, pending = {};
   function markLoaded(id) {
     if (state.layersLoaded.indexOf(id) < 0) { state.layersLoaded.push(id); }
     delete pending[id];
@@ -118,39 +124,72 @@
     cfg.layers.forEach(function (other) { styles[other.id] = []; });
     styles[layer.id] = styleFor(layer);
     var grid = L.vectorGrid.protobuf(layer.tiles, {
-      vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: 22, maxZoom: 22,
+      vectorTileLayerStyles: styles, interactive: false, maxNativeZoom: 22, maxZoom: 22,
       rendererFactory: L.canvas.tile, fetchOptions: {headers: headers()},
       getFeatureId: function (f) { return f.id; }
     });
-    grid.on("click", function (e) {
-      L.popup().setLatLng(e.latlng).setContent(popup(layer, e.layer.properties)).openOn(map);
-    });
+    grid.petakotaLayer = layer;
+    grids[layer.id] = grid;
     grid.on("load", function () { markLoaded(layer.id); });
     var name = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
     overlays[name] = grid;
     if (layer.visible) { pending[layer.id] = true; grid.addTo(map); }
   });
   if (Object.keys(pending).length === 0) { state.ready = true; }
-  if (!cfg.embed) { L.control.layers(null, overlays, {collapsed: false, position: "topright"}).addTo(map); }
+  if (!cfg.embed) { L.control.layers(null, overlays, {collapsed: true, position: "topright"}).addTo(map); }
 
-  // Legend, from the layer declarations.
+  // Popups: ask the service what lies under the click, topmost visible layer first (public fields, or all
+  // with a key). Outline-only layers (city, kecamatan) are skipped: they would cover everything.
+  function identify(e) {
+    var tol = 4 * (40075016 / Math.pow(2, map.getZoom() + 8)) / 111320;  // ~4 pixels, in degrees
+    var p = e.latlng, hits = Object.keys(overlays).map(function (k) { return overlays[k]; })
+      .filter(function (g) {
+        var l = g.petakotaLayer;
+        return map.hasLayer(g) && (l.geometry_type.indexOf("Polygon") < 0 || l.style.fill_opacity > 0);
+      }).reverse();
+    if (!hits.length || cfg.pmtiles) { return; }
+    var bbox = [p.lng - tol, p.lat - tol, p.lng + tol, p.lat + tol].join(",");
+    Promise.all(hits.map(function (g) {
+      var l = g.petakotaLayer, q = l.geometry_type.indexOf("Polygon") >= 0
+        ? "filter=" + encodeURIComponent("S_INTERSECTS(geometry, POINT(" + p.lng + " " + p.lat + "))")
+        : "bbox=" + bbox;
+      return api("/collections/" + l.id + "/items?limit=1&" + q).catch(function () { return {features: []}; });
+    })).then(function (answers) {
+      for (var i = 0; i < answers.length; i++) {
+        if (answers[i].features.length) {
+          state.results.popup = {layer: hits[i].petakotaLayer.id, id: answers[i].features[0].id};
+          L.popup().setLatLng(p).setContent(popup(hits[i].petakotaLayer, answers[i].features[0].properties))
+            .openOn(map);
+          return;
+        }
+      }
+    });
+  }
+
+  // Legend, from the layer declarations: the layers on the map now.
   var legend = L.control({position: cfg.embed ? "bottomleft" : "bottomright"});
-  legend.onAdd = function () {
-    var box = el("div", {"class": "pk-legend", id: "pk-legend"}, [el("b", {text: t("legend")})]);
-    cfg.layers.filter(function (l) { return l.visible || !cfg.embed; }).forEach(function (layer) {
+  function fillLegend(box) {
+    box.innerHTML = "";
+    box.appendChild(el("b", {text: t("legend")}));
+    cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).forEach(function (layer) {
       var entries = layer.legend.length ? layer.legend : [{label: layer.title, color: layer.style.color}];
       box.appendChild(el("div", {"class": "pk-legend-title", text: title(layer.title) +
         (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
-      entries.slice(0, 14).forEach(function (e) {
+      entries.forEach(function (e) {
         box.appendChild(el("div", {"class": "pk-legend-row"}, [
           el("span", {"class": "pk-swatch", style: "background:" + e.color}), el("span", {text: title(e.label)})]));
       });
     });
+  }
+  legend.onAdd = function () {
+    var box = el("div", {"class": "pk-legend", id: "pk-legend"});
+    fillLegend(box);
+    map.on("overlayadd overlayremove", function () { fillLegend(box); });
     return box;
   };
   legend.addTo(map);
 
-  if (cfg.embed) { return; }
+  if (cfg.embed) { map.on("click", identify); return; }
 
   // --- planner tools ------------------------------------------------------------------------------------------
   var panel = document.getElementById("panel");
@@ -195,7 +234,7 @@
     map.getContainer().style.cursor = "crosshair";
   }
   map.on("click", function (e) {
-    if (!drawing) { return; }
+    if (!drawing) { identify(e); return; }
     drawing.points.push(e.latlng);
     if (drawn) { map.removeLayer(drawn); }
     drawn = (drawing.mode === "line" ? L.polyline(drawing.points) : L.polygon(drawing.points))
@@ -283,8 +322,7 @@
   var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
   key.addEventListener("change", function () { sessionStorage.setItem("petakota-key", key.value); location.reload(); });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
-    sessionStorage.setItem("petakota-lang", state.lang === "id" ? "en" : "id");
-    params.delete("lang");
+    params.set("lang", state.lang === "id" ? "en" : "id");  // the server renders the page in that language
     location.search = params.toString();
   }}})]);
 }());
