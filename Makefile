@@ -6,7 +6,7 @@ WITH_ENV = eval "$$($(DEVENV) env)" &&
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint stop
+.PHONY: setup run test lint stop reliability
 
 setup:
 	@$(DEVENV) setup
@@ -24,3 +24,13 @@ lint:
 
 stop:
 	@$(DEVENV) stop-db
+
+# Side-by-side benchmark with tipg and TiTiler (not part of `make test`); writes docs/benchmarks.md.
+.PHONY: bench
+bench:
+	@bench/bench.sh
+
+# Load, fault (PostgreSQL restart), fuzz, concurrent editors, leak scan, hostile input; writes
+# docs/reliability.md. Runs its own PostGIS cluster on port 5449. Not part of `make test`.
+reliability: setup
+	@$(VENV)/python reliability/run.py

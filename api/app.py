@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
+from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
 from api.routers import admin, health, items, layers, maps, ogc, processes, rasters, tiles
 from gis.changes import EVERYTHING, ChangeListener
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_hooks = [on_change]
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # browsers get scripts, JSON and tiles compressed
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_mb * 1_000_000)
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, admin.router):
         app.include_router(router)

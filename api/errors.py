@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import (
@@ -38,11 +38,6 @@ class PreconditionRequired(Exception):
     """A write that must name the version it changes came without If-Match (HTTP 428)."""
 
 
-class PayloadTooLarge(Exception):
-    def __init__(self, limit: int):
-        self.limit = limit
-
-
 def problem(status: int, title: str, detail: str, instance: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance},
@@ -65,11 +60,6 @@ def install(app: FastAPI) -> None:
                        "send If-Match with the feature's ETag (from GET) so that concurrent edits cannot "
                        "overwrite each other", request.url.path)
 
-    @app.exception_handler(PayloadTooLarge)
-    async def too_large(request: Request, exc: PayloadTooLarge):
-        return problem(413, "Payload too large", f"the body is larger than {exc.limit // 1_000_000} MB",
-                       request.url.path)
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
@@ -88,6 +78,18 @@ def install(app: FastAPI) -> None:
         log.warning("database unavailable: %s", exc)
         return problem(503, "Database unavailable", "the database is not reachable; try again shortly",
                        request.url.path, {"Retry-After": "5"})
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError):
+        # SQLSTATE class 22 (and psycopg's own checks): a value that cannot be stored or compared as its field's
+        # type, a number out of range, a NUL byte. The client's input, so a 400 saying which.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        return problem(400, "Invalid value", f"a value in the request does not fit its field: {reason}",
+                       request.url.path)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError):
+        return problem(400, "Invalid request", "the request body is nested too deeply", request.url.path)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -21,23 +21,23 @@ class ChangeListener(threading.Thread):
         self.dsn = dsn
         self.on_change = on_change
         self.listening = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5,
                                      application_name="petakota-listener") as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.on_change(EVERYTHING)
                     self.listening.set()
-                    while not self._stop.is_set():
+                    while not self._stopping.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self.on_change(note.payload)
             except psycopg.Error as exc:
                 self.listening.clear()
                 log.warning("change listener lost the database (%s); retrying", exc.__class__.__name__)
-                self._stop.wait(2.0)
+                self._stopping.wait(2.0)

@@ -59,6 +59,36 @@ def check_properties(layer: Layer, props, partial: bool) -> dict:
     return {name: _check_value(writable[name], props.get(name)) for name in names}
 
 
+def _positions(coords, depth: int = 0):
+    """Every position of a GeoJSON coordinates array, checking that each is 2 or 3 numbers."""
+    if depth > 4 or not isinstance(coords, list):
+        raise InvalidInput("geometry coordinates must be nested arrays of numbers")
+    if coords and not isinstance(coords[0], list):
+        if not 2 <= len(coords) <= 3 or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                for v in coords):
+            raise InvalidInput(f"a position must be 2 or 3 numbers, got {str(coords)[:60]}")
+        yield coords
+        return
+    for c in coords:
+        yield from _positions(c, depth + 1)
+
+
+def check_coordinates(geojson: dict) -> None:
+    """Numbers only, and closed polygon rings (RFC 7946 3.1.6), before shapely sees anything."""
+    kind = geojson.get("type")
+    coords = geojson.get("coordinates")
+    if kind == "GeometryCollection" or coords is None:
+        return
+    for _ in _positions(coords):
+        pass
+    rings = [coords] if kind == "Polygon" else (coords if kind == "MultiPolygon" else [])
+    for polygon in rings:
+        for ring in polygon:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise InvalidInput("a polygon ring must be closed (first position repeated last) and have at "
+                                   "least 4 positions")
+
+
 def _polygonal_parts(geom, want: str):
     parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type.replace("Multi", "") == want]
     return shapely.union_all(parts) if parts else None
@@ -68,6 +98,7 @@ def check_geometry(layer: Layer, geojson, crs: Crs, repair: bool):
     """A shapely geometry in EPSG:4326 (lon/lat) fit for the layer, or InvalidInput saying what is wrong."""
     if not isinstance(geojson, dict):
         raise InvalidInput("'geometry' must be a GeoJSON geometry object")
+    check_coordinates(geojson)
     try:
         geom = shape(geojson)
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
@@ -214,6 +245,8 @@ def parse_body(raw: bytes, max_bytes: int) -> dict:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput("body is nested too deeply") from None
     if not isinstance(body, dict) or body.get("type") != "Feature":
         raise InvalidInput("body must be a GeoJSON Feature object ({\"type\": \"Feature\", ...})")
     return body

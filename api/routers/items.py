@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, layer_for, require
-from api.errors import PayloadTooLarge, PreconditionRequired
+from api.errors import PreconditionRequired
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
 from gis import crs as crs_mod
@@ -74,7 +74,7 @@ def _sortby(value: str | None) -> list[tuple[str, bool]]:
     return out
 
 
-def items_query(request: Request, limit: int = Query(10, ge=1, le=10_000), offset: int = Query(0, ge=0),
+def items_query(request: Request, limit: int = Query(10, ge=1, le=10_000), offset: int = Query(0, ge=0, le=2**62),
                 bbox: str | None = None, datetime: str | None = None, properties: str | None = None,
                 sortby: str | None = None, filter: str | None = None) -> ItemsQuery:
     metric = request.app.state.settings.city.metric_crs
@@ -128,6 +128,8 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
     envelope = {"type": "FeatureCollection", "numberReturned": page.returned, "numberMatched": page.matched,
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
                 "links": _page_links(request, collection_id, q, page.has_more)}
+    if not page.matched_exact:  # big tables: the planner's estimate, said so rather than a silent guess
+        envelope["numberMatchedIsEstimate"] = True
     headers = {"Content-Crs": f"<{q.crs.uri}>"}
     if fmt == "html":
         doc = {**envelope, "features": json.loads(f"[{page.features}]")}
@@ -181,21 +183,6 @@ def _expected_version(request: Request, required: bool = True) -> int | None:
     return int(m.group(1))
 
 
-async def _read_body(request: Request) -> bytes:
-    """Read the body, refusing it as soon as it passes the limit (never buffer a 50 MB upload)."""
-    limit = request.app.state.settings.max_body_mb * 1_000_000
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _parse_feature(request: Request, layer, raw: bytes, partial: bool):
     body = edits.parse_body(raw, request.app.state.settings.max_body_mb * 1_000_000)
     settings = request.app.state.settings
@@ -222,7 +209,7 @@ def _write(request: Request, layer, fn):
 @router.post("/collections/{collection_id}/items", status_code=201, summary="Add a feature")
 async def create_item(request: Request, collection_id: str, who: Planner):
     layer = layer_for(request, collection_id, who)
-    raw = await _read_body(request)
+    raw = await request.body()  # BodyLimitMiddleware refuses oversized bodies
 
     def run():
         props, geom = _parse_feature(request, layer, raw, partial=False)
@@ -237,7 +224,7 @@ async def create_item(request: Request, collection_id: str, who: Planner):
 async def _update(request: Request, collection_id: str, feature_id: int, who: Principal, partial: bool):
     layer = layer_for(request, collection_id, who)
     expected = _expected_version(request)
-    raw = await _read_body(request)
+    raw = await request.body()  # BodyLimitMiddleware refuses oversized bodies
 
     def run():
         props, geom = _parse_feature(request, layer, raw, partial=partial)

@@ -90,7 +90,8 @@ async def run(request: Request, process_id: str, who: Caller, body: Annotated[di
         raise NotFound(f"no process {process_id[:60]!r}; see /processes")
     job_id = uuid.uuid4().hex
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    job = {"process": process_id, "status": "accepted", "created": now, "updated": now}
+    # A job's results may hold private fields: only whoever started it can see it.
+    job = {"process": process_id, "status": "accepted", "created": now, "updated": now, "owner": who.name}
     with _jobs_lock:
         _jobs[job_id] = job
 
@@ -110,26 +111,26 @@ async def run(request: Request, process_id: str, who: Caller, body: Annotated[di
                         headers={"Location": f"{_base(request)}/jobs/{job_id}", "Preference-Applied": "respond-async"})
 
 
-def _job(job_id: str) -> dict:
+def _job(job_id: str, who) -> dict:
     job = _jobs.get(job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id[:40]!r}")
+    if job is None or job["owner"] != who.name:
+        raise NotFound(f"no job {job_id[:40]!r} of yours")
     return job
 
 
-@router.get("/jobs", summary="Jobs of this service process")
-def jobs(request: Request):
-    return {"jobs": [_job_doc(request, i, j) for i, j in list(_jobs.items())]}
+@router.get("/jobs", summary="Your jobs (those started with the same API key, or anonymously)")
+def jobs(request: Request, who: Caller):
+    return {"jobs": [_job_doc(request, i, j) for i, j in list(_jobs.items()) if j["owner"] == who.name]}
 
 
 @router.get("/jobs/{job_id}", summary="Status of a job")
-def job_status(request: Request, job_id: str):
-    return _job_doc(request, job_id, _job(job_id))
+def job_status(request: Request, job_id: str, who: Caller):
+    return _job_doc(request, job_id, _job(job_id, who))
 
 
 @router.get("/jobs/{job_id}/results", summary="Results of a successful job")
-def job_results(job_id: str):
-    job = _job(job_id)
+def job_results(job_id: str, who: Caller):
+    job = _job(job_id, who)
     if job["status"] != "successful":
         raise NotFound(f"job {job_id} has no results (status: {job['status']})")
     return JSONResponse(job["result"])

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make bench`: sets up what the benchmark needs (idempotent), then runs bench/run.py.
+#   the project's setup (private PostGIS on 127.0.0.1:5439, .venv), wrk (apt), bench/.venv with the peers.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+log() { printf '\033[1;34m[bench]\033[0m %s\n' "$*" >&2; }
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+  else echo "bench: needs root or sudo to install $*" >&2; return 1
+  fi
+}
+
+[ -z "${DATABASE_URL:-}" ] || { echo "bench: runs on the private cluster; unset DATABASE_URL" >&2; exit 2; }
+scripts/devenv.sh setup
+
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+
+VENV=bench/.venv
+if [ ! -x "$VENV/bin/python" ] || [ bench/requirements.txt -nt "$VENV/.installed" ]; then
+  log "installing tipg and TiTiler into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q -r bench/requirements.txt
+  touch "$VENV/.installed"
+fi
+
+exec "$VENV/bin/python" bench/run.py "$@"

@@ -1,0 +1,277 @@
+"""Leak scan: what an anonymous caller can fetch must carry no private field name and no private value.
+
+The private values are read from the database (owner names, NIKs, compensation amounts, contact names and
+phones); every response is decoded to text first (MVT tiles to their properties, GeoPackages to an SQL dump,
+PMTiles archives tile by tile, PNGs to their text chunks) and searched for the names as whole words and the
+values as whole tokens."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sqlite3
+import struct
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, text
+
+from reliability.common import city_tiles
+
+PRIVATE_FIELDS = {"project_parcels": ("pemilik", "nik", "kompensasi_rp"),
+                  "business_centers": ("kontak_nama", "kontak_telepon")}
+FIELD_NAMES = tuple(n for names in PRIVATE_FIELDS.values() for n in names)
+
+
+def private_values(engine: Engine) -> dict[str, set[str]]:
+    """field name -> the values in the database, as text (numbers also with thousands separators)."""
+    out: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        for layer, names in PRIVATE_FIELDS.items():
+            for name in names:
+                vals = set()
+                for (v,) in conn.execute(text(f"SELECT DISTINCT {name} FROM {layer} WHERE {name} IS NOT NULL")):
+                    s = str(v).strip()
+                    if len(s) < 4:
+                        continue
+                    vals.add(s)
+                    if isinstance(v, int):
+                        vals.add(f"{v:,}")
+                        vals.add(f"{v:,}".replace(",", "."))
+                out[name] = vals
+    return out
+
+
+@dataclass
+class Scanner:
+    values: dict[str, set[str]]
+    scanned: int = 0
+    findings: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._names = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(FIELD_NAMES) + r")(?![A-Za-z0-9_])")
+        alts = sorted({re.escape(v) for vals in self.values.values() for v in vals}, key=len, reverse=True)
+        self._values = re.compile(r"(?<![\w.,])(" + "|".join(alts) + r")(?![\w])") if alts else None
+
+    def scan_text(self, label: str, body: str, kind: str = "text") -> None:
+        self.scanned += 1
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        names = sorted(set(self._names.findall(body)))
+        if names:
+            self.findings.append(f"{label}: private field name(s) {', '.join(names)}")
+        if self._values:
+            vals = sorted(set(self._values.findall(body)))
+            if vals:
+                self.findings.append(f"{label}: private value(s) {', '.join(vals[:5])}"
+                                     f"{' ...' if len(vals) > 5 else ''}")
+
+    def scan_mvt(self, label: str, data: bytes) -> None:
+        self.scan_text(label, mvt_text(data), "mvt")
+
+    def scan_response(self, label: str, r: httpx.Response) -> None:
+        ctype = r.headers.get("content-type", "")
+        if "vnd.mapbox-vector-tile" in ctype:
+            self.scan_mvt(label, r.content)
+        elif "geopackage" in ctype:
+            self.scan_text(label, gpkg_text(r.content), "gpkg")
+        elif ctype.startswith("image/png"):
+            self.scan_text(label, png_text(r.content), "png")
+            if not r.content.startswith(b"\x89PNG\r\n\x1a\n"):
+                self.findings.append(f"{label}: not a PNG image")
+        else:
+            kind = ("html" if "html" in ctype else "csv" if "csv" in ctype else "json" if "json" in ctype
+                    else ctype.split(";")[0] or "other")
+            self.scan_text(label, r.text, kind)
+
+
+def mvt_text(data: bytes) -> str:
+    """The layers, property keys and values of a vector tile, as JSON text."""
+    import mapbox_vector_tile
+
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if not data:
+        return ""
+    decoded = mapbox_vector_tile.decode(data)
+    return json.dumps({name: [f["properties"] for f in layer["features"]] for name, layer in decoded.items()},
+                      ensure_ascii=False)
+
+
+def gpkg_text(data: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".gpkg") as fh:
+        fh.write(data)
+        fh.flush()
+        with sqlite3.connect(fh.name) as db:
+            return "\n".join(db.iterdump())
+
+
+def png_text(data: bytes) -> str:
+    """The text chunks (tEXt, zTXt, iTXt) of a PNG: the only place a PNG can carry words."""
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"tEXt":
+            out.append(chunk.decode("latin-1"))
+        elif kind == b"zTXt":
+            key, _, rest = chunk.partition(b"\0")
+            out.append(key.decode("latin-1") + " " + zlib.decompress(rest[1:]).decode("latin-1"))
+        elif kind == b"iTXt":
+            out.append(chunk.decode("utf-8", "replace"))
+        pos += 12 + length
+    return "\n".join(out)
+
+
+def pmtiles_texts(path: Path):
+    """(label, text) of every tile of a PMTiles archive, and of its metadata."""
+    from pmtiles.reader import MmapSource, Reader, all_tiles
+
+    with open(path, "rb") as fh:
+        reader = Reader(MmapSource(fh))
+        yield f"{path.name} metadata", json.dumps(reader.metadata(), ensure_ascii=False)
+        for (z, x, y), data in all_tiles(reader.get_bytes):
+            yield f"{path.name} tile {z}/{x}/{y}", mvt_text(data)
+
+
+@dataclass
+class Crawl:
+    """What to fetch. The full crawl (reliability/run.py) and the quick one (tests) differ only in size."""
+
+    collections: list[str] | None = None  # items in json/html/csv/gpkg, queryables, schema (None: all)
+    collection_tiles: bool = True  # every collection's own tiles at `zooms`
+    zooms: tuple[int, ...] = (12, 14, 16)
+    tiles_per_zoom: int | None = 12
+    multi_zooms: tuple[int, ...] = (12, 13, 14)
+    metadata: bool = True  # landing, collections, tilejson, styles, rasters, processes
+    history: int = 3  # features per private layer whose history is fetched
+    processes: bool = True
+    maps: tuple[str, ...] = ("embed", "map", "png")  # /embed/binjai, /map, the static PNG
+    jobs: bool = True  # an analyst's async job must not be readable anonymously
+
+
+def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key: str | None = None,
+          problems: list[str] | None = None) -> None:
+    """Fetch everything in `plan` anonymously and scan it. Non-200 answers are noted in `problems`."""
+    problems = problems if problems is not None else []
+
+    with httpx.Client(base_url=base, timeout=120) as http:
+        def get(path: str, expect=(200,), **params):
+            r = http.get(path, params=params or None)
+            if r.status_code not in expect:
+                problems.append(f"GET {r.request.url.raw_path.decode()} -> {r.status_code} {r.text[:200]}")
+            if r.status_code < 300:
+                scanner.scan_response(f"GET {r.request.url.raw_path.decode()}", r)
+            return r
+
+        cols = [c["id"] for c in http.get("/collections").json()["collections"]]
+        chosen = cols if plan.collections is None else [c for c in plan.collections if c in cols]
+        if plan.metadata:
+            for path in ("/", "/conformance", "/api", "/collections", "/layers", "/tileMatrixSets", "/rasters",
+                         "/processes", "/tiles/WebMercatorQuad/tilejson.json", "/styles/default/style.json"):
+                get(path)
+            for path in ("/", "/collections"):
+                get(path, f="html")
+            for c in cols:
+                get(f"/collections/{c}")
+                get(f"/collections/{c}", f="html")
+                get(f"/collections/{c}/tiles/WebMercatorQuad/tilejson.json")
+            for rid in [r["id"] for r in http.get("/rasters").json()["rasters"]]:
+                get(f"/rasters/{rid}")
+            for pid in [p["id"] for p in http.get("/processes").json()["processes"]]:
+                get(f"/processes/{pid}")
+        else:
+            get("/layers")
+        for c in chosen:
+            for fmt in ("json", "html", "csv", "gpkg"):
+                get(f"/collections/{c}/items", f=fmt, limit=10000)
+            for path in ("queryables", "schema"):
+                get(f"/collections/{c}/{path}")
+                get(f"/collections/{c}/{path}", f="html")
+        for layer in PRIVATE_FIELDS if plan.history else ():
+            with engine.connect() as conn:
+                ids = conn.execute(text(f"SELECT DISTINCT feature_id FROM feature_history WHERE layer = :l "
+                                        f"ORDER BY 1 LIMIT {plan.history}"), {"l": layer}).scalars().all()
+            for fid in ids:
+                get(f"/collections/{layer}/items/{fid}")
+                get(f"/collections/{layer}/items/{fid}", f="html")
+                get(f"/collections/{layer}/items/{fid}/history")
+                get(f"/collections/{layer}/items/{fid}/history", f="html")
+        if plan.collection_tiles:
+            tiles = city_tiles(engine, plan.zooms, plan.tiles_per_zoom)
+            for c in cols:
+                for z, x, y in tiles:
+                    get(f"/collections/{c}/tiles/WebMercatorQuad/{z}/{x}/{y}")
+        for z, x, y in city_tiles(engine, plan.multi_zooms):
+            get(f"/tiles/WebMercatorQuad/{z}/{x}/{y}")
+            get(f"/tiles/WebMercatorQuad/{z}/{x}/{y}", collections="project_parcels,business_centers")
+        if plan.processes:
+            for pid, inputs in (("project-progress", {}), ("business-center-coverage", {})):
+                r = http.post(f"/processes/{pid}/execution", json={"inputs": inputs})
+                if r.status_code != 200:
+                    problems.append(f"POST /processes/{pid}/execution -> {r.status_code} {r.text[:200]}")
+                else:
+                    scanner.scan_response(f"POST /processes/{pid}/execution", r)
+                    if pid == "project-progress" and "compensation" in r.json():
+                        scanner.findings.append("anonymous project-progress carries 'compensation' (analysts only)")
+        if "embed" in plan.maps:
+            get("/embed/binjai")
+            get("/embed/binjai", lang="en")
+        if "map" in plan.maps:
+            get("/map")
+            get("/map", project="kawasan-industri-binjai")
+        if "png" in plan.maps:
+            r = get("/maps/binjai.png", width=800, height=600)
+            if not r.headers.get("content-type", "").startswith("image/png"):
+                problems.append(f"/maps/binjai.png is {r.headers.get('content-type')}, not image/png")
+        if plan.jobs and analyst_key:
+            _jobs_of_others(http, analyst_key, scanner)
+
+
+def _jobs_of_others(http: httpx.Client, analyst_key: str, scanner: Scanner) -> None:
+    """An analyst runs project-progress as a job (its results carry compensation); an anonymous caller lists
+    /jobs and asks for the results. Jobs live in the worker that ran them: ask several times, on new
+    connections, so that every worker is asked."""
+    r = http.post("/processes/project-progress/execution", json={"inputs": {}},
+                  headers={"X-API-Key": analyst_key, "Prefer": "respond-async"})
+    if r.status_code != 201:
+        scanner.findings.append(f"could not start an analyst job: {r.status_code} {r.text[:200]}")
+        return
+    job_id = r.json()["jobID"]
+    time.sleep(3)
+    for _ in range(8):
+        with httpx.Client(base_url=str(http.base_url), timeout=60) as fresh:
+            listing = fresh.get("/jobs")
+            scanner.scan_response("GET /jobs", listing)
+            res = fresh.get(f"/jobs/{job_id}/results")
+            if res.status_code == 200:
+                scanner.scan_response(f"GET /jobs/{job_id}/results", res)
+                if "compensation" in res.json():
+                    scanner.findings.append(
+                        f"GET /jobs/{job_id}/results (anonymous) returns the analyst's job results with "
+                        f"'compensation' {json.dumps(res.json()['compensation'])[:160]}; the job id is listed by "
+                        f"anonymous GET /jobs")
+                    return
+
+
+def control(base: str, analyst_key: str, scanner_values: dict[str, set[str]]) -> int:
+    """The scan can fail: with an analyst key the same responses do carry private data. Returns findings."""
+    s = Scanner(scanner_values)
+    with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": analyst_key}) as http:
+        for layer in PRIVATE_FIELDS:
+            for fmt in ("json", "csv", "gpkg"):
+                s.scan_response(layer, http.get(f"/collections/{layer}/items", params={"f": fmt, "limit": 1000}))
+    return len(s.findings)
+
+
+def scan_pmtiles(path: Path, scanner: Scanner) -> int:
+    n = 0
+    for label, body in pmtiles_texts(path):
+        scanner.scan_text(label, body, "pmtiles tile")
+        n += 1
+    return n
