@@ -99,10 +99,11 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, threads: in
     paths_file = paths_file or HERE / "var" / "paths.txt"
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("\n".join(paths) + "\n")
+    # the benchmark's wrk script: cycles through the paths and prints one "BENCH {...}" summary line
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s",
-           str(HERE / "paths.lua"), base, "--", str(paths_file)]
+           str(HERE.parent / "bench" / "paths.lua"), base, "--", str(paths_file)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RELIABILITY ")), None)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary: {out.stdout[-1000:]} {out.stderr[-1000:]}")
     r = json.loads(line.split(" ", 1)[1])

@@ -418,7 +418,7 @@ def _err(w, d) -> bool:
 def _doc_load(w, ld):
     w("## Load")
     w("")
-    w(f"`wrk -t2 -c{CONNECTIONS} -d{LOAD_SECONDS}s --timeout 30s` with reliability/paths.lua cycling through "
+    w(f"`wrk -t2 -c{CONNECTIONS} -d{LOAD_SECONDS}s --timeout 30s` with bench/paths.lua cycling through "
       f"{ld.get('paths', '?')} paths ({ld.get('tile_paths', '?')} vector tiles: 8 layers at z12-z15 across the "
       "city and the multi-layer tile at z12-z14; the rest items pages of 6 collections with limits, offsets, "
       "bboxes and sortby, and single features), shuffled. 10 s of the same load first (it fills the tile cache; "
