@@ -30,4 +30,7 @@ if [ ! -x "$VENV/bin/python" ] || [ bench/requirements.txt -nt "$VENV/.installed
   touch "$VENV/.installed"
 fi
 
-exec "$VENV/bin/python" bench/run.py "$@"
+"$VENV/bin/python" bench/run.py "$@"
+# Siting: the analysis itself, in the project's own environment, on the benchmark database's sample city.
+eval "$(scripts/devenv.sh env)"
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var .venv/bin/python bench/siting.py
