@@ -30,3 +30,10 @@ def layer_stats(conn: Connection, layers: list[Layer]) -> dict[str, dict]:
         f"FROM ({' UNION ALL '.join(parts)}) s"))
     return {r.id: {"feature_count": r.n, "bbox": [r.x0, r.y0, r.x1, r.y1] if r.x0 is not None else None}
             for r in rows}
+
+
+def city_bounds(conn: Connection) -> tuple[float, float, float, float] | None:
+    """The city's extent (lon/lat) from the `kota` layer, None when no boundary is loaded."""
+    row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                            "(SELECT ST_Extent(geom) e FROM kota) s")).one()
+    return None if row[0] is None else tuple(row)

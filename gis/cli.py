@@ -161,8 +161,7 @@ def export_pmtiles(
     minzoom: int = typer.Option(10), maxzoom: int = typer.Option(15),
 ) -> None:
     """Export vector tiles as a PMTiles archive for static hosting (e.g. the city website's embedded maps)."""
-    from sqlalchemy import text
-
+    from gis.catalog import city_bounds
     from gis.pmtiles_export import export_pmtiles as run
     from gis.pmtiles_export import tiles_to_export
     from gis.registry import load_catalog
@@ -172,15 +171,13 @@ def export_pmtiles(
     try:
         with engine.connect() as conn:
             catalog = load_catalog(conn)
-            bounds = tuple(conn.execute(text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM kota) s"
-            )).one())
+            bounds = city_bounds(conn)
         names = [c.strip() for c in collections.split(",")] if collections else list(catalog)
         unknown = [n for n in names if n not in catalog]
         if unknown:
             raise PetaKotaError(f"unknown collections: {', '.join(unknown)}")
         layers = [catalog[n] for n in names if catalog[n].public or not public]
-        if None in bounds:
+        if bounds is None:
             raise PetaKotaError("no city boundary loaded: nothing to export")
         total = len(tiles_to_export(bounds, minzoom, maxzoom))
         with tqdm(total=total, desc="export-pmtiles", unit="tile") as bar:
@@ -227,8 +224,8 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id, e.g. b
                  lang: str = typer.Option("id")) -> None:
     """A public map the city website hosts as plain files: the embed page reading a PMTiles archive
     (public layers and fields only), no PetaKota server needed."""
-    from sqlalchemy import text
 
+    from gis.catalog import city_bounds
     from gis.pmtiles_export import export_pmtiles as write_pmtiles
     from gis.pmtiles_export import tiles_to_export
     from gis.registry import load_catalog
@@ -242,8 +239,9 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id, e.g. b
     engine = db.make_engine(settings, pool_size=1)
     with engine.connect() as conn:
         catalog = load_catalog(conn)
-        bounds = tuple(conn.execute(text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM kota) s")).one())
+        bounds = city_bounds(conn)
+    if bounds is None:
+        _fail("no city boundary loaded: nothing to export")
     layers = [catalog[i] for i in mapdef.layers if i in catalog and catalog[i].public]
     out.mkdir(parents=True, exist_ok=True)
     try:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from gis.crs import Crs
 from gis.errors import InvalidInput, NotFound, VersionConflict
+from gis.store import geom_sql
 from layers.schema import Field, Layer
 
 _PY_TYPES = {"text": (str,), "integer": (int,), "bigint": (int,), "number": (int, float), "boolean": (bool,),
@@ -137,15 +138,10 @@ def _set_actor(conn: Connection, actor: str, action: str = "") -> None:
                  {"a": actor, "b": action})
 
 
-def _geom_param(layer: Layer) -> str:
-    return "ST_Multi(ST_GeomFromWKB(:wkb, 4326))" if layer.geometry_type.startswith("Multi") else \
-        "ST_GeomFromWKB(:wkb, 4326)"
-
-
 def create(conn: Connection, layer: Layer, props: dict, geom, actor: str) -> tuple[int, int]:
     _set_actor(conn, actor)
     cols = [*props, "geom"]
-    values = [*(f":{c}" for c in props), _geom_param(layer)]
+    values = [*(f":{c}" for c in props), geom_sql(layer)]
     row = conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)}) "
                             f"RETURNING id, version"), {**props, "wkb": shapely.to_wkb(geom)}).one()
     return row.id, row.version
@@ -158,7 +154,7 @@ def update(conn: Connection, layer: Layer, fid: int, props: dict, geom, expected
     sets = [f"{c} = :{c}" for c in props]
     params = {**props, "id": fid, "expected": expected_version}
     if geom is not None:
-        sets.append(f"geom = {_geom_param(layer)}")
+        sets.append(f"geom = {geom_sql(layer)}")
         params["wkb"] = shapely.to_wkb(geom)
     if not sets:
         raise InvalidInput("nothing to change: send properties and/or a geometry")
@@ -227,7 +223,7 @@ def restore(conn: Connection, layer: Layer, fid: int, version: int, actor: str,
                         {"layer": layer.id, "id": fid}).scalar()
     _set_actor(conn, actor, "restore")
     cols = ["id", "version", *props, "geom"]
-    values = [":id", ":version", *(f":{c}" for c in props), _geom_param(layer)]
+    values = [":id", ":version", *(f":{c}" for c in props), geom_sql(layer)]
     conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)})"),
                  {**props, "id": fid,
                   "version": last + 1, "wkb": shapely.to_wkb(geom)})

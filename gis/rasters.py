@@ -33,13 +33,6 @@ def registry(conn: Connection) -> dict[str, dict]:
     return {r["id"]: dict(r) for r in rows}
 
 
-def get(conn: Connection, raster_id: str) -> dict:
-    row = conn.execute(text("SELECT * FROM rasters WHERE id = :id"), {"id": raster_id}).mappings().first()
-    if row is None:
-        raise NotFound(f"no raster {raster_id[:100]!r}; see /rasters")
-    return dict(row)
-
-
 def path_of(entry: dict, data_dir: Path) -> Path:
     path = (data_dir / entry["path"]).resolve()
     if not path.is_file():

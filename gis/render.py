@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import Connection, text  # noqa: E402
 
+from gis.catalog import city_bounds  # noqa: E402
 from gis.errors import InvalidInput  # noqa: E402
 from layers.maps import MapDef  # noqa: E402
 from layers.schema import Layer  # noqa: E402
@@ -75,9 +76,9 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, b
     if not drawn:
         raise InvalidInput("nothing to draw in this extent")
     if bbox is None:  # default: the city, with a margin
-        x0, y0, x1, y1 = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                                           "(SELECT ST_Extent(geom) e FROM kota) s")).one()
-        if x0 is not None:
+        city = city_bounds(conn)
+        if city is not None:
+            x0, y0, x1, y1 = city
             dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
             bbox = (x0 - dx, y0 - dy, x1 + dx, y1 + dy)
     if bbox:

@@ -17,7 +17,8 @@ from layers import CATALOG
 from layers.schema import Layer
 
 
-def _geom_sql(layer: Layer) -> str:
+def geom_sql(layer: Layer) -> str:
+    """SQL for the bound `:wkb` parameter as a geometry of the layer's type (Multi* promoted)."""
     expr = "ST_GeomFromWKB(:wkb, 4326)"
     return f"ST_Multi({expr})" if layer.geometry_type.startswith("Multi") else expr
 
@@ -60,7 +61,7 @@ def insert_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame,
     layer = _layer(layer)
     columns = [f.name for f in layer.fields if not f.computed and f.name in gdf.columns]
     names = ", ".join([*columns, "geom"])
-    values = ", ".join([*(f":{c}" for c in columns), _geom_sql(layer)])
+    values = ", ".join([*(f":{c}" for c in columns), geom_sql(layer)])
     sql = f"INSERT INTO {layer.id} ({names}) VALUES ({values})"
     if upsert:
         if not layer.key:

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
 from gis import rasters
+from gis.errors import InvalidInput, NotFound
 from gis.tiles import Tile, check_tile
 
 router = APIRouter(prefix="/rasters", tags=["rasters"])
@@ -24,7 +25,7 @@ def _entry(request: Request, raster_id: str) -> dict:
 
     entry = state.catalog_cache.get("rasters", fetch).get(raster_id)
     if entry is None:
-        raise rasters.NotFound(f"no raster {raster_id[:100]!r}; see /rasters")
+        raise NotFound(f"no raster {raster_id[:100]!r}; see /rasters")
     return entry
 
 
@@ -91,5 +92,5 @@ def raster_statistics(request: Request, raster_id: str, geometry: Annotated[dict
     if geometry.get("type") == "Feature":
         geometry = geometry.get("geometry") or {}
     if not 1 <= bins <= 256:
-        raise rasters.InvalidInput("bins must be between 1 and 256")
+        raise InvalidInput("bins must be between 1 and 256")
     return rasters.statistics(_entry(request, raster_id), request.app.state.settings.data_dir, geometry, bins)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import Caller, layer_for, visible_layers
 from gis.auth import Principal
 from gis.errors import InvalidInput, NotFound
-from gis.tiles import MAX_ZOOM, render_tile
+from gis.tiles import MAX_ZOOM, Tile, render_tile
 from layers.schema import Layer
 
 router = APIRouter(tags=["OGC API - Tiles"])
@@ -24,17 +24,20 @@ def _check_tms(tms: str) -> None:
         raise NotFound(f"tile matrix set {tms[:50]!r} is not offered; use {TMS_ID}")
 
 
-def tile_response(request: Request, layers: list[Layer], who: Principal, z: int, x: int, y: int) -> Response:
+def _render(request: Request, layers: list[Layer], who: Principal, z: int, x: int, y: int, key) -> Tile:
     state = request.app.state
-    ids = tuple(layer.id for layer in layers)
-    key = state.tile_cache.key("mvt", ids, z, x, y, who.sees_private)
-    tile = state.tile_cache.get(key)
+    with state.engine.connect() as conn:
+        tile = render_tile(conn, layers, z, x, y, who.sees_private, state.settings.tile_feature_cap)
+    state.tile_cache.put(key, tile)
+    return tile
+
+
+async def _serve(request: Request, layers: list[Layer], who: Principal, z: int, x: int, y: int) -> Response:
+    state = request.app.state
+    key = state.tile_cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, who.sees_private)
+    tile = state.tile_cache.get(key)  # a hit needs no thread and no SQL
     if tile is None:
-        def render():
-            with state.engine.connect() as conn:
-                return render_tile(conn, layers, z, x, y, who.sees_private, state.settings.tile_feature_cap)
-        tile = render()
-        state.tile_cache.put(key, tile)
+        tile = await run_in_threadpool(_render, request, layers, who, z, x, y, key)
     headers = {"ETag": tile.etag, "Cache-Control": ("private, " if who.sees_private else "public, ") + "no-cache"}
     if tile.truncated:
         headers["X-Tile-Truncated"] = ",".join(tile.truncated)
@@ -66,14 +69,6 @@ async def multi_tile(request: Request, tms: str, z: int, x: int, y: int, who: Ca
     _check_tms(tms)
     layers = await run_in_threadpool(_collections_param, request, who, collections)
     return await _serve(request, layers, who, z, x, y)
-
-
-async def _serve(request: Request, layers, who, z, x, y) -> Response:
-    state = request.app.state
-    key = state.tile_cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, who.sees_private)
-    if state.tile_cache.get(key) is not None:  # a hit needs no thread and no SQL
-        return tile_response(request, layers, who, z, x, y)
-    return await run_in_threadpool(tile_response, request, layers, who, z, x, y)
 
 
 # --- metadata ----------------------------------------------------------------------------------------------
