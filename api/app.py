@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -13,12 +12,11 @@ from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
 from api.routers import admin, health, items, layers, maps, ogc, processes, rasters, tiles
-from gis.changes import EVERYTHING, ChangeListener
-from gis.db import make_engine
-from gis.settings import Settings
-from gis.tiles import TileCache
-
-STATIC = Path(__file__).parent / "static"
+from gis.core.db import make_engine
+from gis.core.settings import Settings
+from gis.data.changes import EVERYTHING, ChangeListener
+from gis.render import STATIC_DIR
+from gis.tiles.vector import TileCache
 
 
 def enable_tcp_nodelay() -> None:
@@ -76,5 +74,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, admin.router):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

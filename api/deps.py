@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from gis.auth import ANONYMOUS, Principal, principal_for
-from gis.errors import Forbidden, NotFound, Unauthorized
-from gis.registry import load_catalog
+from gis.core.errors import Forbidden, NotFound, Unauthorized
+from gis.data.auth import ANONYMOUS, Principal, principal_for
+from gis.data.registry import load_catalog
 from layers.schema import Layer
 
 CACHE_SECONDS = 2.0  # new layers and revoked keys take effect within this time, without a restart

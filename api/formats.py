@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 GEOJSON = "application/geo+json"
 MEDIA = {"json": "application/json", "geojson": GEOJSON, "html": "text/html", "csv": "text/csv",

@@ -13,11 +13,12 @@ import json
 import math
 import re
 import secrets
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gis.render import TEMPLATES_DIR
 
 PAGES = ("landing", "conformance", "collections", "collection", "items", "item", "queryables", "history")
 MAP_PAGES = ("collection", "items", "item")
@@ -139,7 +140,7 @@ _LANDING_RELS = {"data": "collections", "conformance": "conformance",
 _QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -26,11 +26,11 @@ def load_data(copies: int):
     import pandas as pd
     from shapely import affinity
 
-    from gis import store
     from gis.analyses.grid import Raster
     from gis.analyses.suitability import SitingData
-    from gis.db import make_engine
-    from gis.settings import Settings
+    from gis.core.db import make_engine
+    from gis.core.settings import Settings
+    from gis.data import store
 
     settings = Settings()
     with make_engine(settings, pool_size=1).connect() as conn:

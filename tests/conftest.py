@@ -16,9 +16,9 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from gis import db
-from gis.sample import load_sample
-from gis.settings import Settings
+from gis.core import db
+from gis.core.settings import Settings
+from gis.data.sample import load_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DATA = ROOT / "layers" / "sample" / "data"
@@ -92,7 +92,7 @@ def server(settings, engine) -> str:
 @pytest.fixture(scope="session")
 def keys(engine) -> dict[str, str]:
     """One API key per role."""
-    from gis.auth import create_key
+    from gis.data.auth import create_key
 
     out = {}
     with engine.begin() as conn:

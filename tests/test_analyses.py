@@ -14,7 +14,7 @@ from gis.analyses.conformity import zoning_conformity
 from gis.analyses.grid import Raster
 from gis.analyses.monitoring import change_detection, project_progress
 from gis.analyses.suitability import Criteria, SitingData, build_surface, evaluate_site, site_suitability
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 X0, Y0, SIZE, RES = 445_000.0, 398_000.0, 200, 10.0  # a 2 km x 2 km grid in UTM 47N
 TRANSFORM = Affine(RES, 0, X0, 0, -RES, Y0 + SIZE * RES)

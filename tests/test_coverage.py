@@ -23,7 +23,7 @@ from gis.analyses.coverage import (
     suggest_next_centres,
 )
 from gis.analyses.rules import PARK_STANDARDS, PARK_STANDARDS_SOURCE, RTH_PUBLIC_SHARE, RTH_TOTAL_SHARE
-from gis.store import read_layer
+from gis.data.store import read_layer
 
 UTM = 32647
 X0, Y0 = 445_000.0, 398_000.0

@@ -13,7 +13,7 @@ import pytest
 from api.html import PAGES, embed_json, render, with_format
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAFLET = ROOT / "api" / "static" / "vendor" / "leaflet"
+LEAFLET = ROOT / "gis" / "render" / "static" / "vendor" / "leaflet"
 BASE = "http://127.0.0.1:8000"
 HOSTILE = "<script>alert(1)</script>"
 BREAKOUT = "</script><img src=x onerror=alert(2)>"

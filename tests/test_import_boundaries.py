@@ -9,9 +9,9 @@ import pytest
 from shapely.geometry import Polygon, box
 from sqlalchemy import text
 
-from gis import db
-from gis.boundaries import import_boundaries
-from gis.errors import InvalidInput
+from gis.core import db
+from gis.core.errors import InvalidInput
+from gis.data.boundaries import import_boundaries
 from tests.conftest import scratch_settings
 
 # Three small kelurahan of an imaginary city 12.99, drawn in UTM 47N (metres): 100 ha, 50 ha, 25 ha.

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from gis import db
+from gis.core import db
 from layers import CATALOG
 from layers.tables import metadata
 from tests.conftest import scratch_settings

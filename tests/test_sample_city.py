@@ -10,7 +10,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from gis.sample import load_sample
+from gis.data.sample import load_sample
 from tests.conftest import SOURCE_DATA
 
 TO_UTM = Transformer.from_crs(4326, 32647, always_xy=True)

@@ -16,7 +16,7 @@ from pmtiles.reader import MmapSource, Reader, all_tiles
 from shapely.geometry import box
 from sqlalchemy import text
 
-from gis.tiles import BUFFER, EXTENT, render_tile
+from gis.tiles.vector import BUFFER, EXTENT, render_tile
 from layers import CATALOG
 from tests.conftest import problem_of
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request
 
 from api.deps import require
-from gis import auth
-from gis.auth import Principal
-from gis.errors import InvalidInput
-from gis.registry import create_layer
+from gis.core.errors import InvalidInput
+from gis.data import auth
+from gis.data.auth import Principal
+from gis.data.registry import create_layer
 from layers.schema import layer_from_dict
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -17,11 +17,11 @@ from api.deps import Caller, layer_for, require
 from api.errors import PreconditionRequired
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
-from gis import crs as crs_mod
-from gis import edits
-from gis.auth import Principal
-from gis.errors import InvalidInput
-from gis.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
+from gis.core import crs as crs_mod
+from gis.core.errors import InvalidInput
+from gis.data import edits
+from gis.data.auth import Principal
+from gis.data.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
 
 router = APIRouter(tags=["OGC API - Features"])
 

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from api.deps import Caller, visible_layers
-from gis.catalog import layer_stats
+from gis.data.catalog import layer_stats
 
 router = APIRouter(tags=["catalog"])
 

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 
 from api.deps import Caller, catalog
-from gis.errors import InvalidInput, NotFound
-from gis.measure import measure
-from gis.webmap import map_config, render_page
+from gis.analyses.measure import measure
+from gis.core.errors import InvalidInput, NotFound
+from gis.render.webmap import map_config, render_page
 from layers.maps import MAPS, PLANNER_ORDER, MapDef
 from layers.schema import Layer
 
@@ -80,7 +80,7 @@ async def static_map(request: Request, map_id: str, fmt: str, bbox: str | None =
     cat = await run_in_threadpool(catalog, request)
 
     def draw():
-        from gis.render import render_map  # matplotlib loads only when a static map is asked for
+        from gis.render.static_map import render_map  # matplotlib loads only when a static map is asked for
 
         with state.engine.connect() as conn:
             return render_map(conn, mapdef, cat, bbox=box, width=width, height=height, fmt=fmt, lang=lang,

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import Caller, layer_for, visible_layers
 from api.formats import json_or_html, links_for, negotiate
-from gis import crs as crs_mod
-from gis.catalog import layer_stats
+from gis.core import crs as crs_mod
+from gis.data.catalog import layer_stats
 from layers.schema import Layer
 
 router = APIRouter(tags=["OGC API - Features"])

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import Caller
-from gis.errors import NotFound, PetaKotaError
+from gis.core.errors import NotFound, PetaKotaError
 from gis.processes import PROCESSES, Context, execute
 
 router = APIRouter(tags=["OGC API - Processes"])

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from gis import rasters
-from gis.errors import InvalidInput, NotFound
-from gis.tiles import Tile, check_tile
+from gis.core.errors import InvalidInput, NotFound
+from gis.tiles import rasters
+from gis.tiles.vector import Tile, check_tile
 
 router = APIRouter(prefix="/rasters", tags=["rasters"])
 

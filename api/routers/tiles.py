@@ -9,9 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, layer_for, visible_layers
-from gis.auth import Principal
-from gis.errors import InvalidInput, NotFound
-from gis.tiles import MAX_ZOOM, Tile, render_tile
+from gis.core.errors import InvalidInput, NotFound
+from gis.data.auth import Principal
+from gis.tiles.vector import MAX_ZOOM, Tile, render_tile
 from layers.schema import Layer
 
 router = APIRouter(tags=["OGC API - Tiles"])
@@ -163,7 +163,7 @@ def multi_tilejson(request: Request, tms: str, who: Caller, collections: str | N
 
 @router.get("/styles/default/style.json", summary="MapLibre style built from the layer declarations")
 def style_json(request: Request, who: Caller, collections: str | None = None):
-    from gis.styles import maplibre_style
+    from gis.render.styles import maplibre_style
 
     layers = _collections_param(request, who, collections)
     query = f"?collections={','.join(layer.id for layer in layers)}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 # Most restrictive first: X (not permitted) > B (conditional) > T (limited) > I (permitted).
 SEVERITY = {"X": 3, "B": 2, "T": 1, "I": 0}

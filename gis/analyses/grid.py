@@ -14,7 +14,7 @@ from scipy import ndimage
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
-from gis.cog import write_cog
+from gis.core.cog import write_cog
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gis.analyses.grid import Raster
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 STATUSES = ("identified", "negotiating", "agreed", "compensated", "certified")
 ACQUIRED = ("compensated", "certified")  # land counts as acquired once compensation is paid

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from gis.analyses import rules
 from gis.analyses.grid import Raster, in_crs
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 HOUSING_ZONES = ("R-1", "R-2", "R-3", "R-4", "R-5")
 PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7", "PS", "LP2B")

@@ -12,7 +12,7 @@ from rasterio.features import rasterize
 from rasterio.transform import Affine
 from scipy import ndimage
 
-from gis.cog import write_cog
+from gis.core.cog import write_cog
 from layers.sample.generate import METRIC, SEED, SampleCity
 
 RESOLUTION = 10.0

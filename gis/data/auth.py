@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from gis.errors import InvalidInput, NotFound
+from gis.core.errors import InvalidInput, NotFound
 
 ROLES = ("anonymous", "analyst", "planner", "admin")  # each role can do what the ones before it can
 

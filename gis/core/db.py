@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 
-from gis.settings import Settings
+from gis.core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

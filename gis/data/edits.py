@@ -13,9 +13,9 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
-from gis.crs import Crs
-from gis.errors import InvalidInput, NotFound, VersionConflict
-from gis.store import geom_sql
+from gis.core.crs import Crs
+from gis.core.errors import InvalidInput, NotFound, VersionConflict
+from gis.data.store import geom_sql
 from layers.schema import Field, Layer
 
 _PY_TYPES = {"text": (str,), "integer": (int,), "bigint": (int,), "number": (int, float), "boolean": (bool,),

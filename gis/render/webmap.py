@@ -11,12 +11,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from gis.analyses import rules
-from gis.settings import Settings
+from gis.core.settings import Settings
+from gis.render import STATIC_DIR, TEMPLATES_DIR
 from layers.maps import MapDef
 from layers.schema import Layer
 
-API_DIR = Path(__file__).resolve().parents[1] / "api"
-TEMPLATES = Environment(loader=FileSystemLoader(API_DIR / "templates"), autoescape=select_autoescape(["html"]))
+TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 EMBED_ASSETS = ("vendor/leaflet", "vendor/leaflet.vectorgrid", "vendor/pmtiles", "petakota")
 
 
@@ -65,7 +65,7 @@ def export_static_embed(settings: Settings, mapdef: MapDef, layers: list[Layer],
     """index.html + the scripts it needs; tiles come from `pmtiles_name` next to it (written separately)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in EMBED_ASSETS:
-        shutil.copytree(API_DIR / "static" / rel, out_dir / "static" / rel, dirs_exist_ok=True)
+        shutil.copytree(STATIC_DIR / rel, out_dir / "static" / rel, dirs_exist_ok=True)
     config = map_config(settings, mapdef, layers, embed=True, base=".", pmtiles=pmtiles_name)
     page = out_dir / "index.html"
     page.write_text(render_page(config, mapdef.title_id if lang != "en" else mapdef.title_en, lang, "static"))

@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 from layers import CATALOG
 from layers.schema import Layer
 

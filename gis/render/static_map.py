@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import Connection, text  # noqa: E402
 
-from gis.catalog import city_bounds  # noqa: E402
-from gis.errors import InvalidInput  # noqa: E402
+from gis.core.errors import InvalidInput  # noqa: E402
+from gis.data.catalog import city_bounds  # noqa: E402
 from layers.maps import MapDef  # noqa: E402
 from layers.schema import Layer  # noqa: E402
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from gis import store
-from gis.errors import InvalidInput
-from gis.registry import create_layer
+from gis.core.errors import InvalidInput
+from gis.data import store
+from gis.data.registry import create_layer
 from layers.schema import Field, Layer, Style
 
 _DTYPES = {"i": "bigint", "u": "bigint", "f": "number", "b": "boolean", "M": "date"}

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from gis import db
-from gis.errors import PetaKotaError
-from gis.settings import Settings
+from gis.core import db
+from gis.core.errors import PetaKotaError
+from gis.core.settings import Settings
 
 app = typer.Typer(help="PetaKota: city-planning GIS service.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -46,8 +46,8 @@ def db_current() -> None:
 @app.command("load-sample")
 def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet")) -> None:
     """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters)."""
-    from gis.sample import is_empty
-    from gis.sample import load_sample as load
+    from gis.data.sample import is_empty
+    from gis.data.sample import load_sample as load
 
     settings = Settings()
     engine = db.make_engine(settings, pool_size=1)
@@ -77,7 +77,7 @@ def import_boundaries(
     repair: bool = typer.Option(False, help="repair invalid geometries instead of refusing the file"),
 ) -> None:
     """Import a city's boundaries: checked whole, written all-or-nothing, upserted on the code."""
-    from gis.boundaries import import_boundaries as run
+    from gis.data.boundaries import import_boundaries as run
 
     settings = Settings()
     try:
@@ -94,7 +94,7 @@ def import_boundaries(
 def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
                 name: str = typer.Option(..., help="who holds the key, e.g. 'Dinas PUPR'")) -> None:
     """Create an API key and print it (it cannot be shown again)."""
-    from gis import auth
+    from gis.data import auth
 
     try:
         with db.make_engine(Settings(), pool_size=1).begin() as conn:
@@ -108,7 +108,7 @@ def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (id, holder, role, prefix, state)."""
-    from gis import auth
+    from gis.data import auth
 
     with db.make_engine(Settings(), pool_size=1).connect() as conn:
         for k in auth.list_keys(conn):
@@ -119,7 +119,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: int) -> None:
     """Revoke an API key."""
-    from gis import auth
+    from gis.data import auth
 
     try:
         with db.make_engine(Settings(), pool_size=1).begin() as conn:
@@ -138,7 +138,7 @@ def layers_add(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
                illustrative: bool = typer.Option(False, help="mark the data as illustrative"),
                private: list[str] = typer.Option([], help="a field to keep private (repeatable)")) -> None:
     """Add a layer from a file: its table, declaration and features, in one transaction."""
-    from gis.layer_import import add_layer_from_file
+    from gis.data.layer_import import add_layer_from_file
 
     settings = Settings()
     try:
@@ -161,10 +161,10 @@ def export_pmtiles(
     minzoom: int = typer.Option(10), maxzoom: int = typer.Option(15),
 ) -> None:
     """Export vector tiles as a PMTiles archive for static hosting (e.g. the city website's embedded maps)."""
-    from gis.catalog import city_bounds
-    from gis.pmtiles_export import export_pmtiles as run
-    from gis.pmtiles_export import tiles_to_export
-    from gis.registry import load_catalog
+    from gis.data.catalog import city_bounds
+    from gis.data.registry import load_catalog
+    from gis.tiles.pmtiles import export_pmtiles as run
+    from gis.tiles.pmtiles import tiles_to_export
 
     settings = Settings()
     engine = db.make_engine(settings, pool_size=1)
@@ -196,8 +196,8 @@ def render(map_id: str = typer.Argument(..., help="a map id, e.g. binjai"),
            width: int = typer.Option(1600), height: int = typer.Option(1200),
            lang: str = typer.Option("id", help="id (Bahasa Indonesia) or en")) -> None:
     """A static map for reports and letters: title, legend, scale bar, north arrow, attribution."""
-    from gis.registry import load_catalog
-    from gis.render import render_map
+    from gis.data.registry import load_catalog
+    from gis.render.static_map import render_map
     from layers.maps import MAPS
 
     settings = Settings()
@@ -225,11 +225,11 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id, e.g. b
     """A public map the city website hosts as plain files: the embed page reading a PMTiles archive
     (public layers and fields only), no PetaKota server needed."""
 
-    from gis.catalog import city_bounds
-    from gis.pmtiles_export import export_pmtiles as write_pmtiles
-    from gis.pmtiles_export import tiles_to_export
-    from gis.registry import load_catalog
-    from gis.webmap import export_static_embed
+    from gis.data.catalog import city_bounds
+    from gis.data.registry import load_catalog
+    from gis.render.webmap import export_static_embed
+    from gis.tiles.pmtiles import export_pmtiles as write_pmtiles
+    from gis.tiles.pmtiles import tiles_to_export
     from layers.maps import MAPS
 
     settings = Settings()

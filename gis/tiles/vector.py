@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 from layers.schema import Layer
 
 EXTENT = 4096  # tile coordinate grid: geometry is quantised (and so simplified) to it

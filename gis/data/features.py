@@ -9,9 +9,9 @@ from datetime import date
 import geopandas as gpd
 from sqlalchemy import Connection, text
 
-from gis import cql2
-from gis.crs import Crs
-from gis.errors import InvalidInput, NotFound
+from gis.core.crs import Crs
+from gis.core.errors import InvalidInput, NotFound
+from gis.data import cql2
 from layers.schema import FIELD_SQL_TYPES, Layer
 
 EXACT_COUNT_BELOW = 100_000  # rows; above, numberMatched is the planner's estimate (no full COUNT)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-from gis import store
-from gis.settings import Settings
+from gis.core.settings import Settings
+from gis.data import store
 from layers.sample.generate import build
 from layers.sample.rasters import write_rasters
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import base64
 import html
-from pathlib import Path
 
 import folium
 import geopandas as gpd
 
+from gis.render import STATIC_DIR
 from layers import CATALOG
 from layers.schema import Layer
 
-VENDOR = Path(__file__).resolve().parents[1] / "api" / "static" / "vendor"
+VENDOR = STATIC_DIR / "vendor"
 ASSETS_JS = {"leaflet": "leaflet/leaflet.js", "jquery": "jquery/jquery.min.js"}
 ASSETS_CSS = {"leaflet_css": "leaflet/leaflet.css"}
 

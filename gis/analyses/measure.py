@@ -7,8 +7,8 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from gis.edits import check_coordinates
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
+from gis.data.edits import check_coordinates
 
 
 def measure(geojson: dict, metric_crs: int) -> dict:

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import Connection, text
 
-from gis.errors import Conflict, InvalidInput
+from gis.core.errors import Conflict, InvalidInput
 from layers import CATALOG
 from layers.schema import FIELD_SQL_TYPES, Layer, layer_from_dict
 

@@ -17,7 +17,7 @@ from rio_tiler.io import Reader
 from shapely.geometry import mapping, shape
 from sqlalchemy import Connection, text
 
-from gis.errors import InvalidInput, NotFound
+from gis.core.errors import InvalidInput, NotFound
 from layers.rasters import DEFAULT_STYLE, RASTER_STYLES
 
 TILE_SIZE = 256

@@ -347,7 +347,7 @@ class Client:
         bbox: (minx, miny, maxx, maxy) in lon/lat, or a shapely geometry (its bounds). filter: CQL2 text, or a
         CQL2 JSON dict. crs: a projected CRS (32647, "EPSG:32647"...) to get coordinates in; lon/lat otherwise.
         properties: the fields to fetch. datetime: a date, "2024-01-01/..", or a (start, end) tuple (None =
-        open). The index is the feature id; `gdf.attrs["layer"]` names the layer (for `gis.explore`)."""
+        open). The index is the feature id; `gdf.attrs["layer"]` names the layer (for `gis.render.explore`)."""
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE}")
         if limit is not None and limit < 1:

@@ -13,8 +13,8 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from sqlalchemy import Engine
 
-from gis.errors import InvalidInput
-from gis.tiles import render_tile
+from gis.core.errors import InvalidInput
+from gis.tiles.vector import render_tile
 from layers.schema import Layer
 
 

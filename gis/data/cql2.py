@@ -17,7 +17,7 @@ from pygeofilter.parsers.cql2_json import parse as _parse_json
 from pygeofilter.parsers.cql2_text import parse as _parse_text
 from shapely.geometry import box, mapping, shape
 
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 50

@@ -14,11 +14,11 @@ import pandas as pd
 from shapely.geometry import shape
 from sqlalchemy import Engine, text
 
-from gis import store
 from gis.analyses import conformity, coverage, monitoring, rules, suitability
 from gis.analyses.grid import Raster
-from gis.errors import InvalidInput, NotFound
-from gis.settings import Settings
+from gis.core.errors import InvalidInput, NotFound
+from gis.core.settings import Settings
+from gis.data import store
 from layers.rasters import LAND_COVER_CLASSES
 
 

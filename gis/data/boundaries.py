@@ -12,8 +12,8 @@ import shapely
 from pyproj import CRS
 from sqlalchemy import Engine
 
-from gis import store
-from gis.errors import InvalidInput
+from gis.core.errors import InvalidInput
+from gis.data import store
 
 LEVELS = ("kota", "kecamatan", "kelurahan")
 # Column names seen in Indonesian boundary files (Kemendagri/BIG exports, cahyadsn, RDTR data standard).
