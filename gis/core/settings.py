@@ -21,6 +21,8 @@ class CitySettings(BaseModel):
     center_lat: float = 3.60
     zoom: int = 12
     population: int = 315_609  # Dukcapil, December 2024
+    map_id: str = "binjai"  # the city's public map (layers/maps.py): the default of /map, embeds and static maps
+    project: str = "kawasan-industri-binjai"  # the project monitored by default (project-progress, the map)
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,82 @@
+"""What every process gets: the database, settings and whether the caller sees private fields, plus the input
+helpers the processes share (a bad input names itself)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import geopandas as gpd
+from shapely.geometry import shape
+from sqlalchemy import Engine, text
+
+from gis.analyses.grid import Raster
+from gis.core.errors import InvalidInput
+from gis.core.settings import Settings
+from gis.data import store
+
+
+@dataclass
+class Context:
+    engine: Engine
+    settings: Settings
+    include_private: bool
+
+    def layer(self, layer_id: str) -> gpd.GeoDataFrame:
+        with self.engine.connect() as conn:
+            return store.read_layer(conn, layer_id, self.include_private).rename_geometry("geometry")
+
+    def raster(self, raster_id: str) -> Raster:
+        with self.engine.connect() as conn:
+            path = conn.execute(text("SELECT path FROM rasters WHERE id = :id"), {"id": raster_id}).scalar()
+        if path is None:
+            raise InvalidInput(f"raster {raster_id!r} is not in the registry (see /rasters)")
+        return Raster.open(self.settings.data_dir / path)
+
+    def register_raster(self, raster_id: str, raster: Raster, title_id: str, title_en: str, units: str,
+                        kind: str) -> dict:
+        """Write a result raster as a COG and list it in the registry, so /rasters serves its tiles."""
+        rel = f"rasters/results/{raster_id}.tif"
+        # Excluded cells of a score surface are NaN: declare it as nodata so readers mask them.
+        raster.write_cog(self.settings.data_dir / rel, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
+        with self.engine.begin() as conn:
+            store.write_rows(conn, "rasters", [{"id": raster_id, "title_id": title_id, "title_en": title_en,
+                                                "path": rel, "units": units, "kind": kind, "illustrative": True,
+                                                "source": "PetaKota analysis on illustrative inputs",
+                                                "acquired": None}], key=("id",))
+        return {"id": raster_id, "tiles": f"/rasters/{raster_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"}
+
+
+def _geometry(inputs: dict, name: str, required: bool = True):
+    value = inputs.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"input '{name}' is required: a GeoJSON Polygon in lon/lat")
+        return None
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    try:
+        geom = shape(value)
+    except Exception:
+        raise InvalidInput(f"input '{name}' is not a GeoJSON geometry") from None
+    if geom.is_empty or not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InvalidInput(f"input '{name}' must be a valid Polygon or MultiPolygon")
+    return geom
+
+
+def _number(inputs: dict, name: str, default: float, low: float, high: float) -> float:
+    value = inputs.get(name, default)
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
+        raise InvalidInput(f"input '{name}' must be a number greater than {low:g} and at most {high:g}")
+    return float(value)
+
+
+def _inside_city(ctx: Context, geom, name: str):
+    city = ctx.layer("kota").union_all()
+    if not geom.intersects(city):
+        raise InvalidInput(f"input '{name}' lies outside the city ({ctx.settings.city.name})")
+    return city
+
+
+def _features(gdf: gpd.GeoDataFrame) -> dict:
+    return json.loads(gdf.to_json(drop_id=True, na="null"))
