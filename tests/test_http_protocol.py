@@ -101,6 +101,11 @@ def test_api_lists_the_allowed_values_of_the_items_parameters(http, settings):
     assert _enum(items["filter-lang"]) == {"cql2-text", "cql2-json"}
     for schema in (items["crs"], items["bbox-crs"], items["filter-crs"], item["crs"]):
         assert offered <= _enum(schema)
+    # A bad value is answered 400 problem+json (api/errors.py), and that is what /api says, not a 422.
+    for route in (paths["/collections/{collection_id}/items"]["get"],
+                  paths["/collections/{collection_id}/items/{feature_id}"]["get"]):
+        assert "422" not in route["responses"]
+        assert list(route["responses"]["400"]["content"]) == ["application/problem+json"]
 
 
 def test_api_documents_the_write_bodies_answers_and_preconditions(http):
@@ -109,6 +114,8 @@ def test_api_documents_the_write_bodies_answers_and_preconditions(http):
     assert set(one["patch"]["requestBody"]["content"]) == {"application/merge-patch+json", "application/geo+json"}
     for method in ("put", "patch", "delete"):
         assert {"204", "400", "412", "428"} <= set(one[method]["responses"])
+        assert "422" not in one[method]["responses"]
+        assert list(one[method]["responses"]["412"]["content"]) == ["application/problem+json"]
         assert any(p["name"] == "If-Match" and p["in"] == "header" for p in one[method]["parameters"])
     assert "ETag" in one["patch"]["responses"]["204"]["headers"]
     created = paths["/collections/{collection_id}/items"]["post"]["responses"]["201"]

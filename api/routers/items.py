@@ -15,7 +15,7 @@ from api.deps import Caller, Writer, layer_for, require
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
 from api.preconditions import IfMatch, OptionalIfMatch, etag
-from api.write_docs import Created, request_body_doc, write_responses
+from api.responses import Created, problem_responses, request_body_doc, write_responses
 from gis.core import crs as crs_mod
 from gis.core.errors import InvalidInput
 from gis.data import edits
@@ -120,7 +120,8 @@ def _page_links(request: Request, collection_id: str, q: ItemsQuery, has_more: b
     return links
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+@router.get("/collections/{collection_id}/items", summary="Features of a collection",
+            responses=problem_responses())
 def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQuery, Depends(items_query)],
           f: ItemsFormat | None = None):
     fmt = negotiate(request, f, ("json", "html", "csv", "gpkg"))
@@ -148,7 +149,8 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            responses=problem_responses())
 def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: ItemFormat | None = None,
          crs: CrsUri | None = None):
     fmt = negotiate(request, f)
@@ -245,7 +247,8 @@ def delete_item(request: Request, collection_id: str, feature_id: int, who: Plan
     return Response(status_code=204)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="Edit history of a feature")
+@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="Edit history of a feature",
+            responses=problem_responses())
 def item_history(request: Request, collection_id: str, feature_id: int, who: Caller,
                  f: Literal["json", "html"] | None = None):
     fmt = negotiate(request, f)

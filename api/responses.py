@@ -1,4 +1,5 @@
-"""OpenAPI descriptions of the feature write endpoints: bodies, answers and their headers, problems."""
+"""OpenAPI descriptions of answers (feature writes: bodies, answers and their headers) and of the RFC 9457
+problems every error is, so that /api does not show FastAPI's default 422 (the app answers 400 instead)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,19 @@ _PROBLEMS = {
     413: "body larger than the limit",
     428: "If-Match is missing",
 }
+
+
+def _problem(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
+
+
+def problem_responses() -> dict:
+    """`responses=` for a read route: 400 for an invalid parameter, any other client error likewise."""
+    return {400: _problem("an invalid parameter (the detail names it and the allowed values)"),
+            "4XX": _problem("another client error (not found, unauthorised...)")}
+
+
 _ETAG = {"ETag": {"description": "the feature's new version", "schema": {"type": "string"}}}
 
 
@@ -41,7 +55,8 @@ def write_responses(success: int, *extra: int, etag: bool = True) -> dict:
         headers["Location"] = {"description": "URL of the new feature", "schema": {"type": "string"}}
     out: dict = {success: {"description": "done", "headers": headers}}
     for status in (400, 401, 403, 404, 413, *extra):
-        out[status] = {"model": Problem, "description": _PROBLEMS[status]}
+        out[status] = _problem(_PROBLEMS[status])
+    out["4XX"] = _problem("another client error")
     return out
 
 
