@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
+from api.head import HeadAsGetMiddleware
 from api.routers import admin, health, items, layers, maps, ogc, processes, rasters, tiles
 from gis.core.db import make_engine
 from gis.core.settings import Settings
 from gis.data.changes import EVERYTHING, ChangeListener
+from gis.data.writer import FeatureWriter
 from gis.render import STATIC_DIR
 from gis.tiles.vector import TileCache
 
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = make_engine(settings)
+        app.state.feature_writer = FeatureWriter(app.state.engine, on_commit=app.state.write_hooks)
         listener = ChangeListener(settings.sqlalchemy_url.replace("+psycopg", ""), on_change)
         listener.start()
         app.state.change_listener = listener
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # browsers get scripts, JSON and tiles compressed
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_mb * 1_000_000)
+    app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, admin.router):
         app.include_router(router)

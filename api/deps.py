@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from gis.core.errors import Forbidden, NotFound, Unauthorized
 from gis.data.auth import ANONYMOUS, Principal, principal_for
 from gis.data.registry import load_catalog
+from gis.data.writer import FeatureWriter
 from layers.schema import Layer
 
 CACHE_SECONDS = 2.0  # new layers and revoked keys take effect within this time, without a restart
@@ -109,3 +110,11 @@ def layer_for(request: Request, collection_id: str, who: Principal) -> Layer:
     if layer is None or not (layer.public or who.sees_private):
         raise NotFound(f"no collection {collection_id[:100]!r}; see /collections")
     return layer
+
+
+def feature_writer(request: Request) -> FeatureWriter:
+    """The writer built in the app's lifespan (one per process)."""
+    return request.app.state.feature_writer
+
+
+Writer = Annotated[FeatureWriter, Depends(feature_writer)]

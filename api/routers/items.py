@@ -4,30 +4,40 @@ edit history."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, layer_for, require
-from api.errors import PreconditionRequired
+from api.deps import Caller, Writer, layer_for, require
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
+from api.preconditions import IfMatch, OptionalIfMatch, etag
+from api.responses import Created, problem_responses, request_body_doc, write_responses
 from gis.core import crs as crs_mod
 from gis.core.errors import InvalidInput
 from gis.data import edits
 from gis.data.auth import Principal
 from gis.data.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
+from gis.data.writer import GeometryInput
 
 router = APIRouter(tags=["OGC API - Features"])
 
 KNOWN_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "properties", "sortby", "filter",
                 "filter-lang", "filter-crs", "lang"}
-Planner = Annotated[Principal, Depends(require("planner"))]
+
+# Typed so that /api lists the allowed values; a wrong one is a 400 problem naming them (api/errors.py).
+ItemsFormat = Literal["json", "geojson", "html", "csv", "gpkg"]
+ItemFormat = Literal["json", "geojson", "html"]
+FilterLang = Literal["cql2-text", "cql2-json"]
+# Every CRS a city's service can offer: CRS84, WGS 84, Web Mercator, SRGI2013 / UTM 47N and the WGS 84 UTM zones
+# across Indonesia (46-54 N and S), one of which is the city's metric CRS. A city offers a few of them
+# (gis.core.crs.supported, also listed per collection); another one is refused with the list it offers.
+_METRIC_ZONES = [*range(32646, 32655), *range(32746, 32755)]
+CrsUri = Literal[tuple(dict.fromkeys([crs_mod.CRS84, *(crs_mod.EPSG_URI.format(s)
+                                                        for s in (4326, 3857, 9477, *_METRIC_ZONES))]))]
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -76,20 +86,19 @@ def _sortby(value: str | None) -> list[tuple[str, bool]]:
 
 def items_query(request: Request, limit: int = Query(10, ge=1, le=10_000), offset: int = Query(0, ge=0, le=2**62),
                 bbox: str | None = None, datetime: str | None = None, properties: str | None = None,
-                sortby: str | None = None, filter: str | None = None) -> ItemsQuery:
+                sortby: str | None = None, filter: str | None = None, crs: CrsUri | None = None,
+                bbox_crs: Annotated[CrsUri | None, Query(alias="bbox-crs")] = None,
+                filter_lang: Annotated[FilterLang, Query(alias="filter-lang")] = "cql2-text",
+                filter_crs: Annotated[CrsUri | None, Query(alias="filter-crs")] = None) -> ItemsQuery:
     metric = request.app.state.settings.city.metric_crs
-    qp = request.query_params
-    lang = (qp.get("filter-lang") or "cql2-text").lower()
-    if lang not in ("cql2-text", "cql2-json"):
-        raise InvalidInput(f"filter-lang must be cql2-text or cql2-json, got {lang[:30]!r}")
-    extra = {k: v for k, v in qp.items() if k not in KNOWN_PARAMS}
+    extra = {k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS}
     return ItemsQuery(
         limit=limit, offset=offset, bbox=_bbox(bbox),
-        bbox_crs=crs_mod.parse(qp.get("bbox-crs"), metric, "bbox-crs"),
-        crs=crs_mod.parse(qp.get("crs"), metric), datetime=_datetime(datetime),
+        bbox_crs=crs_mod.parse(bbox_crs, metric, "bbox-crs"),
+        crs=crs_mod.parse(crs, metric), datetime=_datetime(datetime),
         properties=[p.strip() for p in properties.split(",") if p.strip()] if properties is not None else None,
-        sortby=_sortby(sortby), filter=filter, filter_lang=lang,
-        filter_crs=crs_mod.parse(qp.get("filter-crs"), metric, "filter-crs"), equals=extra,
+        sortby=_sortby(sortby), filter=filter, filter_lang=filter_lang,
+        filter_crs=crs_mod.parse(filter_crs, metric, "filter-crs"), equals=extra,
     )
 
 
@@ -111,9 +120,10 @@ def _page_links(request: Request, collection_id: str, q: ItemsQuery, has_more: b
     return links
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+@router.get("/collections/{collection_id}/items", summary="Features of a collection",
+            responses=problem_responses())
 def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQuery, Depends(items_query)],
-          f: str | None = None):
+          f: ItemsFormat | None = None):
     fmt = negotiate(request, f, ("json", "html", "csv", "gpkg"))
     layer = layer_for(request, collection_id, who)
     engine = request.app.state.engine
@@ -139,13 +149,10 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: str | None = None,
-         crs: str | None = None):
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            responses=problem_responses())
+def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: ItemFormat | None = None,
+         crs: CrsUri | None = None):
     fmt = negotiate(request, f)
     layer = layer_for(request, collection_id, who)
     out_crs = crs_mod.parse(None if fmt == "html" else crs, request.app.state.settings.city.metric_crs)
@@ -162,100 +169,88 @@ def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: 
     if fmt == "html":
         return html_page(request, "item", {**json.loads(feature), "links": links}, layer.title_id)
     body = f'{feature[:-1]}, "links": {json.dumps(links)}}}'.encode()
-    return Response(body, media_type=GEOJSON, headers={"ETag": _etag(version), "Content-Crs": f"<{out_crs.uri}>"})
+    return Response(body, media_type=GEOJSON, headers={"ETag": etag(version), "Content-Crs": f"<{out_crs.uri}>",
+                                                       "Accept-Patch": ACCEPT_PATCH})
 
 
 # --- writes -------------------------------------------------------------------------------------------------
+# Each write: parse the request, one FeatureWriter call (validation, transaction, history, cache invalidation),
+# answer. Plain `def` routes: the catalog lookup and the write block, so they run in the thread pool.
 
-_IF_MATCH = re.compile(r'^(?:W/)?"(\d+)"$')
-
-
-def _expected_version(request: Request, required: bool = True) -> int | None:
-    """The version named by If-Match (an ETag from GET)."""
-    value = request.headers.get("if-match")
-    if value is None:
-        if required:
-            raise PreconditionRequired()
-        return None
-    m = _IF_MATCH.match(value.strip())
-    if not m:
-        raise InvalidInput("If-Match must be the feature's ETag as returned by GET (e.g. \"3\")")
-    return int(m.group(1))
+Planner = Annotated[Principal, Depends(require("planner"))]
+MERGE_PATCH = "application/merge-patch+json"
+ACCEPT_PATCH = f"{MERGE_PATCH}, {GEOJSON}"
 
 
-def _parse_feature(request: Request, layer, raw: bytes, partial: bool):
-    body = edits.parse_body(raw, request.app.state.settings.max_body_mb * 1_000_000)
-    settings = request.app.state.settings
-    content_crs = crs_mod.parse(request.headers.get("content-crs"), settings.city.metric_crs, "Content-Crs")
-    repair = request.query_params.get("repair", "false").lower() in ("1", "true", "yes")
-    props = edits.check_properties(layer, body.get("properties") or {}, partial=partial)
-    geom = None
-    if body.get("geometry") is not None or not partial:
-        if body.get("geometry") is None:
-            raise InvalidInput("a feature needs a geometry")
-        geom = edits.check_geometry(layer, body["geometry"], content_crs, repair)
-    return props, geom
+async def request_body(request: Request) -> bytes:
+    return await request.body()  # BodyLimitMiddleware refuses oversized bodies
 
 
-def _write(request: Request, layer, fn):
-    """Run one write in its own transaction, then tell the caches (stats, tiles) the layer changed."""
-    with request.app.state.engine.begin() as conn:
-        result = fn(conn)
-    for hook in request.app.state.write_hooks:
-        hook(layer.id)
-    return result
+RawBody = Annotated[bytes, Depends(request_body)]
 
 
-@router.post("/collections/{collection_id}/items", status_code=201, summary="Add a feature")
-async def create_item(request: Request, collection_id: str, who: Planner):
+def geometry_input(request: Request, content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+                   repair: Annotated[bool, Query(description="repair an invalid geometry instead of refusing it")]
+                   = False) -> GeometryInput:
+    metric = request.app.state.settings.city.metric_crs
+    return GeometryInput(crs_mod.parse(content_crs, metric, "Content-Crs"), repair)
+
+
+Geometry = Annotated[GeometryInput, Depends(geometry_input)]
+
+
+def _json(request: Request, raw: bytes):
+    return edits.parse_json(raw, request.app.state.settings.max_body_mb * 1_000_000)
+
+
+def _feature_url(request: Request, collection_id: str, fid: int) -> str:
+    return f"{str(request.base_url).rstrip('/')}/collections/{collection_id}/items/{fid}"
+
+
+@router.post("/collections/{collection_id}/items", status_code=201, summary="Add a feature",
+             response_model=Created, responses=write_responses(201), openapi_extra=request_body_doc(GEOJSON))
+def create_item(request: Request, collection_id: str, who: Planner, writer: Writer, raw: RawBody,
+                geometry: Geometry):
     layer = layer_for(request, collection_id, who)
-    raw = await request.body()  # BodyLimitMiddleware refuses oversized bodies
-
-    def run():
-        props, geom = _parse_feature(request, layer, raw, partial=False)
-        return _write(request, layer, lambda conn: edits.create(conn, layer, props, geom, who.name))
-
-    fid, version = await run_in_threadpool(run)
-    location = f"{str(request.base_url).rstrip('/')}/collections/{collection_id}/items/{fid}"
-    return JSONResponse({"id": fid, "version": version}, status_code=201,
-                        headers={"Location": location, "ETag": _etag(version)})
+    written = writer.create(layer, _json(request, raw), who.name, geometry)
+    return JSONResponse({"id": written.id, "version": written.version}, status_code=201,
+                        headers={"Location": _feature_url(request, collection_id, written.id),
+                                 "ETag": etag(written.version)})
 
 
-async def _update(request: Request, collection_id: str, feature_id: int, who: Principal, partial: bool):
+@router.put("/collections/{collection_id}/items/{feature_id}", status_code=204, response_class=Response,
+            summary="Replace a feature (needs If-Match; every private property must be sent, null to clear it)",
+            responses=write_responses(204, 412, 428), openapi_extra=request_body_doc(GEOJSON))
+def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
+                 expected: IfMatch, raw: RawBody, geometry: Geometry):
     layer = layer_for(request, collection_id, who)
-    expected = _expected_version(request)
-    raw = await request.body()  # BodyLimitMiddleware refuses oversized bodies
-
-    def run():
-        props, geom = _parse_feature(request, layer, raw, partial=partial)
-        return _write(request, layer,
-                      lambda conn: edits.update(conn, layer, feature_id, props, geom, expected, who.name))
-
-    version = await run_in_threadpool(run)
-    return Response(status_code=204, headers={"ETag": _etag(version)})
+    written = writer.replace(layer, feature_id, _json(request, raw), expected, who.name, geometry)
+    return Response(status_code=204, headers={"ETag": etag(written.version)})
 
 
-@router.put("/collections/{collection_id}/items/{feature_id}", summary="Replace a feature (needs If-Match)")
-async def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner):
-    return await _update(request, collection_id, feature_id, who, partial=False)
-
-
-@router.patch("/collections/{collection_id}/items/{feature_id}", summary="Change part of a feature (If-Match)")
-async def patch_item(request: Request, collection_id: str, feature_id: int, who: Planner):
-    return await _update(request, collection_id, feature_id, who, partial=True)
-
-
-@router.delete("/collections/{collection_id}/items/{feature_id}", summary="Delete a feature (needs If-Match)")
-async def delete_item(request: Request, collection_id: str, feature_id: int, who: Planner):
+@router.patch("/collections/{collection_id}/items/{feature_id}", status_code=204, response_class=Response,
+              summary="Change part of a feature: JSON Merge Patch or a partial Feature (needs If-Match)",
+              responses=write_responses(204, 412, 428), openapi_extra=request_body_doc(MERGE_PATCH, GEOJSON))
+def patch_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
+               expected: IfMatch, raw: RawBody, geometry: Geometry):
     layer = layer_for(request, collection_id, who)
-    expected = _expected_version(request)
-    await run_in_threadpool(
-        _write, request, layer, lambda conn: edits.delete(conn, layer, feature_id, expected, who.name))
+    merge = request.headers.get("content-type", "").split(";")[0].strip().lower() == MERGE_PATCH
+    written = writer.patch(layer, feature_id, _json(request, raw), expected, who.name, merge, geometry)
+    return Response(status_code=204, headers={"ETag": etag(written.version)})
+
+
+@router.delete("/collections/{collection_id}/items/{feature_id}", status_code=204, response_class=Response,
+               summary="Delete a feature (needs If-Match)", responses=write_responses(204, 412, 428, etag=False))
+def delete_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
+                expected: IfMatch):
+    writer.delete(layer_for(request, collection_id, who), feature_id, expected, who.name)
     return Response(status_code=204)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="Edit history of a feature")
-def item_history(request: Request, collection_id: str, feature_id: int, who: Caller, f: str | None = None):
+@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="Edit history of a feature",
+            responses=problem_responses())
+def item_history(request: Request, collection_id: str, feature_id: int, who: Caller,
+                 f: Literal["json", "html"] | None = None):
     fmt = negotiate(request, f)
     layer = layer_for(request, collection_id, who)
     with request.app.state.engine.connect() as conn:
@@ -266,11 +261,10 @@ def item_history(request: Request, collection_id: str, feature_id: int, who: Cal
     return JSONResponse(doc)
 
 
-@router.post("/collections/{collection_id}/items/{feature_id}/history/{version}/restore",
-             summary="Restore a feature (also a deleted one) to an earlier version")
-async def restore_item(request: Request, collection_id: str, feature_id: int, version: int, who: Planner):
-    layer = layer_for(request, collection_id, who)
-    expected = _expected_version(request, required=False)
-    new_version = await run_in_threadpool(
-        _write, request, layer, lambda conn: edits.restore(conn, layer, feature_id, version, who.name, expected))
-    return Response(status_code=204, headers={"ETag": _etag(new_version)})
+@router.post("/collections/{collection_id}/items/{feature_id}/history/{version}/restore", status_code=204,
+             response_class=Response, responses=write_responses(204, 412),
+             summary="Restore a feature (also a deleted one, without If-Match) to an earlier version")
+def restore_item(request: Request, collection_id: str, feature_id: int, version: int, who: Planner,
+                 writer: Writer, expected: OptionalIfMatch):
+    written = writer.restore(layer_for(request, collection_id, who), feature_id, version, expected, who.name)
+    return Response(status_code=204, headers={"ETag": etag(written.version)})

@@ -1,10 +1,12 @@
 """Writing features (OGC API - Features Part 4): validation against the layer declaration, optimistic
-concurrency on the feature version, history recorded by the database triggers in the same transaction."""
+concurrency on the feature version, history recorded by the database triggers in the same transaction.
+`gis.data.writer.FeatureWriter` runs these steps as one unit of work per write."""
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -58,6 +60,39 @@ def check_properties(layer: Layer, props, partial: bool) -> dict:
                            f"fields: {', '.join(writable)}")
     names = [k for k in props if k in writable] if partial else list(writable)
     return {name: _check_value(writable[name], props.get(name)) for name in names}
+
+
+def require_private_fields(layer: Layer, props) -> None:
+    """A replacement must name every private field (null is fine): a client that read the feature without the
+    right to see them would otherwise erase them (owner, NIK, compensation) without knowing."""
+    missing = [f.name for f in layer.private_fields if not f.computed and f.name not in (props or {})]
+    if missing:
+        raise InvalidInput(f"a replacement of a {layer.id} feature must carry every private property, also as "
+                           f"null: missing {', '.join(map(repr, missing))}; to change only some properties, "
+                           "send a PATCH")
+
+
+_MERGE_PATCH_MEMBERS = {"type", "id", "links", "properties", "geometry"}
+
+
+def merge_patch_members(patch) -> tuple[dict, dict | None]:
+    """(properties to set, new geometry or None) from a JSON Merge Patch (RFC 7396) of a Feature. A null
+    property clears it; properties and geometry themselves cannot be removed."""
+    if not isinstance(patch, dict):
+        raise InvalidInput("a merge patch must be a JSON object, e.g. {\"properties\": {\"nama\": \"...\"}}")
+    unknown = [k for k in patch if k not in _MERGE_PATCH_MEMBERS]
+    if unknown:
+        raise InvalidInput(f"a merge patch of a feature may change 'properties' and 'geometry', got "
+                           f"{', '.join(repr(k[:40]) for k in unknown[:5])} (property values go inside "
+                           "\"properties\")")
+    if patch.get("type", "Feature") != "Feature":
+        raise InvalidInput("a merge patch cannot change the type of a Feature")
+    if "properties" in patch and not isinstance(patch["properties"], dict):
+        raise InvalidInput("'properties' in a merge patch must be an object of the properties to change "
+                           "(null clears one property)")
+    if "geometry" in patch and patch["geometry"] is None:
+        raise InvalidInput("a feature needs a geometry: a merge patch can replace it, not remove it")
+    return patch.get("properties", {}), patch.get("geometry")
 
 
 def _positions(coords, depth: int = 0):
@@ -133,13 +168,36 @@ def check_geometry(layer: Layer, geojson, crs: Crs, repair: bool):
     return geom
 
 
-def _set_actor(conn: Connection, actor: str, action: str = "") -> None:
+def set_actor(conn: Connection, actor: str, action: str = "") -> None:
+    """Who (and, for a restore, why) the history triggers record for the rest of this transaction."""
     conn.execute(text("SELECT set_config('petakota.actor', :a, true), set_config('petakota.action', :b, true)"),
                  {"a": actor, "b": action})
 
 
-def create(conn: Connection, layer: Layer, props: dict, geom, actor: str) -> tuple[int, int]:
-    _set_actor(conn, actor)
+@dataclass(frozen=True)
+class Expected:
+    """The stored versions a write may change (If-Match): one of `versions`, or any version as long as the
+    feature exists (`any_version`, If-Match: *)."""
+
+    versions: frozenset[int] = frozenset()
+    any_version: bool = False
+
+    @classmethod
+    def version(cls, version: int) -> Expected:
+        return cls(frozenset({version}))
+
+    def sql(self) -> tuple[str, dict]:
+        if self.any_version:
+            return "TRUE", {}
+        return "version = ANY(CAST(:expected AS integer[]))", {"expected": sorted(self.versions)}
+
+    def describe(self) -> str:
+        if self.any_version:
+            return "any version"
+        return " or ".join(str(v) for v in sorted(self.versions)) or "none of its versions"
+
+
+def create(conn: Connection, layer: Layer, props: dict, geom) -> tuple[int, int]:
     cols = [*props, "geom"]
     values = [*(f":{c}" for c in props), geom_sql(layer)]
     row = conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)}) "
@@ -147,42 +205,43 @@ def create(conn: Connection, layer: Layer, props: dict, geom, actor: str) -> tup
     return row.id, row.version
 
 
-def update(conn: Connection, layer: Layer, fid: int, props: dict, geom, expected_version: int, actor: str,
-           action: str = "") -> int:
-    """Replace the given properties (and geometry, if any) when the stored version is still the expected one."""
-    _set_actor(conn, actor, action)
+def update(conn: Connection, layer: Layer, fid: int, props: dict, geom, expected: Expected) -> int:
+    """Replace the given properties (and geometry, if any) when the stored version is still an expected one."""
     sets = [f"{c} = :{c}" for c in props]
-    params = {**props, "id": fid, "expected": expected_version}
+    condition, params = expected.sql()
+    params.update(props, id=fid)
     if geom is not None:
         sets.append(f"geom = {geom_sql(layer)}")
         params["wkb"] = shapely.to_wkb(geom)
     if not sets:
         raise InvalidInput("nothing to change: send properties and/or a geometry")
-    version = conn.execute(text(f"UPDATE {layer.id} SET {', '.join(sets)} WHERE id = :id AND version = :expected "
+    version = conn.execute(text(f"UPDATE {layer.id} SET {', '.join(sets)} WHERE id = :id AND {condition} "
                                 f"RETURNING version"), params).scalar()
     if version is None:
-        _raise_missing_or_stale(conn, layer, fid, expected_version)
+        _raise_missing_or_stale(conn, layer, fid, expected)
     return version
 
 
-def delete(conn: Connection, layer: Layer, fid: int, expected_version: int, actor: str) -> None:
-    _set_actor(conn, actor)
-    done = conn.execute(text(f"DELETE FROM {layer.id} WHERE id = :id AND version = :expected"),
-                        {"id": fid, "expected": expected_version}).rowcount
+def delete(conn: Connection, layer: Layer, fid: int, expected: Expected) -> None:
+    condition, params = expected.sql()
+    done = conn.execute(text(f"DELETE FROM {layer.id} WHERE id = :id AND {condition}"), {**params, "id": fid}).rowcount
     if not done:
-        _raise_missing_or_stale(conn, layer, fid, expected_version)
+        _raise_missing_or_stale(conn, layer, fid, expected)
 
 
 def current_version(conn: Connection, layer: Layer, fid: int) -> int | None:
     return conn.execute(text(f"SELECT version FROM {layer.id} WHERE id = :id"), {"id": fid}).scalar()
 
 
-def _raise_missing_or_stale(conn, layer, fid, expected):
+def _raise_missing_or_stale(conn, layer, fid, expected: Expected):
     current = current_version(conn, layer, fid)
     if current is None:
+        if expected.any_version:  # If-Match: * asserts that the feature exists
+            raise VersionConflict(f"collection {layer.id!r} has no feature {fid} (If-Match: * needs one)")
         raise NotFound(f"collection {layer.id!r} has no feature {fid}")
-    raise VersionConflict(f"feature {fid} is at version {current}, not {expected}: someone else changed it; "
-                          "fetch it again and reapply your edit")
+    raise VersionConflict(f"feature {fid} is at version {current} (ETag \"{current}\"), If-Match named "
+                          f"{expected.describe()}: someone else changed it, or the ETag is not one of this "
+                          "feature's; fetch it again and reapply your edit")
 
 
 def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> list[dict]:
@@ -203,8 +262,7 @@ def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> 
     return out
 
 
-def restore(conn: Connection, layer: Layer, fid: int, version: int, actor: str,
-            expected_version: int | None) -> int:
+def restore(conn: Connection, layer: Layer, fid: int, version: int, expected: Expected | None) -> int:
     """Bring a feature (also a deleted one) back to the state it had at `version`."""
     snap = conn.execute(text(
         "SELECT after FROM feature_history WHERE layer = :layer AND feature_id = :id AND version = :v "
@@ -215,13 +273,15 @@ def restore(conn: Connection, layer: Layer, fid: int, version: int, actor: str,
     geom = shape(snap["geom"])
     current = current_version(conn, layer, fid)
     if current is not None:
-        if expected_version is None:
+        if expected is None:
             raise InvalidInput("feature exists: send If-Match with its current ETag to restore over it")
-        return update(conn, layer, fid, props, geom, expected_version, actor, action="restore")
+        return update(conn, layer, fid, props, geom, expected)
+    if expected is not None and expected.any_version:
+        raise VersionConflict(f"collection {layer.id!r} has no feature {fid} (If-Match: * needs one); send no "
+                              "If-Match to bring a deleted feature back")
     # Deleted: re-create it under its old id, continuing its version numbers.
     last = conn.execute(text("SELECT max(version) FROM feature_history WHERE layer = :layer AND feature_id = :id"),
                         {"layer": layer.id, "id": fid}).scalar()
-    _set_actor(conn, actor, "restore")
     cols = ["id", "version", *props, "geom"]
     values = [":id", ":version", *(f":{c}" for c in props), geom_sql(layer)]
     conn.execute(text(f"INSERT INTO {layer.id} ({', '.join(cols)}) VALUES ({', '.join(values)})"),
@@ -234,7 +294,8 @@ def _restored_value(f: Field, value):
     return date.fromisoformat(value) if f.type == "date" and isinstance(value, str) else value
 
 
-def parse_body(raw: bytes, max_bytes: int) -> dict:
+def parse_json(raw: bytes, max_bytes: int):
+    """The JSON value of a request body, or InvalidInput saying why not."""
     if len(raw) > max_bytes:
         raise InvalidInput(f"request body is larger than {max_bytes // 1_000_000} MB")
     try:
@@ -243,6 +304,10 @@ def parse_body(raw: bytes, max_bytes: int) -> dict:
         raise InvalidInput(f"body is not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidInput("body is nested too deeply") from None
+    return body
+
+
+def require_feature(body, hint: str = "") -> dict:
     if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise InvalidInput("body must be a GeoJSON Feature object ({\"type\": \"Feature\", ...})")
+        raise InvalidInput("body must be a GeoJSON Feature object ({\"type\": \"Feature\", ...})" + hint)
     return body
