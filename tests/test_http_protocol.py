@@ -145,3 +145,18 @@ def test_a_listed_crs_that_this_city_does_not_offer_is_a_400_naming_the_offered_
     r = http.get("/collections/kelurahan/items", params={"crs": f"http://www.opengis.net/def/crs/EPSG/0/{other}"})
     assert "is not supported; use one of" in problem_of(r)["detail"]
     assert problem_of(r)["status"] == 400
+
+
+@pytest.mark.parametrize("short, srid", [("EPSG:32647", 32647), ("urn:ogc:def:crs:EPSG::3857", 3857),
+                                         ("CRS84", 4326)])
+def test_crs_short_forms_keep_working(http, short, srid):
+    """Planners type `crs=EPSG:32647`; the typed parameter must not refuse what the service always took."""
+    r = http.get("/collections/kelurahan/items", params={"crs": short, "limit": 1})
+    assert r.status_code == 200, r.text[:300]
+    x = r.json()["features"][0]["geometry"]["coordinates"][0][0][0]
+    x = x[0] if isinstance(x, list) else x
+    assert (abs(x) > 1000) == (srid != 4326)
+    bbox = {4326: "98.45,3.55,98.55,3.65", 3857: "10959000,395000,10971000,407000",
+            32647: "440000,390000,460000,410000"}[srid]
+    r = http.get("/collections/kelurahan/items", params={"bbox": bbox, "bbox-crs": short, "limit": 1})
+    assert r.status_code == 200 and r.json()["numberReturned"] == 1, r.text[:300]

@@ -36,8 +36,11 @@ FilterLang = Literal["cql2-text", "cql2-json"]
 # across Indonesia (46-54 N and S), one of which is the city's metric CRS. A city offers a few of them
 # (gis.core.crs.supported, also listed per collection); another one is refused with the list it offers.
 _METRIC_ZONES = [*range(32646, 32655), *range(32746, 32755)]
-CrsUri = Literal[tuple(dict.fromkeys([crs_mod.CRS84, *(crs_mod.EPSG_URI.format(s)
-                                                        for s in (4326, 3857, 9477, *_METRIC_ZONES))]))]
+# The short forms people type (EPSG:32647, CRS84) are accepted as before and listed too.
+_SRIDS = (4326, 3857, 9477, *_METRIC_ZONES)
+CrsUri = Literal[tuple(dict.fromkeys([
+    crs_mod.CRS84, *(crs_mod.EPSG_URI.format(s) for s in _SRIDS), "CRS84", "OGC:CRS84",
+    "urn:ogc:def:crs:OGC:1.3:CRS84", *(f"EPSG:{s}" for s in _SRIDS), *(f"urn:ogc:def:crs:EPSG::{s}" for s in _SRIDS)]))]
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
