@@ -4,6 +4,7 @@ the raster registry, and calls the pure function in gis/analyses. This module li
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ class Process:
     @property
     def inputs(self) -> dict:
         """The OGC description of each input, generated from the input model."""
-        return ogc_inputs(self.model)
+        return copy.deepcopy(ogc_inputs(self.model))  # a copy: the generated one is cached
 
     def parse(self, raw, settings) -> ProcessInputs:
         """The validated inputs (defaults filled in, the city's from `settings`), or InvalidInput."""
