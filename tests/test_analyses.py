@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
+from pydantic import ValidationError
 from shapely.geometry import LineString, Point, box
 
+from gis.analyses import rules
 from gis.analyses.conformity import zoning_conformity
 from gis.analyses.grid import Raster
 from gis.analyses.monitoring import change_detection, project_progress
@@ -101,8 +103,20 @@ def test_candidate_sites_meet_the_target_avoid_exclusions_and_are_deterministic(
 def test_siting_refuses_a_target_that_cannot_fit(data):
     with pytest.raises(InvalidInput, match="no contiguous feasible area"):
         site_suitability(data, Criteria(target_ha=390))
-    with pytest.raises(InvalidInput, match="target_ha"):
-        site_suitability(data, Criteria(target_ha=0))
+    with pytest.raises(ValidationError, match="target_ha"):
+        Criteria(target_ha=0)
+
+
+def test_criteria_are_checked_when_built_and_left_out_weights_keep_their_default():
+    default = rules.SuitabilityWeights()
+    weights = Criteria(weights={"access": 1.0}).weights
+    assert weights == {"slope": default.slope, "flood": default.flood, "access": 1.0,
+                       "housing_distance": default.housing_distance, "land_cover": default.land_cover}
+    for bad, name in (({"weights": {"view": 1}}, "view"), ({"n_candidates": 21}, "n_candidates"),
+                      ({"weights": dict.fromkeys(weights, 0)}, "weights"),
+                      ({"max_slope_pct": float("nan")}, "max_slope_pct")):
+        with pytest.raises(ValidationError, match=name):
+            Criteria(**bad)
 
 
 ITBX = pd.DataFrame([

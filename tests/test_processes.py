@@ -54,7 +54,7 @@ def test_conformity_inside_the_estate_is_permitted_and_inside_a_city_park_is_not
      "unknown activity 'kasino'"),
     ("site-suitability", {"target_ha": None}, "input 'target_ha' is required"),
     ("site-suitability", {"target_ha": -5}, "input 'target_ha' must be a number"),
-    ("site-suitability", {"weights": {"view": 1}}, "unknown criteria in weights: view"),
+    ("site-suitability", {"weights": {"view": 1}}, "input 'weights' has an unknown key 'view'; allowed keys: slope"),
     ("site-suitability", {"mode": "evaluate"}, "input 'site' is required"),
     ("project-progress", {"project": "bandara-baru"}, "input 'project': no project 'bandara-baru'"),
     ("rth-ratio", {"radius": 5}, "unknown inputs radius"),

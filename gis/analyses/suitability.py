@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
+from pydantic import AfterValidator, ConfigDict, Field, NonNegativeFloat
+from pydantic.dataclasses import dataclass as checked_dataclass
 from scipy import ndimage
 
 from gis.analyses import rules
@@ -19,7 +22,9 @@ PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7"
 # Land cover classes (layers/rasters.py): built-up and water are excluded; trees score low.
 LAND_COVER_SCORE = {1: 0.0, 2: 1.0, 3: 0.9, 4: 0.3, 5: 0.0, 6: 1.0}
 FLOOD_SCORE = {1: 1.0, 2: 0.5, 3: 0.0}
-CRITERIA = ("slope", "flood", "access", "housing_distance", "land_cover")
+Criterion = Literal["slope", "flood", "access", "housing_distance", "land_cover"]
+CRITERIA = get_args(Criterion)
+DEFAULT_WEIGHTS = {k: getattr(rules.SuitabilityWeights(), k) for k in CRITERIA}
 EXCLUSION_NAMES = {
     "outside_area": ("di luar wilayah kajian", "outside the study area"),
     "steep_slope": ("lereng > batas", "slope above the limit"),
@@ -47,31 +52,36 @@ class SitingData:
     city: gpd.GeoDataFrame
 
 
-@dataclass
+def _with_default_weights(given: dict) -> dict:
+    """Criteria left out keep their default weight; at least one criterion must count."""
+    weights = {**DEFAULT_WEIGHTS, **given}
+    if not sum(weights.values()) > 0:
+        raise ValueError("must give at least one criterion a weight above 0")
+    return weights
+
+
+# What the analysis accepts, shared with the site-suitability process's inputs. Beyond 5,000 ha (half of a
+# mid-sized city) a siting search is no longer a siting question, and its run time grows with the area.
+TargetHa = Annotated[float, Field(gt=0, le=5_000)]
+SlopeLimitPct = Annotated[float, Field(gt=0, le=100)]
+CandidateCount = Annotated[int, Field(ge=1, le=20)]
+Weights = Annotated[dict[Criterion, NonNegativeFloat], AfterValidator(_with_default_weights)]
+
+
+@checked_dataclass(config=ConfigDict(arbitrary_types_allowed=True, allow_inf_nan=False))
 class Criteria:
-    target_ha: float = rules.ESTATE_TARGET_HA.value
-    max_slope_pct: float = rules.MAX_SLOPE_PCT.value
-    weights: dict = field(default_factory=lambda: {k: getattr(rules.SuitabilityWeights(), k) for k in CRITERIA})
+    """The siting criteria, checked when built (a bad value raises a ValidationError naming it)."""
+
+    target_ha: TargetHa = rules.ESTATE_TARGET_HA.value
+    max_slope_pct: SlopeLimitPct = rules.MAX_SLOPE_PCT.value
+    weights: Weights = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     gate_reach_m: float = 8_000.0  # access score falls to 0 this far from a toll gate
     arterial_reach_m: float = 2_000.0
     housing_buffer_m: float = 500.0  # full score this far from housing zones
     river_setback_m: dict = field(default_factory=lambda: dict(rules.RIVER_SETBACK_M))
     exclude_flood_class: int = 3  # high hazard (Permenperin 30/2020: not in a high-risk disaster zone)
-    study_area: object = None  # shapely geometry in EPSG:4326, optional
-    n_candidates: int = 5
-
-    def check(self) -> None:
-        if not self.target_ha or self.target_ha <= 0:
-            raise InvalidInput("target_ha must be a positive number of hectares")
-        unknown = set(self.weights) - set(CRITERIA)
-        if unknown:
-            raise InvalidInput(
-                f"unknown criteria in weights: {', '.join(sorted(unknown))}; known: {', '.join(CRITERIA)}"
-            )
-        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
-            raise InvalidInput("weights must be >= 0 and not all 0")
-        if not 1 <= self.n_candidates <= 20:
-            raise InvalidInput("n_candidates must be between 1 and 20")
+    study_area: Any = None  # shapely geometry in EPSG:4326, optional
+    n_candidates: CandidateCount = 5
 
 
 @dataclass
@@ -84,7 +94,6 @@ class Surface:
 
 
 def build_surface(data: SitingData, c: Criteria) -> Surface:
-    c.check()
     grid = data.slope
     crs = grid.crs
     slope = data.slope.array.astype("float32")

@@ -6,12 +6,17 @@ import hashlib
 from datetime import date
 
 import pandas as pd
+from pydantic import Field
+from shapely import wkt
 from sqlalchemy import text
 
 from gis.analyses import monitoring
 from gis.core.errors import InvalidInput
-from gis.processes.context import Context, _geometry
+from gis.processes.context import Context
+from gis.processes.inputs import CityProject, GeoJSONPolygon, IsoDate, ProcessInputs
 from layers.rasters import LAND_COVER_CLASSES
+
+PROJECT_DEFAULT = "Project slug (see /collections/projects). Default: the city's monitored project"
 
 
 def _project(ctx: Context, slug: str) -> dict:
@@ -23,12 +28,14 @@ def _project(ctx: Context, slug: str) -> dict:
     return dict(row)
 
 
-def run_project_progress(ctx: Context, inputs: dict) -> dict:
-    project = _project(ctx, inputs.get("project") or ctx.settings.city.project)
-    try:
-        as_of = date.fromisoformat(inputs["as_of"]) if inputs.get("as_of") else date.today()
-    except (TypeError, ValueError):
-        raise InvalidInput("input 'as_of' must be a date YYYY-MM-DD") from None
+class ProjectProgressInputs(ProcessInputs):
+    project: CityProject = Field(None, title="Project slug", description=PROJECT_DEFAULT)
+    as_of: IsoDate | None = Field(None, title="Report date",
+                               description="Progress as on this date (YYYY-MM-DD). Default: today")
+
+
+def run_project_progress(ctx: Context, inputs: ProjectProgressInputs) -> dict:
+    project = _project(ctx, inputs.project)
     parcels = ctx.layer("project_parcels")
     parcels = parcels[parcels.project_slug == project["slug"]]
     with ctx.engine.connect() as conn:
@@ -40,19 +47,25 @@ def run_project_progress(ctx: Context, inputs: dict) -> dict:
                                       "WHERE project_slug = :s"), conn, params={"s": project["slug"]})
     events = events[events.feature_id.isin(parcels.id)].dropna(subset=["date"])
     milestones = milestones.astype(object).where(milestones.notna(), None)
-    return monitoring.project_progress(project, parcels, events, milestones, as_of)
+    return monitoring.project_progress(project, parcels, events, milestones, inputs.as_of or date.today())
 
 
-def run_change_detection(ctx: Context, inputs: dict) -> dict:
-    before_id, after_id = inputs.get("before", "landcover_2019"), inputs.get("after", "landcover_2024")
-    footprint = _geometry(inputs, "geometry", required=False)
+class ChangeDetectionInputs(ProcessInputs):
+    before: str = Field("landcover_2019", min_length=1, max_length=100, title="Raster before",
+                        description="A land-cover raster of the registry (see /rasters)")
+    after: str = Field("landcover_2024", min_length=1, max_length=100, title="Raster after",
+                       description="A land-cover raster of the registry on the same grid")
+    project: CityProject = Field(None, title="Project slug (footprint)", description=PROJECT_DEFAULT)
+    geometry: GeoJSONPolygon | None = Field(None, title="Footprint (instead of a project)")
+
+
+def run_change_detection(ctx: Context, inputs: ChangeDetectionInputs) -> dict:
+    footprint = inputs.geometry
     if footprint is None:
-        from shapely import wkt
-
-        footprint = wkt.loads(_project(ctx, inputs.get("project") or ctx.settings.city.project)["wkt"])
-    table, change, summary = monitoring.change_detection(ctx.raster(before_id), ctx.raster(after_id), footprint,
-                                                         LAND_COVER_CLASSES)
-    key = hashlib.blake2b(f"{before_id}|{after_id}|{footprint.wkb_hex}".encode(), digest_size=6).hexdigest()
-    raster = ctx.register_raster(f"change_{key}", change, f"Perubahan {before_id} -> {after_id}",
-                                 f"Change {before_id} -> {after_id}", "class code from*100+to", "categorical")
+        footprint = wkt.loads(_project(ctx, inputs.project)["wkt"])
+    table, change, summary = monitoring.change_detection(ctx.raster(inputs.before), ctx.raster(inputs.after),
+                                                         footprint, LAND_COVER_CLASSES)
+    key = hashlib.blake2b(f"{inputs.before}|{inputs.after}|{footprint.wkb_hex}".encode(), digest_size=6).hexdigest()
+    raster = ctx.register_raster(f"change_{key}", change, f"Perubahan {inputs.before} -> {inputs.after}",
+                                 f"Change {inputs.before} -> {inputs.after}", "class code from*100+to", "categorical")
     return {**summary, "transitions": table.to_dict("records"), "change_raster": raster}

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+from pydantic import Field
 from sqlalchemy import text
 
 from gis.analyses import conformity
-from gis.core.errors import InvalidInput
-from gis.processes.context import Context, _geometry, _inside_city
+from gis.processes.context import Context, _inside_city
+from gis.processes.inputs import GeoJSONPolygon, ProcessInputs
 
 
-def run_zoning_conformity(ctx: Context, inputs: dict) -> dict:
-    site = _geometry(inputs, "geometry")
-    activity = inputs.get("activity")
-    if not isinstance(activity, str) or not activity:
-        raise InvalidInput("input 'activity' is required, e.g. 'industri besar', 'perumahan', 'taman'")
+class ZoningConformityInputs(ProcessInputs):
+    geometry: GeoJSONPolygon = Field(title="Site")
+    # The activities are the rows of the city's ITBX table (data, not code): an unknown one is refused by the
+    # analysis, naming the known ones.
+    activity: str = Field(min_length=1, max_length=100, title="Activity",
+                          description="An activity of the ITBX table, e.g. 'industri besar', 'perumahan', 'taman'",
+                          examples=["industri besar", "perumahan", "taman"])
+
+
+def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
+    site = inputs.geometry
     city = _inside_city(ctx, site, "geometry")
     with ctx.engine.connect() as conn:
         itbx = pd.read_sql(text("SELECT kode_zona, kegiatan, ketentuan, syarat FROM itbx"), conn)
@@ -28,5 +35,5 @@ def run_zoning_conformity(ctx: Context, inputs: dict) -> dict:
     overlays = {"sempadan sungai / river setback": setbacks,
                 "bahaya banjir tinggi / high flood hazard": gpd.GeoDataFrame(
                     geometry=[high] if not high.is_empty else [], crs=flood.crs).to_crs(4326)}
-    return conformity.zoning_conformity(site, activity, ctx.layer("zoning"), itbx, overlays, city,
+    return conformity.zoning_conformity(site, inputs.activity, ctx.layer("zoning"), itbx, overlays, city,
                                         metric_crs=ctx.settings.city.metric_crs)
