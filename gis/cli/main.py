@@ -44,8 +44,11 @@ def db_current() -> None:
 
 
 @app.command("load-sample")
-def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet")) -> None:
-    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters)."""
+def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet"),
+                force: bool = typer.Option(False, help="overwrite sample features edited since the last load")
+                ) -> None:
+    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters). Reloading keeps
+    feature ids and refuses to overwrite edits made since the last load unless --force."""
     from gis.data.sample import is_empty
     from gis.data.sample import load_sample as load
 
@@ -54,10 +57,14 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
     if if_empty and not is_empty(engine):
         typer.echo("sample city already loaded")
         return
-    steps = ["generating layers", "writing rasters", *[f"loading {x}" for x in _sample_layers()],
-             "loading ITBX and raster registry"]
-    with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
-        counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)))
+    steps = ["generating layers", "checking for edits", "writing rasters",
+             *[f"loading {x}" for x in _sample_layers()], "loading ITBX and raster registry"]
+    try:
+        with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
+            counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
+                          force=force)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
