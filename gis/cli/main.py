@@ -68,6 +68,35 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
+@app.command("backup")
+def backup(out: Path = typer.Option(..., help="the archive to write, e.g. petakota-2026-11-30.tar")) -> None:
+    """Back up the database (pg_dump custom format) and the raster files into one archive with a manifest."""
+    from gis.data.backup import backup as run
+
+    try:
+        manifest = run(Settings(), out)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(manifest['counts'])} tables, "
+               f"{sum(manifest['counts'].values())} rows, {len(manifest['rasters'])} raster files, "
+               f"migration {manifest['revision']}")
+
+
+@app.command("restore")
+def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an archive from `petakota backup`")
+            ) -> None:
+    """Restore a backup into an empty database (DATABASE_URL) and its rasters into the data directory."""
+    from gis.data.backup import restore as run
+
+    try:
+        manifest = run(Settings(), file)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"restored the backup of {manifest['created']} (migration {manifest['revision']}): "
+               f"{sum(manifest['counts'].values())} rows in {len(manifest['counts'])} tables, "
+               f"{len(manifest['rasters'])} raster files")
+
+
 def _sample_layers() -> list[str]:
     from layers import CATALOG
 
