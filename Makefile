@@ -15,6 +15,9 @@ setup:
 run: setup
 	@$(WITH_ENV) $(VENV)/petakota serve --host $(HOST) --port $(PORT)
 
+# Tests may run on a cluster without fsync (faster; they recreate their database anyway). `make run` restarts
+# such a cluster durable, and a test run keeps a durable one as it is.
+test: export PETAKOTA_PG_DURABLE = 0
 test: setup
 	@$(VENV)/ruff check gis layers api tests
 	@$(WITH_ENV) $(VENV)/python -m pytest $(PYTEST_ARGS)

@@ -13,7 +13,8 @@ as_root() {
 }
 
 [ -z "${DATABASE_URL:-}" ] || { echo "bench: runs on the private cluster; unset DATABASE_URL" >&2; exit 2; }
-scripts/devenv.sh setup
+# The benchmark database is scratch: like the tests, it may run without fsync (`make run` restarts it durable).
+PETAKOTA_PG_DURABLE="${PETAKOTA_PG_DURABLE:-0}" scripts/devenv.sh setup
 
 if ! command -v wrk >/dev/null; then
   log "installing wrk (apt)"

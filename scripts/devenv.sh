@@ -3,11 +3,15 @@
 #   system packages (apt, as root or with sudo), .venv with the project installed,
 #   a private PostGIS cluster under var/ (unless DATABASE_URL is set), the database and its migrations.
 # Usage: scripts/devenv.sh setup | start-db | stop-db | env
+# The cluster is durable (fsync, synchronous_commit, full_page_writes on): a power cut loses no committed edit.
+# PETAKOTA_PG_DURABLE=0 (make test, make bench) trades that for speed; a durable start restarts a cluster that
+# runs without it. PETAKOTA_PG_PORT and PETAKOTA_PG_DATADIR place the cluster elsewhere.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PORT="${PETAKOTA_PG_PORT:-5439}"
+DURABLE="${PETAKOTA_PG_DURABLE:-1}"
 VENV="$ROOT/.venv"
 SYSTEM_PACKAGES_EXTRA=(gdal-bin chromium)
 
@@ -72,12 +76,30 @@ pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 pg_datadir() {
-  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$ROOT"; then
+  if [ -n "${PETAKOTA_PG_DATADIR:-}" ]; then
+    echo "$PETAKOTA_PG_DATADIR"
+  elif [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$ROOT"; then
     echo "$ROOT/var/pg"
   else
     echo "/var/tmp/petakota-pg-$(echo "$ROOT" | cksum | cut -d' ' -f1)"
   fi
 }
+
+durability_settings() {
+  local value=on
+  [ "$DURABLE" != 0 ] || value=off
+  echo "-c fsync=$value -c synchronous_commit=$value -c full_page_writes=$value"
+}
+
+# "on" when the server on $PORT runs with every durability setting on.
+running_durable() {
+  local names="'fsync', 'synchronous_commit', 'full_page_writes'"
+  "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qtA \
+    -c "SELECT bool_and(setting = 'on') FROM pg_settings WHERE name IN ($names)" | grep -qx t
+}
+
+# The server on $PORT is the cluster in $datadir (line 4 of postmaster.pid is its port).
+ours() { [ -f "$1/postmaster.pid" ] && [ "$(sed -n 4p "$1/postmaster.pid")" = "$PORT" ]; }
 
 start_db() {
   [ -z "${DATABASE_URL:-}" ] || { log "DATABASE_URL is set: using it, no private cluster"; return; }
@@ -85,7 +107,16 @@ start_db() {
   bindir="$(pg_bindir)"
   datadir="$(pg_datadir)"
   if "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
-    return
+    # A durable start never keeps a cluster that runs without fsync; a test run keeps a durable one.
+    if [ "$DURABLE" = 0 ] || running_durable; then return; fi
+    if ! ours "$datadir"; then
+      log "warning: PostgreSQL on port $PORT runs without fsync and is not the cluster in $datadir: left as it is"
+      return
+    fi
+    log "restarting PostgreSQL on 127.0.0.1:$PORT with fsync on"
+    as_pg "$bindir/pg_ctl" -D "$datadir" -m fast -w -t 60 stop >/dev/null
+    # Written while fsync was off may still sit in the OS cache only: flush it before trusting the disk.
+    as_pg "$bindir/initdb" --sync-only -D "$datadir" >/dev/null
   fi
   mkdir -p "$datadir"
   [ "$(id -u)" != 0 ] || chown postgres "$datadir"
@@ -94,9 +125,11 @@ start_db() {
     log "creating a private PostGIS cluster in $datadir"
     as_pg "$bindir/initdb" -D "$datadir" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  log "starting PostgreSQL on 127.0.0.1:$PORT"
+  if [ "$DURABLE" = 0 ]; then log "starting PostgreSQL on 127.0.0.1:$PORT (fsync off: for tests only)"
+  else log "starting PostgreSQL on 127.0.0.1:$PORT"; fi
   as_pg "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 \
-    -o "-p $PORT -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
+    -o "-p $PORT -k $datadir -c listen_addresses=127.0.0.1 -c max_connections=200 $(durability_settings)" \
+    start >/dev/null \
     || { tail -n 20 "$datadir/server.log" >&2; die "PostgreSQL did not start (log above)"; }
 }
 

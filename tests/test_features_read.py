@@ -147,13 +147,13 @@ def _private_values(engine, layer: str) -> list[str]:
 
 @pytest.mark.parametrize("layer", list(PRIVATE_FIELDS))
 @pytest.mark.parametrize("fmt", ["json", "html", "csv", "gpkg"])
-def test_anonymous_responses_carry_no_private_field(http, engine, layer, fmt):
+def test_anonymous_responses_carry_no_private_field(http, engine, layer, fmt, tmp_path):
     r = http.get(f"/collections/{layer}/items", params={"f": fmt, "limit": 1000})
     assert r.status_code == 200
     if fmt == "gpkg":
-        with open("/tmp/petakota-leak-check.gpkg", "wb") as fh:
-            fh.write(r.content)
-        with sqlite3.connect("/tmp/petakota-leak-check.gpkg") as db:
+        gpkg = tmp_path / "leak-check.gpkg"
+        gpkg.write_bytes(r.content)
+        with sqlite3.connect(gpkg) as db:
             dump = "\n".join(db.iterdump())
     else:
         dump = r.text

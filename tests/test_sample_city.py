@@ -1,6 +1,9 @@
 """The Binjai sample city in PostGIS: real boundaries with the right hectares, the 138 ha estate, rasters."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +14,8 @@ from shapely.geometry import shape
 from sqlalchemy import text
 
 from gis.data.sample import load_sample
+from layers import CATALOG
+from layers.sample.generate import NATURAL_KEYS, build
 from tests.conftest import SOURCE_DATA
 
 TO_UTM = Transformer.from_crs(4326, 32647, always_xy=True)
@@ -136,7 +141,7 @@ def test_toll_gate_lies_east_of_the_city_and_estate_near_it(engine):
 
 
 def test_load_sample_twice_does_not_duplicate(engine, settings):
-    load_sample(engine, settings)  # the sample as loaded, without what other tests added
+    load_sample(engine, settings, force=True)  # the sample as loaded, without what other tests added
     with engine.connect() as conn:
         before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
                   for t in ("kelurahan", "parks", "project_parcels", "itbx", "rasters")}
@@ -145,3 +150,93 @@ def test_load_sample_twice_does_not_duplicate(engine, settings):
         after = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in before}
     assert after == before
     assert before["kelurahan"] == 37
+
+
+def test_every_sample_geometry_is_valid_in_the_source_files_the_generator_and_the_database(engine):
+    for path in sorted(SOURCE_DATA.glob("*.geojson")):
+        features = json.loads(path.read_text())["features"]
+        invalid = [shapely.is_valid_reason(shape(f["geometry"])) for f in features if not shape(f["geometry"]).is_valid]
+        assert features and invalid == [], path.name
+    for layer_id, gdf in build().all_layers().items():
+        invalid = [shapely.is_valid_reason(g) for g in gdf.geometry if not g.is_valid]
+        assert invalid == [], layer_id
+        declared = CATALOG[layer_id].geometry_type
+        assert set(gdf.geom_type) <= {declared, declared.removeprefix("Multi")}, layer_id
+    with engine.connect() as conn:
+        for layer_id in NATURAL_KEYS:
+            n, invalid, types = conn.execute(text(
+                "SELECT count(*), count(*) FILTER (WHERE NOT ST_IsValid(geom)), "
+                f"array_agg(DISTINCT GeometryType(geom)) FROM {layer_id}")).one()
+            assert n > 0 and invalid == 0, layer_id
+            assert types == [CATALOG[layer_id].geometry_type.upper()], layer_id
+
+
+def test_natural_keys_identify_every_sample_feature():
+    for layer_id, gdf in build().all_layers().items():
+        keys = list(NATURAL_KEYS[layer_id])
+        assert not gdf[keys].isna().any().any() and not gdf.duplicated(keys).any(), layer_id
+
+
+def _ids_by_key(engine) -> dict:
+    out = {}
+    with engine.connect() as conn:
+        for layer_id, keys in NATURAL_KEYS.items():
+            for row in conn.execute(text(f"SELECT {', '.join(keys)}, id, version FROM {layer_id}")):
+                out[(layer_id, *row[:-2])] = tuple(row[-2:])
+    return out
+
+
+def test_reloading_keeps_every_feature_id_and_changes_nothing(engine, settings):
+    load_sample(engine, settings, force=True)
+    before = _ids_by_key(engine)
+    with engine.connect() as conn:
+        history = conn.execute(text("SELECT count(*) FROM feature_history")).scalar()
+    load_sample(engine, settings)
+    assert _ids_by_key(engine) == before
+    assert len(before) == sum(len(gdf) for gdf in build().all_layers().values())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM feature_history")).scalar() == history
+
+
+def _cli(settings, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
+    return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _digest(engine) -> dict:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(
+            f"SELECT count(*), md5(string_agg(x::text, '|' ORDER BY x::text)) FROM {t} x")).one()
+                for t in [*NATURAL_KEYS, "feature_history", "itbx", "rasters"]}
+
+
+def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, settings, http, keys):
+    load_sample(engine, settings, force=True)
+    http.headers["X-API-Key"] = keys["planner"]
+    with engine.connect() as conn:
+        zone = conn.execute(text("SELECT id, kode_lokal, sub_zona, version FROM zoning ORDER BY id LIMIT 1")).one()
+        park = conn.execute(text("SELECT id, nama FROM parks ORDER BY id DESC LIMIT 1")).one()
+    etag = http.get(f"/collections/zoning/items/{zone.id}").headers["etag"]
+    r = http.patch(f"/collections/zoning/items/{zone.id}", headers={"If-Match": etag},
+                   json={"type": "Feature", "properties": {"sub_zona": "Diubah perencana"}})
+    assert r.status_code == 204, r.text
+    etag = http.get(f"/collections/parks/items/{park.id}").headers["etag"]
+    assert http.delete(f"/collections/parks/items/{park.id}", headers={"If-Match": etag}).status_code == 204
+    edited = _digest(engine)
+
+    refused = _cli(settings, "load-sample")
+    assert refused.returncode != 0
+    assert f"zoning {zone.id} ({zone.kode_lokal}) changed by Uji planner (planner)" in refused.stderr
+    assert f"parks {park.id} ({park.nama}) deleted by Uji planner (planner)" in refused.stderr
+    assert "Nothing was changed" in refused.stderr and "--force" in refused.stderr
+    assert _digest(engine) == edited
+
+    forced = _cli(settings, "load-sample", "--force")
+    assert forced.returncode == 0, forced.stderr
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT id, sub_zona, version FROM zoning WHERE kode_lokal = :k"),
+                             {"k": zone.kode_lokal}).one()
+        back = conn.execute(text("SELECT id FROM parks WHERE nama = :n"), {"n": park.nama}).scalar()
+    assert (after.id, after.sub_zona, after.version) == (zone.id, zone.sub_zona, zone.version + 2)
+    assert back == park.id  # a deleted sample feature comes back under its old id
+    assert _cli(settings, "load-sample").returncode == 0  # nothing edited since the forced load

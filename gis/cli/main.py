@@ -44,8 +44,11 @@ def db_current() -> None:
 
 
 @app.command("load-sample")
-def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet")) -> None:
-    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters)."""
+def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet"),
+                force: bool = typer.Option(False, help="overwrite sample features edited since the last load")
+                ) -> None:
+    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters). Reloading keeps
+    feature ids and refuses to overwrite edits made since the last load unless --force."""
     from gis.data.sample import is_empty
     from gis.data.sample import load_sample as load
 
@@ -54,11 +57,44 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
     if if_empty and not is_empty(engine):
         typer.echo("sample city already loaded")
         return
-    steps = ["generating layers", "writing rasters", *[f"loading {x}" for x in _sample_layers()],
-             "loading ITBX and raster registry"]
-    with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
-        counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)))
+    steps = ["generating layers", "checking for edits", "writing rasters",
+             *[f"loading {x}" for x in _sample_layers()], "loading ITBX and raster registry"]
+    try:
+        with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
+            counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
+                          force=force)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
     typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@app.command("backup")
+def backup(out: Path = typer.Option(..., help="the archive to write, e.g. petakota-2026-11-30.tar")) -> None:
+    """Back up the database (pg_dump custom format) and the raster files into one archive with a manifest."""
+    from gis.data.backup import backup as run
+
+    try:
+        manifest = run(Settings(), out)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(manifest['counts'])} tables, "
+               f"{sum(manifest['counts'].values())} rows, {len(manifest['rasters'])} raster files, "
+               f"migration {manifest['revision']}")
+
+
+@app.command("restore")
+def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an archive from `petakota backup`")
+            ) -> None:
+    """Restore a backup into an empty database (DATABASE_URL) and its rasters into the data directory."""
+    from gis.data.backup import restore as run
+
+    try:
+        manifest = run(Settings(), file)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"restored the backup of {manifest['created']} (migration {manifest['revision']}): "
+               f"{sum(manifest['counts'].values())} rows in {len(manifest['counts'])} tables, "
+               f"{len(manifest['rasters'])} raster files")
 
 
 def _sample_layers() -> list[str]:

@@ -1,15 +1,26 @@
-"""Loading the Binjai sample city: real boundaries + generated, illustrative layers and rasters."""
+"""Loading the Binjai sample city: real boundaries + generated, illustrative layers and rasters.
+
+Reloading keeps every feature's id: features are matched on each layer's natural key (NATURAL_KEYS) and only
+those that differ from the sample are updated. A feature someone edited since the loader last wrote it (a history
+entry by another actor, or a version above the loader's) is never overwritten silently: the reload is refused,
+naming the edits, unless forced."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+import geopandas as gpd
+from sqlalchemy import Connection, Engine, text
 
+from gis.core.errors import Conflict
 from gis.core.settings import Settings
 from gis.data import store
-from layers.sample.generate import build
+from layers import CATALOG
+from layers.sample.generate import NATURAL_KEYS, build
 from layers.sample.rasters import write_rasters
+
+LOADER = "sample loader"  # the actor of the loader's writes in feature_history
 
 
 def is_empty(engine: Engine) -> bool:
@@ -17,21 +28,35 @@ def is_empty(engine: Engine) -> bool:
         return store.count(conn, "kelurahan") == 0
 
 
-def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], None] = lambda step: None) -> dict:
-    """Replace the sample city's layers in one transaction (so loading twice never duplicates).
+def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], None] = lambda step: None,
+                force: bool = False) -> dict:
+    """Bring the sample city's layers to the sample, in one transaction, keeping feature ids. Raises Conflict,
+    changing nothing, when that would overwrite edits made since the last load (unless `force`).
     Returns the number of features per layer."""
     progress("generating layers")
     city = build()
-    progress("writing rasters")
-    raster_rows = write_rasters(city, settings.raster_dir, settings.city.population)
-    counts = {}
+    layers = city.all_layers()
     with engine.begin() as conn:
-        for layer_id, gdf in city.all_layers().items():
+        progress("checking for edits")
+        # Writers wait until the reload commits, so no edit slips in between the check and the writes.
+        conn.execute(text(f"LOCK TABLE {', '.join(layers)} IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(text("SELECT set_config('petakota.actor', :a, true)"), {"a": LOADER})
+        new_parcels = _new_keys(conn, "project_parcels", layers["project_parcels"])
+        layers["project_parcels"] = _at_first_status(layers["project_parcels"], new_parcels)
+        for layer_id, gdf in layers.items():
+            _stage(conn, layer_id, gdf)
+        if not force:
+            edits = [line for layer_id in layers for line in _edits_since_load(conn, layer_id)]
+            if edits:
+                raise Conflict("the sample city was edited since it was loaded, and reloading would overwrite: "
+                               + "; ".join(edits) + ". Nothing was changed; reload with --force to overwrite")
+        progress("writing rasters")
+        raster_rows = write_rasters(city, settings.raster_dir, settings.city.population)
+        counts = {}
+        for layer_id in layers:
             progress(f"loading {layer_id}")
-            if layer_id == "project_parcels":
-                counts[layer_id] = _load_parcels_with_history(conn, gdf)
-            else:
-                counts[layer_id] = store.replace_features(conn, layer_id, gdf)
+            counts[layer_id] = _apply(conn, layer_id)
+        _replay_status_steps(conn, city.layers["project_parcels"], new_parcels)
         progress("loading ITBX and raster registry")
         conn.execute(text("DELETE FROM itbx"))
         store.write_rows(conn, "itbx", city.itbx, key=("kode_zona", "kegiatan"))
@@ -39,16 +64,114 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
     return counts
 
 
-def _load_parcels_with_history(conn, parcels) -> int:
-    """Insert each parcel at its first acquisition status, then apply its later statuses as edits in date
-    order, so the edit history carries the acquisition timeline (project-progress reads it)."""
-    first = parcels.assign(status=[steps[0][0] for steps in parcels.status_steps],
-                           status_date=[steps[0][1] for steps in parcels.status_steps])
-    n = store.replace_features(conn, "project_parcels", first)
-    conn.execute(text("SELECT set_config('petakota.actor', 'sample loader', true)"))
+def _staging(layer_id: str) -> str:
+    return f"sample_{layer_id}"
+
+
+def _columns(layer_id: str, gdf: gpd.GeoDataFrame) -> list[str]:
+    return [f.name for f in CATALOG[layer_id].fields if not f.computed and f.name in gdf.columns]
+
+
+def _stage(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame) -> None:
+    """The sample's features of a layer in a temporary table shaped like the layer, so that matching,
+    comparing and writing are each one statement."""
+    cols = ", ".join([*_columns(layer_id, gdf), "geom"])
+    conn.execute(text(f"CREATE TEMP TABLE {_staging(layer_id)} ON COMMIT DROP AS "
+                      f"SELECT {cols} FROM {layer_id} WITH NO DATA"))
+    store.insert_features(conn, dataclasses.replace(CATALOG[layer_id], id=_staging(layer_id)), gdf)
+
+
+def _match(layer_id: str, a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in NATURAL_KEYS[layer_id])
+
+
+def _differs(cols: list[str], a: str, b: str) -> str:
+    return (f"({', '.join(f'{a}.{c}' for c in cols)}, ST_AsBinary({a}.geom)) IS DISTINCT FROM "
+            f"({', '.join(f'{b}.{c}' for c in cols)}, ST_AsBinary({b}.geom))")
+
+
+def _staged_columns(conn: Connection, layer_id: str) -> list[str]:
+    rows = conn.execute(text("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
+                             "AND NOT attisdropped ORDER BY attnum"), {"t": f"pg_temp.{_staging(layer_id)}"})
+    return [r[0] for r in rows if r[0] != "geom"]
+
+
+def _edits_since_load(conn: Connection, layer_id: str) -> list[str]:
+    """What a reload of this layer would overwrite: features changed or added by someone else since the loader
+    last wrote them (and that differ from the sample), and sample features someone deleted."""
+    s, cols, keys = _staging(layer_id), _staged_columns(conn, layer_id), NATURAL_KEYS[layer_id]
+    key_text = " || ' / ' || ".join(f"coalesce(t.{k}::text, '?')" for k in keys)
+    loader = ("SELECT max(id) AS last_id, max(version) AS last_version FROM feature_history "
+              "WHERE layer = :layer AND feature_id = t.id AND actor = :loader")
+    changed = conn.execute(text(f"""
+        SELECT t.id, {key_text} AS key, coalesce(h.actor, 'a direct database write') AS actor
+        FROM {layer_id} t
+        LEFT JOIN LATERAL ({loader}) l ON true
+        LEFT JOIN LATERAL (SELECT actor FROM feature_history WHERE layer = :layer AND feature_id = t.id
+                           AND actor <> :loader AND id > coalesce(l.last_id, 0) ORDER BY id DESC LIMIT 1) h ON true
+        LEFT JOIN {s} ON {_match(layer_id, 't', s)}
+        WHERE (h.actor IS NOT NULL OR l.last_version IS NULL OR t.version > l.last_version)
+          AND ({s}.geom IS NULL OR {_differs(cols, 't', s)})
+        ORDER BY t.id"""), {"layer": layer_id, "loader": LOADER}).all()
+    deleted = conn.execute(text(f"""
+        SELECT DISTINCT ON (h.feature_id) h.feature_id, h.actor,
+               {" || ' / ' || ".join(f"coalesce(h.before->>'{k}', '?')" for k in keys)} AS key
+        FROM feature_history h JOIN {s} ON {" AND ".join(f"h.before->>'{k}' = {s}.{k}::text" for k in keys)}
+        WHERE h.layer = :layer AND h.action = 'delete' AND h.actor <> :loader
+          AND NOT EXISTS (SELECT 1 FROM {layer_id} t WHERE t.id = h.feature_id)
+          AND NOT EXISTS (SELECT 1 FROM {layer_id} t WHERE {_match(layer_id, 't', s)})
+        ORDER BY h.feature_id, h.id DESC"""), {"layer": layer_id, "loader": LOADER}).all()
+    lines = [f"{layer_id} {r.id} ({r.key}) changed by {r.actor}" for r in changed]
+    lines += [f"{layer_id} {r.feature_id} ({r.key}) deleted by {r.actor}" for r in deleted]
+    if len(lines) > 5:  # a readable message: the first few, and how many in all
+        lines = [*lines[:5], f"{layer_id}: {len(lines) - 5} more"]
+    return lines
+
+
+def _apply(conn: Connection, layer_id: str) -> int:
+    """Update the features that differ from the sample, delete those not in it, insert the missing ones (a
+    sample feature deleted earlier comes back under its old id). Returns the layer's feature count."""
+    s, cols = _staging(layer_id), _staged_columns(conn, layer_id)
+    conn.execute(text(f"UPDATE {layer_id} t SET {', '.join(f'{c} = {s}.{c}' for c in [*cols, 'geom'])} "
+                      f"FROM {s} WHERE {_match(layer_id, 't', s)} AND {_differs(cols, 't', s)}"))
+    conn.execute(text(f"DELETE FROM {layer_id} t "
+                      f"WHERE NOT EXISTS (SELECT 1 FROM {s} WHERE {_match(layer_id, 't', s)})"))
+    keys = NATURAL_KEYS[layer_id]
+    conn.execute(text(f"""
+        INSERT INTO {layer_id} (id, version, {', '.join(cols)}, geom)
+        SELECT coalesce(d.feature_id, nextval(pg_get_serial_sequence(:table, 'id'))), coalesce(d.version + 1, 1),
+               {', '.join(f'{s}.{c}' for c in cols)}, {s}.geom
+        FROM {s}
+        LEFT JOIN LATERAL (SELECT h.feature_id, h.version FROM feature_history h
+                           WHERE h.layer = :table AND h.action = 'delete'
+                             AND {" AND ".join(f"h.before->>'{k}' = {s}.{k}::text" for k in keys)}
+                             AND NOT EXISTS (SELECT 1 FROM {layer_id} t WHERE t.id = h.feature_id)
+                           ORDER BY h.id DESC LIMIT 1) d ON true
+        WHERE NOT EXISTS (SELECT 1 FROM {layer_id} t WHERE {_match(layer_id, 't', s)})"""), {"table": layer_id})
+    return store.count(conn, layer_id)
+
+
+def _new_keys(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame) -> set:
+    (key,) = NATURAL_KEYS[layer_id]
+    present = {r[0] for r in conn.execute(text(f"SELECT {key} FROM {layer_id}"))}
+    return set(gdf[key]) - present
+
+
+def _at_first_status(parcels: gpd.GeoDataFrame, new: set) -> gpd.GeoDataFrame:
+    """New parcels start at their first acquisition status; their later statuses are applied as edits."""
+    first = parcels.copy()
+    is_new = first.parcel_id.isin(new)
+    first.loc[is_new, "status"] = [steps[0][0] for steps in first.status_steps[is_new]]
+    first.loc[is_new, "status_date"] = [steps[0][1] for steps in first.status_steps[is_new]]
+    return first
+
+
+def _replay_status_steps(conn: Connection, parcels: gpd.GeoDataFrame, new: set) -> None:
+    """Apply new parcels' later statuses in date order, so the edit history carries the acquisition timeline
+    (project-progress reads it)."""
     later = sorted((day, parcel_id, status) for parcel_id, steps in zip(parcels.parcel_id, parcels.status_steps,
-                                                                         strict=True) for status, day in steps[1:])
+                                                                         strict=True)
+                   if parcel_id in new for status, day in steps[1:])
     if later:
         conn.execute(text("UPDATE project_parcels SET status = :s, status_date = :d WHERE parcel_id = :p"),
                      [{"s": status, "d": day, "p": parcel_id} for day, parcel_id, status in later])
-    return n

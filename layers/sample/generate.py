@@ -31,6 +31,16 @@ TOLL_BINJAI_LANGSA = [(98.542, 3.646), (98.522, 3.672), (98.494, 3.713)]
 BINJAI_GATE = (98.542, 3.646)
 
 
+# Each layer's natural key in the sample: reloading matches features on it, so their ids (and links to them)
+# stay the same. Unique in every build (tests/test_sample_city.py checks).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "kota": ("kode",), "kecamatan": ("kode",), "kelurahan": ("kode",), "zoning": ("kode_lokal",),
+    "industrial_zones": ("nama",), "parks": ("nama",), "business_centers": ("kelurahan_kode",),
+    "projects": ("slug",), "project_parcels": ("parcel_id",), "project_milestones": ("project_slug", "nama"),
+    "roads": ("nama",), "toll_gates": ("nama",), "rivers": ("nama",),
+}
+
+
 @dataclass
 class SampleCity:
     kota: gpd.GeoDataFrame
@@ -72,7 +82,21 @@ def _wiggle(line: LineString, rng: np.random.Generator, amplitude: float, step: 
 
 
 def _to_gdf(rows: list[dict], crs: int = METRIC) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(4326)
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(4326)
+    gdf["geometry"] = gdf.geometry.apply(_valid)
+    return gdf
+
+
+def _valid(geom: shapely.Geometry) -> shapely.Geometry:
+    """A polygon valid in EPSG:4326. Reprojecting a thin sliver can fold its ring onto itself (a self-
+    intersection where the metric polygon was valid): repair it, keeping only the polygon parts and the type."""
+    if geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return geom
+    fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+    polys = [g for g in shapely.get_parts(fixed) if g.geom_type == "Polygon" and not g.is_empty]
+    if geom.geom_type == "Polygon" and len(polys) == 1:
+        return polys[0]
+    return shapely.MultiPolygon(polys)
 
 
 def _network(city: shapely.Geometry, kel: gpd.GeoDataFrame, rng: np.random.Generator):
