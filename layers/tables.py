@@ -56,8 +56,12 @@ def layer_ddl(layer: Layer, metric_srid: int) -> list[str]:
     triggers. A migration passes a frozen copy of the declaration (a literal in the migration), never the live
     catalog, so that changing a declaration later needs a migration of its own:
 
-        LAYER = layer_from_dict({"id": "pasar", ...})          # in versions/00xx_pasar.py
-        for statement in layer_ddl(LAYER, srid): op.execute(statement)
+        PASAR = layer_from_dict({"id": "pasar", ...})   # versions/00xx_pasar.py: the declaration at this revision
+
+        def upgrade() -> None:
+            srid = int(op.get_context().config.attributes.get("metric_srid", 32647))
+            for statement in layer_ddl(PASAR, srid):
+                op.execute(statement)
 
     What this emits is pinned by tests/test_layer_ddl.py to the tables migrations 0001-0003 made: changing it
     means a migration bringing every existing layer table (built-in and runtime) to the new shape."""

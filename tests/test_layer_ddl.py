@@ -2,10 +2,15 @@
 layer, and a layer added at runtime gets the same columns, constraints, indexes and triggers as a built-in layer
 of the same shape."""
 
+import shutil
+
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from gis.core import db
+from gis.data.registry import create_layer
 from layers import CATALOG
 from layers.schema import layer_from_dict
 from layers.tables import layer_ddl
@@ -91,3 +96,66 @@ def test_names_that_would_break_sql_are_refused_and_nothing_is_created(http, key
         assert conn.execute(text("SELECT count(*) FROM layer_registry WHERE id = :i"),
                             {"i": declaration["id"]}).scalar() == 0
         assert conn.execute(text("SELECT to_regclass(:t)"), {"t": declaration["id"]}).scalar() is None
+
+
+MIGRATION = '''"""Markets.
+
+Revision ID: pasar
+Revises: {head}
+"""
+
+from alembic import op
+
+from layers.schema import layer_from_dict
+from layers.tables import layer_ddl
+
+revision = "pasar"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+PASAR = layer_from_dict({declaration!r})
+
+
+def upgrade() -> None:
+    srid = int(op.get_context().config.attributes.get("metric_srid", 32647))
+    for statement in layer_ddl(PASAR, srid):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE pasar")
+'''
+
+
+def test_a_migration_adds_a_layer_from_a_frozen_declaration(tmp_path):
+    """The way a new built-in layer reaches the database: a migration holding its declaration as a literal gives
+    it the very table a runtime layer of that declaration gets, and takes it away again."""
+    settings = scratch_settings("layer_migration", tmp_path)
+    cfg = db.alembic_config(settings)
+    scripts = tmp_path / "migrations"
+    shutil.copytree(db.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    declaration = {"id": "pasar", "title": {"id": "Pasar", "en": "Markets"}, "geometry_type": "MultiPolygon",
+                   "key": "kode", "fields": [
+                       {"name": "kode", "type": "text", "title": {"id": "Kode", "en": "Code"}, "required": True},
+                       {"name": "hari_pasar", "type": "date", "title": {"id": "Hari", "en": "Day"}},
+                       {"name": "area_ha", "type": "number", "title": {"id": "Luas", "en": "Area"},
+                        "computed": True}]}
+    (scripts / "versions" / "pasar.py").write_text(MIGRATION.format(head=head, declaration=declaration))
+    cfg.set_main_option("script_location", str(scripts))
+    engine = db.make_engine(settings, pool_size=1)
+    try:
+        command.upgrade(cfg, "head")
+        with engine.begin() as conn:
+            create_layer(conn, layer_from_dict({**declaration, "id": "pasar_runtime"}), settings.city.metric_crs)
+            assert describe(conn, "pasar") == renamed(describe(conn, "pasar_runtime"), "pasar_runtime", "pasar")
+            area = conn.execute(text(
+                "INSERT INTO pasar (kode, geom) VALUES ('P1', ST_Multi(ST_Transform(ST_MakeEnvelope("
+                "445000, 398000, 445200, 398100, 32647), 4326))) RETURNING area_ha")).scalar()
+        assert area == pytest.approx(2.0, rel=1e-4)  # 200 m x 100 m
+        command.downgrade(cfg, head)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('pasar')")).scalar() is None
+    finally:
+        engine.dispose()
