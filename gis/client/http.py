@@ -352,7 +352,7 @@ class Client:
         CQL2 JSON dict. crs: a projected CRS (32647, "EPSG:32647"...) to get coordinates in; lon/lat otherwise.
         properties: the fields to fetch. datetime: a date, "2024-01-01/..", or a (start, end) tuple (None =
         open). The index is the feature id; `gdf.attrs["layer"]` names the layer and `gdf.attrs["declaration"]`
-        holds its declaration (for `gis.render.explore`)."""
+        holds its declaration as JSON (for `gis.render.explore`)."""
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE}")
         if limit is not None and limit < 1:
@@ -398,7 +398,8 @@ class Client:
             wanted = set(_names(properties))
             fields = {k: v for k, v in fields.items() if k in wanted}
         gdf = _frame(features, frame_crs, lat_lon, layer, fields)
-        gdf.attrs["declaration"] = self._declaration(layer)  # explore() draws with the layer's own style
+        # explore() draws with the layer's own style; JSON text, as pandas deep-copies attrs on every operation
+        gdf.attrs["declaration"] = json.dumps(self._declaration(layer))
         return gdf
 
     def get(self, layer: str, fid: int, crs=None) -> tuple[gpd.GeoDataFrame, str]:

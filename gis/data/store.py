@@ -3,6 +3,7 @@ declarations (never from user input); values are always bound parameters."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import datetime
@@ -87,14 +88,15 @@ def count(conn: Connection, layer: Layer | str) -> int:
 
 def read_layer(conn: Connection, layer: Layer | str, include_private: bool = False) -> gpd.GeoDataFrame:
     """A whole layer as a GeoDataFrame (EPSG:4326), private fields only when asked; `attrs` carry the layer's
-    id and declaration."""
+    id and declaration (JSON)."""
     layer = _layer(conn, layer)
     fields = layer.fields if include_private else layer.public_fields
     cols = ", ".join(["id", *(f.name for f in fields), "geom"])
     gdf = gpd.read_postgis(text(f"SELECT {cols} FROM {layer.id} ORDER BY id"), conn, geom_col="geom")
-    # What `gis.render.explore` needs to draw the frame with its layer's style and legend.
+    # What `gis.render.explore` needs to draw the frame with its layer's style and legend. JSON text, because
+    # pandas deep-copies attrs on every operation and a string costs nothing to copy.
     gdf.attrs["layer"] = layer.id
-    gdf.attrs["declaration"] = layer.to_dict(include_private=include_private)
+    gdf.attrs["declaration"] = json.dumps(layer.to_dict(include_private=include_private))
     return gdf
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 
 import folium
 import geopandas as gpd
@@ -68,12 +69,12 @@ def declaration_of(data: gpd.GeoDataFrame, layer: str | Layer | None) -> Layer |
     if isinstance(layer, Layer):
         return layer
     layer_id = layer or data.attrs.get("layer", "")
-    carried = data.attrs.get("declaration")
-    if carried and carried.get("id") == layer_id:
-        try:
+    try:
+        carried = json.loads(data.attrs.get("declaration") or "{}")
+        if carried.get("id") == layer_id:
             return layer_from_dict(carried)
-        except (KeyError, TypeError, ValueError):  # e.g. public fields only, and the key is a private one
-            pass
+    except (KeyError, TypeError, ValueError, AttributeError):  # e.g. public fields only, the key a private one
+        pass
     return CATALOG.get(layer_id)
 
 
