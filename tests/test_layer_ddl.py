@@ -73,7 +73,8 @@ def test_the_ddl_function_rebuilds_every_migrated_layer_table_exactly(tmp_path):
 
 @pytest.mark.parametrize("builtin", ["parks", "kota", "roads", "business_centers"])
 def test_a_runtime_layer_has_the_table_of_a_built_in_layer_of_the_same_shape(http, keys, engine, builtin):
-    declaration = {**CATALOG[builtin].to_dict(include_private=True), "id": f"salinan_{builtin}"}
+    declaration = {**CATALOG[builtin].to_dict(include_private=True), "id": f"salinan_{builtin}",
+                   "title": {"id": f"Salinan {builtin}", "en": f"Copy of {builtin}"}}
     r = http.post("/admin/layers", json=declaration, headers={"X-API-Key": keys["admin"]})
     assert r.status_code == 201, r.text
     with engine.connect() as conn:
