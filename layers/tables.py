@@ -1,5 +1,7 @@
-"""SQLAlchemy / GeoAlchemy2 tables built from the layer declarations (plus the non-spatial tables).
-The alembic migrations are written out by hand; tests compare them with this metadata."""
+"""A layer's table, built from its declaration: `layer_table` (SQLAlchemy) and `layer_ddl` (every statement
+that creates it: table, constraints, indexes, triggers). Runtime layers and new migrations create their tables
+with `layer_ddl`; tests check that it reproduces the tables migrations 0001-0003 made for the built-in layers.
+Plus the non-spatial tables."""
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -18,7 +20,9 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import CreateTable
 
 from layers import CATALOG
 from layers.schema import Layer
@@ -30,19 +34,55 @@ metadata = MetaData()
 
 
 def layer_table(layer: Layer, meta: MetaData = metadata) -> Table:
+    """Columns in the order the built-in tables have them (migrations added version and geom_3857 last)."""
     columns = [Column("id", Integer, primary_key=True, autoincrement=True)]
     for f in layer.fields:
         columns.append(Column(f.name, _SA_TYPES[f.type](), nullable=not f.required,
                               unique=bool(layer.key == f.name)))
-    columns.append(Column("geom", Geometry(layer.geometry_type.upper(), srid=4326, spatial_index=True),
+    columns.append(Column("geom", Geometry(layer.geometry_type.upper(), srid=4326, spatial_index=False),
                           nullable=False))
-    # Web Mercator copy for tiles, kept by the database.
-    columns.append(Column("geom_3857", Geometry(srid=-1, spatial_index=False),
-                          Computed("ST_Transform(geom, 3857)", persisted=True)))
     # Optimistic concurrency: the version is the ETag, bumped by a trigger on every update.
     columns.append(Column("version", Integer, nullable=False, server_default=text("1")))
     columns.append(Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")))
+    # Web Mercator copy for tiles, kept by the database.
+    columns.append(Column("geom_3857", Geometry(geometry_type=None, spatial_index=False),
+                          Computed("ST_Transform(geom, 3857)", persisted=True)))
     return Table(layer.id, meta, *columns)
+
+
+def layer_ddl(layer: Layer, metric_srid: int) -> list[str]:
+    """The statements creating a layer's table from its declaration: columns and constraints, spatial indexes,
+    the area trigger (hectares in the city's metric CRS `metric_srid`), version, history and change-notify
+    triggers. A migration passes a frozen copy of the declaration (a literal in the migration), never the live
+    catalog, so that changing a declaration later needs a migration of its own:
+
+        PASAR = layer_from_dict({"id": "pasar", ...})   # versions/00xx_pasar.py: the declaration at this revision
+
+        def upgrade() -> None:
+            srid = int(op.get_context().config.attributes.get("metric_srid", 32647))
+            for statement in layer_ddl(PASAR, srid):
+                op.execute(statement)
+
+    What this emits is pinned by tests/test_layer_ddl.py to the tables migrations 0001-0003 made: changing it
+    means a migration bringing every existing layer table (built-in and runtime) to the new shape."""
+    dialect = postgresql.dialect()
+    q = dialect.identifier_preparer.quote
+    table = q(layer.id)
+    statements = [str(CreateTable(layer_table(layer, MetaData())).compile(dialect=dialect)).strip(),
+                  f"CREATE INDEX {q(f'idx_{layer.id}_geom')} ON {table} USING gist (geom)"]
+    if any(f.name == "area_ha" for f in layer.fields):
+        statements.append(f"CREATE TRIGGER {q(f'{layer.id}_area_ha')} BEFORE INSERT OR UPDATE OF geom ON {table} "
+                          f"FOR EACH ROW EXECUTE FUNCTION petakota_area_ha({int(metric_srid)})")
+    statements += [
+        f"CREATE TRIGGER {q(f'{layer.id}_version')} BEFORE UPDATE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION petakota_bump_version()",
+        f"CREATE TRIGGER {q(f'{layer.id}_history')} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION petakota_record_history()",
+        f"CREATE INDEX {q(f'idx_{layer.id}_geom_3857')} ON {table} USING gist (geom_3857)",
+        f"CREATE TRIGGER {q(f'{layer.id}_notify')} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION petakota_notify_change()",
+    ]
+    return statements
 
 
 LAYER_TABLES = {layer_id: layer_table(layer) for layer_id, layer in CATALOG.items()}

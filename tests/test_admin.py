@@ -84,3 +84,6 @@ def test_a_layer_added_by_the_cli_appears_without_restart(http, settings, tmp_pa
     body = http.get("/collections/menara_telekomunikasi/items").json()
     assert sorted(f["properties"]["nama"] for f in body["features"]) == ["Menara A", "Menara B"]
     assert {f["properties"]["tinggi_m"] for f in body["features"]} == {42.0, 30.5}
+    info = _cli(settings, "info")
+    assert info.returncode == 0, info.stderr
+    assert next(line for line in info.stdout.splitlines() if "menara_telekomunikasi" in line).split()[1] == "2"

@@ -1,15 +1,19 @@
 """The API foundation over real HTTP: health, catalog, problem+json errors."""
 
+from sqlalchemy import text
+
 from layers import CATALOG
 
 
-def test_healthz_reports_database_and_postgis(http):
+def test_healthz_reports_database_and_postgis(http, engine):
     r = http.get("/healthz")
     assert r.status_code == 200
     body = r.json()
     assert body["database"] is True
     assert body["postgis"].startswith("3.")
-    assert body["layers"] == len(CATALOG)
+    with engine.connect() as conn:  # layers added at runtime count too
+        registered = conn.execute(text("SELECT count(*) FROM layer_registry")).scalar()
+    assert body["layers"] == len(CATALOG) + registered
 
 
 def test_layers_lists_the_catalog_with_counts_and_no_private_fields(http, engine):

@@ -5,7 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from gis.core import db
-from layers import CATALOG
+from gis.data.registry import create_layer
+from layers import CATALOG, Field, Layer, Style
 from layers.tables import metadata
 from tests.conftest import scratch_settings
 
@@ -63,3 +64,35 @@ def test_area_is_computed_by_the_database_in_the_metric_crs(tmp_path):
         assert abs(area - 1.0) < 1e-4
     finally:
         engine.dispose()
+
+
+def test_downgrade_and_upgrade_again_with_a_runtime_layer(tmp_path):
+    """Runtime layer tables follow the migrations: 0003 down strips their tile support like the built-in
+    tables', up restores it; going below 0002 (where the registry appears) drops them with it."""
+    settings = scratch_settings("runtime_down", tmp_path)
+    engine = db.make_engine(settings, pool_size=1)
+    pasar = Layer(id="pasar", title_id="Pasar", title_en="Markets", geometry_type="Point",
+                  fields=(Field("nama", "text", "Nama", "Name", required=True),), style=Style(color="#d62728"),
+                  source="uji", illustrative=True)
+    try:
+        db.upgrade(settings)
+        with engine.begin() as conn:
+            create_layer(conn, pasar, settings.city.metric_crs)
+        db.downgrade(settings, "0002")
+        with engine.connect() as conn:
+            assert _columns(conn, "pasar") == _columns(conn, "toll_gates") - {"ruas"} | {"nama"}
+            assert "geom_3857" not in _columns(conn, "pasar")
+        db.upgrade(settings)
+        with engine.begin() as conn:
+            assert _columns(conn, "pasar") == _columns(conn, "toll_gates") - {"ruas"} | {"nama"}
+            conn.execute(text("INSERT INTO pasar (nama, geom) VALUES ('Pasar Tavip', ST_Point(98.49, 3.6, 4326))"))
+            assert conn.execute(text("SELECT ST_SRID(geom_3857) FROM pasar")).scalar() == 3857
+        db.downgrade(settings, "base")
+        assert set(inspect(engine).get_table_names()) - {"spatial_ref_sys", "alembic_version"} == set()
+    finally:
+        engine.dispose()
+
+
+def _columns(conn, table: str) -> set[str]:
+    return set(conn.execute(text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                            {"t": table}).scalars())

@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from layers import CATALOG
+from api.deps import catalog
 
 router = APIRouter(tags=["health"])
 
@@ -12,7 +12,8 @@ def healthz(request: Request):
     try:
         with request.app.state.engine.connect() as conn:
             version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+        layers = len(catalog(request))  # built-in and runtime layers
     except Exception as exc:  # a health check reports, it never raises
         return JSONResponse({"status": "error", "database": False, "detail": exc.__class__.__name__},
                             status_code=503, headers={"Retry-After": "5"})
-    return {"status": "ok", "database": True, "postgis": version, "layers": len(CATALOG)}
+    return {"status": "ok", "database": True, "postgis": version, "layers": layers}

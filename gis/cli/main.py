@@ -321,7 +321,7 @@ def info() -> None:
     """Show the configuration and what the database holds."""
     from sqlalchemy import text
 
-    from layers import CATALOG
+    from gis.data.registry import load_catalog
 
     settings = Settings()
     engine = db.make_engine(settings, pool_size=1)
@@ -330,7 +330,7 @@ def info() -> None:
     try:
         typer.echo(f"PostGIS {db.postgis_version(engine)}, migration {db.current_revision(engine)}")
         with engine.connect() as conn:
-            for layer_id in CATALOG:
+            for layer_id in load_catalog(conn):
                 n = conn.execute(text(f"SELECT count(*) FROM {layer_id}")).scalar()
                 typer.echo(f"  {layer_id:20s} {n:6d} features")
     except Exception as exc:  # info must report, not crash, when the database is down

@@ -91,9 +91,13 @@ class Client:
             self._catalog = {entry["id"]: entry for entry in self._request("GET", "/layers").json()["layers"]}
         return self._catalog
 
+    def _declaration(self, layer: str) -> dict:
+        if layer not in self._layer_info():
+            self._catalog = None  # a layer added since the catalog was read
+        return self._layer_info().get(layer) or {}
+
     def _fields(self, layer: str) -> dict[str, str]:
-        entry = self._layer_info().get(layer) or {}
-        return {f["name"]: f["type"] for f in entry.get("fields", [])}
+        return {f["name"]: f["type"] for f in self._declaration(layer).get("fields", [])}
 
     def layers(self) -> pd.DataFrame:
         """The layer catalog (what this key may see): id, title, title_en, geometry_type, illustrative, public,
@@ -116,7 +120,8 @@ class Client:
         bbox: (minx, miny, maxx, maxy) in lon/lat, or a shapely geometry (its bounds). filter: CQL2 text, or a
         CQL2 JSON dict. crs: a projected CRS (32647, "EPSG:32647"...) to get coordinates in; lon/lat otherwise.
         properties: the fields to fetch. datetime: a date, "2024-01-01/..", or a (start, end) tuple (None =
-        open). The index is the feature id; `gdf.attrs["layer"]` names the layer (for `gis.render.explore`)."""
+        open). The index is the feature id; `gdf.attrs["layer"]` names the layer and `gdf.attrs["declaration"]`
+        holds its declaration as JSON (for `gis.render.explore`)."""
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE}")
         if limit is not None and limit < 1:
@@ -161,7 +166,10 @@ class Client:
         if properties is not None and fields:
             wanted = set(_names(properties))
             fields = {k: v for k, v in fields.items() if k in wanted}
-        return _frame(features, frame_crs, lat_lon, layer, fields)
+        gdf = _frame(features, frame_crs, lat_lon, layer, fields)
+        # explore() draws with the layer's own style; JSON text, as pandas deep-copies attrs on every operation
+        gdf.attrs["declaration"] = json.dumps(self._declaration(layer))
+        return gdf
 
     def get(self, layer: str, fid: int, crs=None) -> tuple[gpd.GeoDataFrame, str]:
         """One feature (a one-row GeoDataFrame) and its ETag (for `update`, `delete`, `restore`)."""

@@ -3,6 +3,7 @@ declarations (never from user input); values are always bound parameters."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import datetime
@@ -13,7 +14,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gis.core.errors import InvalidInput
-from layers import CATALOG
+from gis.data.registry import find_layer
 from layers.schema import Layer
 
 
@@ -52,13 +53,14 @@ def _rows(layer: Layer, gdf: gpd.GeoDataFrame, columns: list[str]) -> Iterable[d
         yield row
 
 
-def _layer(layer: Layer | str) -> Layer:
-    return layer if isinstance(layer, Layer) else CATALOG[layer]
+def _layer(conn: Connection, layer: Layer | str) -> Layer:
+    """A declaration, or the live catalog's layer of that id (built-in or added at runtime)."""
+    return layer if isinstance(layer, Layer) else find_layer(conn, layer)
 
 
 def insert_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame, upsert: bool = False) -> int:
     """Insert features (upserting on the layer's key if asked). Returns the number written."""
-    layer = _layer(layer)
+    layer = _layer(conn, layer)
     columns = [f.name for f in layer.fields if not f.computed and f.name in gdf.columns]
     names = ", ".join([*columns, "geom"])
     values = ", ".join([*(f":{c}" for c in columns), geom_sql(layer)])
@@ -75,20 +77,27 @@ def insert_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame,
 
 
 def replace_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame) -> int:
-    conn.execute(text(f"DELETE FROM {_layer(layer).id}"))
+    layer = _layer(conn, layer)
+    conn.execute(text(f"DELETE FROM {layer.id}"))
     return insert_features(conn, layer, gdf)
 
 
 def count(conn: Connection, layer: Layer | str) -> int:
-    return conn.execute(text(f"SELECT count(*) FROM {_layer(layer).id}")).scalar_one()
+    return conn.execute(text(f"SELECT count(*) FROM {_layer(conn, layer).id}")).scalar_one()
 
 
 def read_layer(conn: Connection, layer: Layer | str, include_private: bool = False) -> gpd.GeoDataFrame:
-    """A whole layer as a GeoDataFrame (EPSG:4326), private fields only when asked."""
-    layer = _layer(layer)
+    """A whole layer as a GeoDataFrame (EPSG:4326), private fields only when asked; `attrs` carry the layer's
+    id and declaration (JSON)."""
+    layer = _layer(conn, layer)
     fields = layer.fields if include_private else layer.public_fields
     cols = ", ".join(["id", *(f.name for f in fields), "geom"])
-    return gpd.read_postgis(text(f"SELECT {cols} FROM {layer.id} ORDER BY id"), conn, geom_col="geom")
+    gdf = gpd.read_postgis(text(f"SELECT {cols} FROM {layer.id} ORDER BY id"), conn, geom_col="geom")
+    # What `gis.render.explore` needs to draw the frame with its layer's style and legend. JSON text, because
+    # pandas deep-copies attrs on every operation and a string costs nothing to copy.
+    gdf.attrs["layer"] = layer.id
+    gdf.attrs["declaration"] = json.dumps(layer.to_dict(include_private=include_private))
+    return gdf
 
 
 def write_rows(conn: Connection, table: str, rows: list[dict], key: Iterable[str]) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 
 import folium
 import geopandas as gpd
 
 from gis.render import STATIC_DIR
 from layers import CATALOG
-from layers.schema import Layer
+from layers.schema import Layer, layer_from_dict
 
 VENDOR = STATIC_DIR / "vendor"
 ASSETS_JS = {"leaflet": "leaflet/leaflet.js", "jquery": "jquery/jquery.min.js"}
@@ -62,13 +63,29 @@ def legend_html(layer: Layer, lang: str = "id") -> str:
             f'<div style="color:#666;margin-top:4px">{html.escape(layer.source)}</div></div>')
 
 
-def explore(data: gpd.GeoDataFrame, layer: str | None = None, *, m: folium.Map | None = None,
+def declaration_of(data: gpd.GeoDataFrame, layer: str | Layer | None) -> Layer | None:
+    """The declaration to draw `data` with: `layer` itself, the one the frame carries (frames from
+    `Client.read` and `store.read_layer` carry theirs, runtime layers included), else the built-in catalog's."""
+    if isinstance(layer, Layer):
+        return layer
+    layer_id = layer or data.attrs.get("layer", "")
+    try:
+        carried = json.loads(data.attrs.get("declaration") or "{}")
+        if carried.get("id") == layer_id:
+            return layer_from_dict(carried)
+    except (KeyError, TypeError, ValueError, AttributeError):  # e.g. public fields only, the key a private one
+        pass
+    return CATALOG.get(layer_id)
+
+
+def explore(data: gpd.GeoDataFrame, layer: str | Layer | None = None, *, m: folium.Map | None = None,
             column: str | None = None, base_url: str | None = None, lang: str = "id",
             tooltip: list[str] | None = None) -> folium.Map:
     """Draw a GeoDataFrame on a folium map with the style and legend of its layer declaration: `layer` names
-    it (frames from `Client.read` carry it in `attrs["layer"]`). `column` colours by another field instead
-    (numeric columns get a yellow-to-red ramp). Add to an existing map with `m=`."""
-    decl = CATALOG.get(layer or data.attrs.get("layer", ""))
+    it or is it (frames from `Client.read` and `store.read_layer` carry theirs, so layers added at runtime draw
+    with their own style too). `column` colours by another field instead (numeric columns get a
+    yellow-to-red ramp). Add to an existing map with `m=`."""
+    decl = declaration_of(data, layer)
     gdf = data.to_crs(4326)
     if m is None:
         m = offline_map(base_url)

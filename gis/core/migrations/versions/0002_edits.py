@@ -4,7 +4,10 @@ Revision ID: 0002
 Revises: 0001
 """
 
+import re
+
 from alembic import op
+from sqlalchemy import text
 
 revision = "0002"
 down_revision = "0001"
@@ -95,6 +98,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Layers registered at runtime cannot outlive the registry; their ids were checked to be plain identifiers.
+    for table in op.get_bind().execute(text("SELECT id FROM layer_registry")).scalars():
+        if table not in LAYER_TABLES and re.fullmatch(r"[a-z][a-z0-9_]*", table):
+            op.execute(f"DROP TABLE IF EXISTS {table}")
     op.execute("DROP TABLE IF EXISTS layer_registry")
     op.execute("DROP TABLE IF EXISTS api_keys")
     for table in LAYER_TABLES:

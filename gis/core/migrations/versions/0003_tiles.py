@@ -5,7 +5,10 @@ Revision ID: 0003
 Revises: 0002
 """
 
+import re
+
 from alembic import op
+from sqlalchemy import text
 
 revision = "0003"
 down_revision = "0002"
@@ -28,6 +31,13 @@ $$;
 """
 
 
+def layer_tables() -> list[str]:
+    """The built-in layer tables, then those of layers registered at runtime (the registry exists from 0002;
+    their ids were checked to be plain lower-case identifiers when registered)."""
+    registered = op.get_bind().execute(text("SELECT id FROM layer_registry ORDER BY created_at, id")).scalars()
+    return [*LAYER_TABLES, *(t for t in registered if t not in LAYER_TABLES and re.fullmatch(r"[a-z][a-z0-9_]*", t))]
+
+
 def add_tile_support(table: str) -> None:
     op.execute(f"ALTER TABLE {table} ADD COLUMN geom_3857 geometry "
                f"GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED")
@@ -38,12 +48,12 @@ def add_tile_support(table: str) -> None:
 
 def upgrade() -> None:
     op.execute(FUNCTIONS)
-    for table in LAYER_TABLES:
+    for table in layer_tables():
         add_tile_support(table)
 
 
 def downgrade() -> None:
-    for table in LAYER_TABLES:
+    for table in layer_tables():
         op.execute(f"DROP TRIGGER IF EXISTS {table}_notify ON {table}")
         op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS geom_3857")
     op.execute("DROP FUNCTION IF EXISTS petakota_notify_change()")
