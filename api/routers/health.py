@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
+from gis.core.db import postgis_version
 from layers import CATALOG
 
 router = APIRouter(tags=["health"])
@@ -10,8 +10,7 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Database reachable, PostGIS version, layer count")
 def healthz(request: Request):
     try:
-        with request.app.state.engine.connect() as conn:
-            version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+        version = postgis_version(request.app.state.engine)
     except Exception as exc:  # a health check reports, it never raises
         return JSONResponse({"status": "error", "database": False, "detail": exc.__class__.__name__},
                             status_code=503, headers={"Retry-After": "5"})
