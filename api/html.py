@@ -109,7 +109,7 @@ def json_href(doc: dict) -> str | None:
 
 
 def short_uri(uri: object) -> str:
-    """A readable form of an OGC identifier URI (shown as text, never fetched): CRS URIs as `EPSG:32647`,
+    """A readable form of an OGC identifier URI (shown as text, never fetched): CRS URIs as `EPSG:4326`,
     `OGC:CRS84`; relation URIs as their last segment (`queryables`); anything else unchanged."""
     text = str(uri)
     m = re.match(r"^https?://www\.opengis\.net/def/crs/([^/]+)/[^/]+/([^/?#]+)$", text)
