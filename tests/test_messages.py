@@ -106,6 +106,21 @@ def test_html_views_write_numbers_and_dates_per_language():
     assert 'new Intl.NumberFormat("id-ID"' in html_id and 'new Intl.NumberFormat("en-GB"' in html_en
 
 
+def test_explore_tooltips_write_numbers_and_titles_per_language():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from gis.render.explore import explore
+
+    frame = gpd.GeoDataFrame({"nama": ["Taman A"], "kelas": ["taman kota"], "area_ha": [1350.5123],
+                              "jumlah": [1350]}, geometry=[box(98.4, 3.5, 98.41, 3.51)], crs=4326)
+    for lang, area, count, title in (("id", "1.350,51", "1.350", "Luas (ha)"),
+                                     ("en", "1,350.51", "1,350", "Area (ha)")):
+        page = explore(frame, "parks", base_url="http://x", lang=lang).get_root().render()
+        assert f'"{area}"' in page and f'"{count}"' in page and title in page, lang
+    assert frame["area_ha"].iloc[0] == 1350.5123  # the caller's frame is left as it was
+
+
 # --- pages with ?lang= ---------------------------------------------------------------------------------------------
 
 def page_config(html: str) -> dict:

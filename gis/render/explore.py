@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import html
+import math
+import numbers
+from datetime import date
 
 import folium
 import geopandas as gpd
 
 from gis.render import STATIC_DIR
 from gis.render.messages import illustrative_suffix
+from gis.render.numbers import format_date, format_number
 from gis.render.style_spec import StyleSpec, style_spec
 from layers import CATALOG
 from layers.schema import Layer
@@ -68,6 +72,40 @@ def legend_html(layer: Layer, lang: str = "id") -> str:
             f'<div style="color:#666;margin-top:4px">{html.escape(layer.source)}</div></div>')
 
 
+def _field_title(layer: Layer | None, name: str, lang: str) -> str:
+    known = {f.name: f for f in layer.fields} if layer is not None else {}
+    if name not in known:
+        return name
+    return known[name].title_en if lang == "en" else known[name].title_id
+
+
+def _tooltip_columns(gdf: gpd.GeoDataFrame, fields: list[str], lang: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Tooltips show numbers and dates as the page's language writes them (`1.350,51`): a text copy of each
+    such column, next to the original (which the styles still read)."""
+    gdf, shown = gdf.copy(), []
+    for name in fields:
+        column = gdf[name]
+        if column.dtype.kind in "if" or column.map(lambda v: isinstance(v, (date, float))).any():
+            text = f"{name} ({lang})"
+            gdf[text] = column.map(lambda v: _shown(v, lang))
+            shown.append(text)
+        else:
+            shown.append(name)
+    return gdf, shown
+
+
+def _shown(value: object, lang: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return format_number(int(value), lang)
+    if isinstance(value, numbers.Real):
+        return format_number(float(value), lang)
+    if isinstance(value, date):
+        return format_date(value, lang)
+    return str(value)
+
+
 def explore(data: gpd.GeoDataFrame, layer: str | None = None, *, m: folium.Map | None = None,
             column: str | None = None, base_url: str | None = None, lang: str = "id",
             tooltip: list[str] | None = None) -> folium.Map:
@@ -92,10 +130,11 @@ def explore(data: gpd.GeoDataFrame, layer: str | None = None, *, m: folium.Map |
                     "fillColor": f"#{255:02x}{int(235 - 200 * t):02x}{int(160 - 160 * t):02x}"}
 
     fields = tooltip or [c for c in gdf.columns if c != gdf.geometry.name][:8]
+    gdf, shown = _tooltip_columns(gdf, fields, lang)
     name = (decl.title_en if lang == "en" else decl.title_id) if decl else (layer or "data")
     marker = folium.CircleMarker(radius=spec.radius) if spec is not None and spec.kind == "circle" else None
-    folium.GeoJson(gdf.to_json(default=str), name=name, style_function=style, marker=marker,
-                   tooltip=folium.GeoJsonTooltip(fields=fields) if fields else None).add_to(m)
+    tip = folium.GeoJsonTooltip(fields=shown, aliases=[_field_title(decl, f, lang) for f in fields]) if fields else None
+    folium.GeoJson(gdf.to_json(default=str), name=name, style_function=style, marker=marker, tooltip=tip).add_to(m)
     if decl is not None:
         m.get_root().html.add_child(folium.Element(legend_html(decl, lang)))
     return m
