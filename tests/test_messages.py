@@ -96,6 +96,13 @@ def test_dates_per_language():
     assert format_value(12.5, "id") == "12,5" and format_value(12.5, "en") == "12.5"
 
 
+def test_static_map_scale_bar_per_language():
+    from gis.render.static_map import scale_label
+
+    assert scale_label(2500, "id") == "2,5 km" and scale_label(2500, "en") == "2.5 km"
+    assert scale_label(500, "id") == "500 m" and scale_label(20000, "en") == "20 km"
+
+
 def test_html_views_write_numbers_and_dates_per_language():
     doc = {"type": "Feature", "id": 7, "geometry": None,
            "properties": {"luas_ha": 1350.5123, "status_date": "2025-08-17", "jumlah": 1350}, "links": []}
