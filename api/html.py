@@ -19,118 +19,11 @@ from urllib.parse import quote, unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gis.render import TEMPLATES_DIR
+from gis.render.messages import catalogue, lang_of
+from gis.render.numbers import LOCALES, format_value
 
 PAGES = ("landing", "conformance", "collections", "collection", "items", "item", "queryables", "history")
 MAP_PAGES = ("collection", "items", "item")
-
-LABELS: dict[str, dict[str, str]] = {
-    "id": {
-        "home": "Beranda",
-        "collections": "Koleksi",
-        "collection": "Koleksi",
-        "items": "Fitur",
-        "item": "Fitur",
-        "conformance": "Kesesuaian",
-        "queryables": "Atribut yang dapat dikueri",
-        "history": "Riwayat",
-        "breadcrumbs": "Navigasi",
-        "json": "JSON",
-        "json_version": "Versi JSON",
-        "links": "Tautan",
-        "rel": "Relasi",
-        "type": "Tipe",
-        "title": "Judul",
-        "id": "ID",
-        "description": "Deskripsi",
-        "illustrative": "Ilustratif",
-        "illustrative_note": "Data ilustratif (dibuat untuk contoh), bukan data resmi.",
-        "extent": "Cakupan",
-        "bbox": "Kotak batas (B, S, T, U)",
-        "temporal": "Rentang waktu",
-        "crs": "Sistem koordinat",
-        "item_type": "Jenis item",
-        "next": "Berikutnya",
-        "prev": "Sebelumnya",
-        "number_matched": "Jumlah cocok",
-        "number_returned": "Jumlah ditampilkan",
-        "no_features": "Tidak ada fitur.",
-        "properties": "Atribut",
-        "property": "Atribut",
-        "value": "Nilai",
-        "name": "Nama",
-        "format": "Format",
-        "values": "Nilai yang diizinkan",
-        "geometry": "Geometri",
-        "version": "Versi",
-        "action": "Aksi",
-        "actor": "Pelaku",
-        "at": "Waktu",
-        "changes": "Perubahan",
-        "no_history": "Belum ada riwayat.",
-        "map": "Peta",
-        "open": "Buka fitur",
-        "view_items": "Lihat fitur",
-        "api_definition": "Definisi API",
-        "api_docs": "Dokumentasi API",
-        "conforms_to": "Kelas kesesuaian",
-        "yes": "ya",
-        "no": "tidak",
-        "paging": "Halaman",
-    },
-    "en": {
-        "home": "Home",
-        "collections": "Collections",
-        "collection": "Collection",
-        "items": "Items",
-        "item": "Item",
-        "conformance": "Conformance",
-        "queryables": "Queryables",
-        "history": "History",
-        "breadcrumbs": "Breadcrumbs",
-        "json": "JSON",
-        "json_version": "JSON version",
-        "links": "Links",
-        "rel": "Relation",
-        "type": "Type",
-        "title": "Title",
-        "id": "ID",
-        "description": "Description",
-        "illustrative": "Illustrative",
-        "illustrative_note": "Illustrative data (generated as an example), not official data.",
-        "extent": "Extent",
-        "bbox": "Bounding box (W, S, E, N)",
-        "temporal": "Time interval",
-        "crs": "Coordinate reference systems",
-        "item_type": "Item type",
-        "next": "Next",
-        "prev": "Previous",
-        "number_matched": "Number matched",
-        "number_returned": "Number returned",
-        "no_features": "No features.",
-        "properties": "Properties",
-        "property": "Property",
-        "value": "Value",
-        "name": "Name",
-        "format": "Format",
-        "values": "Allowed values",
-        "geometry": "Geometry",
-        "version": "Version",
-        "action": "Action",
-        "actor": "Actor",
-        "at": "At",
-        "changes": "Changes",
-        "no_history": "No history yet.",
-        "map": "Map",
-        "open": "Open feature",
-        "view_items": "View items",
-        "api_definition": "API definition",
-        "api_docs": "API documentation",
-        "conforms_to": "Conformance classes",
-        "yes": "yes",
-        "no": "no",
-        "paging": "Pages",
-    },
-}
 
 # URL path segments named in breadcrumbs; any other segment is an identifier.
 _SEGMENT_LABELS = {"collections": "collections", "items": "items", "queryables": "queryables",
@@ -216,7 +109,7 @@ def json_href(doc: dict) -> str | None:
 
 
 def short_uri(uri: object) -> str:
-    """A readable form of an OGC identifier URI (shown as text, never fetched): CRS URIs as `EPSG:32647`,
+    """A readable form of an OGC identifier URI (shown as text, never fetched): CRS URIs as `EPSG:4326`,
     `OGC:CRS84`; relation URIs as their last segment (`queryables`); anything else unchanged."""
     text = str(uri)
     m = re.match(r"^https?://www\.opengis\.net/def/crs/([^/]+)/[^/]+/([^/?#]+)$", text)
@@ -262,14 +155,20 @@ def embed_json(value: object) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _formatter(labels: dict[str, str]):
+def _formatter(labels: dict[str, str], lang: str):
+    """Values as the page's language writes them: `12,5` in Bahasa Indonesia, `12.5` in English, dates with
+    month names; geometries and objects in short."""
+
     def fmt(value: object, limit: int = 300) -> str:
         if value is None or value == "":
             return "—"
         if isinstance(value, bool):
             return labels["yes"] if value else labels["no"]
-        if isinstance(value, float):
-            return "—" if not math.isfinite(value) else f"{value:.10g}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "—"
+        local = format_value(value, lang)
+        if local is not None:
+            return local
         if isinstance(value, dict) and "type" in value and ("coordinates" in value or "geometries" in value):
             return f"{value['type']} ({labels['geometry'].lower()})"
         if isinstance(value, (dict, list)):
@@ -425,10 +324,8 @@ def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str 
     """The HTML page `page` (one of PAGES) for `doc`, the endpoint's f=json document."""
     if page not in PAGES:
         raise ValueError(f"unknown page {page!r}; expected one of {', '.join(PAGES)}")
-    lang = (lang or "id").split("-")[0].lower()
-    if lang not in LABELS:
-        lang = "id"
-    labels = LABELS[lang]
+    lang = lang_of(lang)
+    labels = catalogue(lang)
     doc = doc if isinstance(doc, dict) else {}
     base = (base_url or "").rstrip("/")
     base_parts = urlsplit(base)
@@ -448,7 +345,8 @@ def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str 
         "json_href": json_href(doc),
         "links": [dict(lk, href=safe_href(lk.get("href")), title=localized(lk.get("title"), lang),
                        rel=short_uri(lk.get("rel", ""))) for lk in _links(doc)],
-        "fmt": _formatter(labels),
+        "fmt": _formatter(labels, lang),
+        "locale": LOCALES[lang],
         "tr": lambda v: localized(v, lang),
         "use_map": page in MAP_PAGES,
         "description": localized(doc.get("description"), lang),

@@ -49,19 +49,14 @@ class LegendEntry:
 
 @dataclass(frozen=True)
 class Style:
-    """Map style: a single colour, or one colour per value of a field (`by`)."""
+    """Map style as declared: a single colour, or one colour per value of a field (`by`). Renderers read the
+    normalised form built from it (gis/render/style_spec.py), never these fields directly."""
 
     color: str
     fill_opacity: float = 0.5
     weight: float = 1.5
     by: str | None = None
     legend: tuple[LegendEntry, ...] = ()
-
-    def color_for(self, value: object) -> str:
-        for entry in self.legend:
-            if entry.value is not None and entry.value == value:
-                return entry.color
-        return self.color
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from shapely import wkt
 from shapely.geometry import LineString, Polygon, box
 from sqlalchemy import text
 
+from gis.render.messages import MESSAGES
 from layers import CATALOG
 from layers.maps import MAPS
 from layers.planning import PARK_CLASSES
@@ -439,6 +440,13 @@ def page_errors(page) -> list[str]:
     return page.evaluate("() => petakota.errors.slice(0, 3)")
 
 
+def written(value: float, decimals: int, lang: str) -> str:
+    """`value` as each language writes it: en 1,350.51, id 1.350,51 (Python's own formatting, then the marks
+    swapped: independent of the page's Intl and of the service's formatter)."""
+    text = f"{value:,.{decimals}f}"
+    return text if lang == "en" else text.translate(str.maketrans(",.", ".,"))
+
+
 def metric(lonlat_geom):
     """The geometry in EPSG:32647 (metres), projected with pyproj independently of the service."""
     return shapely.transform(lonlat_geom, lambda xy: np.column_stack(TO_METRIC.transform(xy[:, 0], xy[:, 1])))
@@ -500,7 +508,8 @@ def test_measure_area_and_length(tools):
     assert m["area_ha"] == pytest.approx(expected.area / 1e4, rel=0.005)
     assert m["length_m"] == pytest.approx(expected.length, rel=0.005)
     shown = page.locator("#pk-output").inner_text()
-    assert f"{m['area_ha']:.2f} ha" in shown, shown
+    assert f"{written(m['area_ha'], 2, 'id')} ha" in shown, shown
+    assert f"{written(m['length_m'], 0, 'id')} m" in shown, shown
     screenshot(page, "planner-measure-area")
 
     clicked = run_drawing(page, "#pk-measure-line", [(3.595, 98.48), (3.605, 98.50)])
@@ -508,7 +517,31 @@ def test_measure_area_and_length(tools):
     expected_m = metric(LineString([(lon, lat) for lat, lon in clicked])).length
     assert 2000 < expected_m < 3000
     assert m["length_m"] == pytest.approx(expected_m, rel=0.005) and m["area_ha"] == 0
+    assert f"{written(m['length_m'], 1, 'id')} m" in page.locator("#pk-output").inner_text()
     assert tools.errors() == []
+
+
+def test_panel_numbers_follow_the_language(watched, server):
+    """The same drawn area reads 1.234,56 on the Bahasa Indonesia map and 1,234.56 on the English one."""
+    corners = [(3.59, 98.475), (3.59, 98.505), (3.61, 98.505), (3.61, 98.475)]
+    shown = {}
+    for lang in ("id", "en"):
+        w = watched().open(f"{server}/map?basemap=none&lang={lang}")
+        page = w.page
+        page.evaluate("() => petakota.map.setView([3.60, 98.49], 13, {animate: false})")
+        clicked = run_drawing(page, "#pk-measure-area", corners)
+        m = page.evaluate("() => petakota.results.measure")
+        expected = metric(Polygon([(lon, lat) for lat, lon in clicked]))
+        assert m["area_ha"] == pytest.approx(expected.area / 1e4, rel=0.005)
+        assert expected.length > 1000  # the perimeter has a thousands mark
+        text = shown[lang] = page.locator("#pk-output").inner_text()
+        area, perimeter = written(m["area_ha"], 2, lang), written(m["length_m"], 0, lang)
+        label = {"id": ("Luas", "Keliling"), "en": ("Area", "Perimeter")}[lang]
+        assert f"{label[0]}: {area} ha, {label[1]}: {perimeter} m" == text, text
+        target = page.locator("#pk-siting").inner_text()
+        assert f"({written(138, 0, lang)} ha)" in target
+        assert w.errors() == []
+    assert "," in shown["id"].split(" ha")[0] and "." in shown["en"].split(" ha")[0]
 
 
 def estate_site(engine):
@@ -546,6 +579,10 @@ def test_site_inside_estate_conforms_and_is_scored(tools, engine):
     score = evaluate["score"]
     assert isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 100, evaluate
     assert page.locator("#pk-output .pk-verdict-I").count() == 1
+    # the analysis' explanation, with its decimals written the Bahasa Indonesia way
+    assert evaluate["explanation"]["id"].startswith(f"Skor {evaluate['score']:.2f}")
+    shown = page.locator("#pk-suitability").inner_text()
+    assert shown.startswith(f"{MESSAGES['suitability']['id']}: Skor {written(evaluate['score'], 2, 'id')} ("), shown
     assert page.evaluate("() => petakota.results.measure.area_ha") == pytest.approx(metric(site).area / 1e4,
                                                                                       rel=0.005)
     wait_ready(page)
@@ -582,13 +619,16 @@ def test_project_panel_shows_acquisition_progress(watched, server, engine):
     page = w.page
     page.wait_for_function("() => petakota.results.progress", timeout=60_000)
     label = page.locator("#pk-progress-label").inner_text()
-    assert f"{acquired:.1f} ha dibebaskan" in label and "138" in label, label
+    assert f"{written(acquired, 1, 'id')} ha dibebaskan" in label and "138" in label, label
     share = round(100 * acquired / 138)
     assert f"({share} %)" in label, label
     items = page.locator("#pk-milestones li").all_inner_texts()
     assert len(items) == len(milestones)
     for name in milestones:
         assert any(name in i for i in items), (name, items)
+    months = ("Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember").split()
+    for i in items:  # planned dates as Bahasa Indonesia writes them, not ISO
+        assert re.match(rf"^\d{{1,2}} ({'|'.join(months)}) \d{{4}} ", i) and not re.search(r"\d{4}-\d\d", i), i
     width = page.evaluate("() => document.getElementById('pk-progress-fill').style.width")
     assert float(width.rstrip("%")) == pytest.approx(100 * acquired / 138, abs=0.5)
     wait_ready(page)  # fitted to the project: its tiles

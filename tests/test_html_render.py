@@ -260,7 +260,9 @@ def test_collection_extent_map():
     box = embedded(html)["features"][0]["geometry"]
     assert box["type"] == "Polygon"
     assert box["coordinates"][0][0] == [98.45, 3.55] and box["coordinates"][0][2] == [98.53, 3.66]
-    assert "98.45, 3.55, 98.53, 3.66" in html
+    assert "98,45; 3,55; 98,53; 3,66" in html  # Bahasa Indonesia: decimal comma, so the list uses semicolons
+    assert "98.45, 3.55, 98.53, 3.66" in render("collection", collection_doc(), title="Parks", lang="en",
+                                                base_url=BASE)
     assert f'href="{BASE}/collections/parks/items?f=html"' in html
     assert f'href="{BASE}/collections/parks/queryables?f=html"' in html
     assert "<code>OGC:CRS84</code>" in html  # CRS identifiers shown short, not as URLs

@@ -1,8 +1,8 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from api.deps import catalog
+from gis.core.db import postgis_version
 
 router = APIRouter(tags=["health"])
 
@@ -10,8 +10,7 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Database reachable, PostGIS version, layer count")
 def healthz(request: Request):
     try:
-        with request.app.state.engine.connect() as conn:
-            version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+        version = postgis_version(request.app.state.engine)
         layers = len(catalog(request))  # built-in and runtime layers
     except Exception as exc:  # a health check reports, it never raises
         return JSONResponse({"status": "error", "database": False, "detail": exc.__class__.__name__},

@@ -1,5 +1,5 @@
-"""Static maps (PNG, PDF) for reports and letters: title, legend from the layer declarations, scale bar,
-north arrow and attribution. Drawn in the city's metric CRS, so the scale bar is true."""
+"""Static maps (PNG, PDF) for reports and letters: title, legend, scale bar, north arrow and attribution, drawn
+from the layers' style specifications. Drawn in the city's metric CRS, so the scale bar is true."""
 
 from __future__ import annotations
 
@@ -11,16 +11,24 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from sqlalchemy import Connection, text  # noqa: E402
+from sqlalchemy import Connection, Engine, text  # noqa: E402
 
 from gis.core.errors import InvalidInput  # noqa: E402
+from gis.core.settings import Settings  # noqa: E402
 from gis.data.catalog import city_bounds  # noqa: E402
+from gis.render.messages import illustrative_suffix, message  # noqa: E402
+from gis.render.numbers import format_date, format_number  # noqa: E402
+from gis.render.style_spec import StyleSpec, style_spec  # noqa: E402
+from gis.render.webmap import public_map  # noqa: E402
 from layers.maps import MapDef  # noqa: E402
 from layers.schema import Layer  # noqa: E402
 
 MAX_PIXELS = 4000
+DPI = 100
+PT_PER_PX = 72 / DPI  # the specification's widths are screen pixels; matplotlib's are points
 
 
 def _read(conn: Connection, layer: Layer, bbox) -> gpd.GeoDataFrame:
@@ -41,8 +49,53 @@ def _nice_length(span_m: float) -> float:
     return 100000
 
 
-def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, bbox=None, width: int = 1200,
-               height: int = 900, fmt: str = "png", lang: str = "id", metric_crs: int = 32647) -> bytes:
+def scale_label(length_m: float, lang: str) -> str:
+    """The scale bar's label: `2,5 km` / `2.5 km`, `500 m`."""
+    if length_m >= 1000:
+        return f"{format_number(length_m / 1000, lang)} km"
+    return f"{format_number(length_m, lang)} m"
+
+
+def draw_layer(ax, gdf: gpd.GeoDataFrame, spec: StyleSpec) -> None:
+    """`gdf` (in the axes' CRS) as the specification says: fill and outline, line, or circle."""
+    values = gdf[spec.by] if spec.by else [None] * len(gdf)
+    colors = [spec.color_for(v) for v in values]
+    strokes = [spec.stroke_for(v) for v in values]
+    if spec.kind == "fill":
+        if spec.fill_opacity > 0:
+            gdf.plot(ax=ax, color=colors, alpha=spec.fill_opacity, edgecolor="none")
+        gdf.boundary.plot(ax=ax, color=strokes, linewidth=spec.stroke_width * PT_PER_PX, alpha=spec.stroke_opacity)
+    elif spec.kind == "line":
+        gdf.plot(ax=ax, color=strokes, linewidth=spec.stroke_width * PT_PER_PX, alpha=spec.stroke_opacity)
+    else:
+        gdf.plot(ax=ax, color=colors, markersize=(2 * spec.radius * PT_PER_PX) ** 2, edgecolor=strokes,
+                 linewidth=spec.stroke_width * PT_PER_PX, zorder=5)
+
+
+def legend_handles(layers: list[Layer], lang: str) -> list[Artist]:
+    """One heading per layer with categories, then one swatch per legend entry of its specification."""
+    handles: list[Artist] = []
+    for layer in layers:
+        spec = style_spec(layer)
+        title = (layer.title_en if lang == "en" else layer.title_id) + (
+            illustrative_suffix(lang) if layer.illustrative else "")
+        single = len(spec.legend) == 1 and spec.legend[0].value is None
+        if not single:
+            handles.append(Patch(color="none", label=title))
+        for entry in spec.legend:
+            label = title if single else "  " + entry.label(lang)
+            if spec.kind == "line":
+                handles.append(Line2D([], [], color=entry.color, lw=2, label=label))
+            elif spec.kind == "circle":
+                handles.append(Line2D([], [], marker="o", color="none", markerfacecolor=entry.color,
+                                      markeredgecolor=spec.stroke or entry.color, markersize=7, label=label))
+            else:
+                handles.append(Patch(facecolor=entry.color, edgecolor="#555", label=label))
+    return handles
+
+
+def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, metric_crs: int, bbox=None,
+               width: int = 1200, height: int = 900, fmt: str = "png", lang: str = "id") -> bytes:
     """The map's visible layers with their public fields only (static maps go to the public)."""
     if not (100 <= width <= MAX_PIXELS and 100 <= height <= MAX_PIXELS):
         raise InvalidInput(f"width and height must be between 100 and {MAX_PIXELS} pixels")
@@ -50,10 +103,10 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, b
         raise InvalidInput("format must be png or pdf")
     if bbox is not None and not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat with min < max")
-    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     ax = fig.add_axes([0.02, 0.08, 0.70, 0.82])
     ax.set_facecolor("#F4F1EA")
-    handles, sources, drawn = [], [], []
+    drawn: list[Layer] = []
     for layer_id in mapdef.visible:
         layer = catalog.get(layer_id)
         if layer is None or not layer.public:
@@ -61,18 +114,8 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, b
         gdf = _read(conn, layer, bbox)
         if gdf.empty:
             continue
-        gdf = gdf.to_crs(metric_crs)
-        colors = [layer.style.color_for(v) for v in gdf[layer.style.by]] if layer.style.by else layer.style.color
-        if layer.is_polygon:
-            gdf.plot(ax=ax, color=colors, alpha=max(layer.style.fill_opacity, 0.05) if layer.style.fill_opacity
-                     else 0.0, edgecolor="none")
-            gdf.boundary.plot(ax=ax, color=colors, linewidth=layer.style.weight * 0.5)
-        elif "Line" in layer.geometry_type:
-            gdf.plot(ax=ax, color=colors, linewidth=layer.style.weight)
-        else:
-            gdf.plot(ax=ax, color=colors, markersize=18, edgecolor="white", linewidth=0.5, zorder=5)
+        draw_layer(ax, gdf.to_crs(metric_crs), style_spec(layer))
         drawn.append(layer)
-        sources.append(layer.source)
     if not drawn:
         raise InvalidInput("nothing to draw in this extent")
     if bbox is None:  # default: the city, with a margin
@@ -91,36 +134,34 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, b
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    for layer in drawn:
-        suffix = (" (ilustratif)" if lang == "id" else " (illustrative)") if layer.illustrative else ""
-        title = (layer.title_id if lang == "id" else layer.title_en) + suffix
-        kind = "line" if "Line" in layer.geometry_type else ("point" if not layer.is_polygon else "fill")
-        entries = list(layer.style.legend)
-        if entries:
-            handles.append(Patch(color="none", label=title))
-        for e in entries or [None]:
-            color = e.color if e else layer.style.color
-            label = ("  " + (e.label_id if lang == "id" else e.label_en)) if e else title
-            handles.append(Line2D([], [], color=color, lw=2, label=label) if kind == "line" else
-                           Line2D([], [], marker="o", color="white", markerfacecolor=color, markersize=7, label=label)
-                           if kind == "point" else Patch(facecolor=color, edgecolor="#555", label=label))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.735, 0.90), fontsize=6.5, frameon=False)
-    fig.text(0.02, 0.95, mapdef.title_id if lang == "id" else mapdef.title_en, fontsize=14, weight="bold")
-    fig.text(0.02, 0.92, ("Legenda, skala dan arah utara; " if lang == "id" else "Legend, scale and north; ")
-             + date.today().isoformat(), fontsize=7, color="#555")
+    fig.legend(handles=legend_handles(drawn, lang), loc="upper left", bbox_to_anchor=(0.735, 0.90), fontsize=6.5,
+               frameon=False)
+    fig.text(0.02, 0.95, mapdef.title_en if lang == "en" else mapdef.title_id, fontsize=14, weight="bold")
+    fig.text(0.02, 0.92, f"{message('static_subtitle', lang)}; {format_date(date.today(), lang)}", fontsize=7,
+             color="#555")
     # Scale bar (metres, the axes are in the metric CRS) and north arrow.
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
     length = _nice_length(xmax - xmin)
     sx, sy = xmin + (xmax - xmin) * 0.05, ymin + (ymax - ymin) * 0.05
     ax.plot([sx, sx + length], [sy, sy], color="black", lw=3, solid_capstyle="butt", zorder=10)
-    ax.text(sx + length / 2, sy + (ymax - ymin) * 0.015, f"{length / 1000:g} km" if length >= 1000 else
-            f"{length:g} m", ha="center", fontsize=8, zorder=10)
-    ax.annotate("U" if lang == "id" else "N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+    ax.text(sx + length / 2, sy + (ymax - ymin) * 0.015, scale_label(length, lang), ha="center", fontsize=8,
+            zorder=10)
+    ax.annotate(message("north", lang), xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
                 ha="center", fontsize=11, weight="bold", arrowprops={"arrowstyle": "-|>", "color": "black"})
-    fig.text(0.02, 0.03, "Sumber / sources: " + "; ".join(dict.fromkeys(sources)) + f". CRS: EPSG:{metric_crs}.",
-             fontsize=6, color="#333", wrap=True)
+    sources = "; ".join(dict.fromkeys(layer.source for layer in drawn))
+    fig.text(0.02, 0.03, f"{message('source', lang)}: {sources}. CRS: EPSG:{metric_crs}.", fontsize=6,
+             color="#333", wrap=True)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=100)
+    fig.savefig(buf, format=fmt, dpi=DPI)
     plt.close(fig)
     return buf.getvalue()
+
+
+def render_public_map(engine: Engine, settings: Settings, catalog: dict[str, Layer], map_id: str, *, bbox=None,
+                      width: int = 1200, height: int = 900, fmt: str = "png", lang: str = "id") -> bytes:
+    """The public map `map_id` as a PNG or PDF, drawn in the city's metric CRS."""
+    mapdef = public_map(map_id)
+    with engine.connect() as conn:
+        return render_map(conn, mapdef, catalog, metric_crs=settings.city.metric_crs, bbox=bbox, width=width,
+                          height=height, fmt=fmt, lang=lang)

@@ -1,37 +1,44 @@
-"""A MapLibre GL style built from the layer declarations (the same colours as the legends and web map)."""
+"""A MapLibre GL style built from the style specifications (the same colours, widths and legends as the web map,
+the static maps and explore())."""
 
 from __future__ import annotations
 
+from gis.render.style_spec import StyleSpec, style_spec
 from layers.schema import Layer
 
+BACKGROUND = "#F4F1EA"
 
-def _color(layer: Layer):
-    style = layer.style
-    entries = [e for e in style.legend if e.value is not None]
-    if not style.by or not entries:
-        return style.color
-    expr: list = ["match", ["get", style.by]]
-    for entry in entries:
-        expr += [entry.value, entry.color]
-    return expr + [style.color]
+
+def _color(spec: StyleSpec):
+    if not spec.categories:
+        return spec.color
+    expr: list = ["match", ["get", spec.by]]
+    for value, color in spec.categories:
+        expr += [value, color]
+    return expr + [spec.color]
+
+
+def _paint_layers(spec: StyleSpec, common: dict) -> list[dict]:
+    color = _color(spec)
+    stroke = spec.stroke or color
+    if spec.kind == "circle":
+        return [{"id": f"{spec.layer}-circle", "type": "circle", **common,
+                 "paint": {"circle-color": color, "circle-radius": spec.radius, "circle-opacity": spec.fill_opacity,
+                           "circle-stroke-color": stroke, "circle-stroke-width": spec.stroke_width,
+                           "circle-stroke-opacity": spec.stroke_opacity}}]
+    line = {"id": f"{spec.layer}-line", "type": "line", **common,
+            "paint": {"line-color": stroke, "line-width": spec.stroke_width, "line-opacity": spec.stroke_opacity}}
+    if spec.kind == "line":
+        return [line]
+    return [{"id": f"{spec.layer}-fill", "type": "fill", **common,
+             "paint": {"fill-color": color, "fill-opacity": spec.fill_opacity}}, line]
 
 
 def maplibre_style(layers: list[Layer], tilejson_url: str, center: tuple[float, float], zoom: int) -> dict:
-    style_layers: list[dict] = [{"id": "background", "type": "background", "paint": {"background-color": "#F4F1EA"}}]
+    style_layers: list[dict] = [{"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}}]
     for layer in layers:
-        color, common = _color(layer), {"source": "petakota", "source-layer": layer.id, "minzoom": layer.min_zoom}
-        if layer.is_polygon:
-            style_layers.append({"id": f"{layer.id}-fill", "type": "fill", **common,
-                                 "paint": {"fill-color": color, "fill-opacity": layer.style.fill_opacity}})
-            style_layers.append({"id": f"{layer.id}-line", "type": "line", **common,
-                                 "paint": {"line-color": color, "line-width": layer.style.weight}})
-        elif "Line" in layer.geometry_type:
-            style_layers.append({"id": f"{layer.id}-line", "type": "line", **common,
-                                 "paint": {"line-color": color, "line-width": layer.style.weight}})
-        else:
-            style_layers.append({"id": f"{layer.id}-circle", "type": "circle", **common,
-                                 "paint": {"circle-color": color, "circle-radius": 5,
-                                           "circle-stroke-color": "#FFFFFF", "circle-stroke-width": 1}})
+        common = {"source": "petakota", "source-layer": layer.id, "minzoom": layer.min_zoom}
+        style_layers += _paint_layers(style_spec(layer), common)
     return {
         "version": 8,
         "name": "PetaKota",

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import Connection, Engine, text
 
 from gis.analyses import rules
+from gis.core.errors import NotFound
 from gis.core.settings import Settings
 from gis.render import STATIC_DIR, TEMPLATES_DIR
-from layers.maps import MapDef
+from gis.render.messages import catalogue, lang_of, message
+from gis.render.numbers import LOCALES
+from gis.render.style_spec import style_spec
+from layers.maps import MAPS, PLANNER_ORDER, MapDef
 from layers.schema import Layer
 
 TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
@@ -27,23 +33,25 @@ def safe_json(value) -> Markup:
 
 
 def _layer_config(layer: Layer, visible: bool, tiles: str, private: bool) -> dict:
-    d = layer.to_dict(include_private=private)
-    return {"id": layer.id, "title": d["title"], "geometry_type": layer.geometry_type,
-            "illustrative": layer.illustrative, "visible": visible, "style": d["style"], "legend": d["legend"],
-            "source": layer.source, "tiles": tiles,
-            "fields": [{"name": f["name"], "title": f["title"]} for f in d["fields"]]}
+    fields = layer.fields if private else layer.public_fields
+    return {"id": layer.id, "title": {"id": layer.title_id, "en": layer.title_en},
+            "geometry_type": layer.geometry_type, "illustrative": layer.illustrative, "visible": visible,
+            "style": style_spec(layer).to_dict(), "source": layer.source, "tiles": tiles,
+            "fields": [{"name": f.name, "type": f.type, "title": {"id": f.title_id, "en": f.title_en}}
+                       for f in fields]}
 
 
 def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed: bool, base: str,
-               pmtiles: str | None = None, private: bool = False) -> dict:
+               pmtiles: str | None = None, private: bool = False, lang: str = "id") -> dict:
     def tiles(layer: Layer) -> str:
         if pmtiles:  # one archive holds every layer; the page reads it through a fetch shim
             return "pmtiles://{z}/{x}/{y}"
         return f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
 
-    city = settings.city
+    city, lang = settings.city, lang_of(lang)
     return {
         "base": base, "embed": embed, "pmtiles": pmtiles,
+        "lang": lang, "locale": LOCALES[lang], "messages": catalogue(lang),
         "title": {"id": mapdef.title_id, "en": mapdef.title_en},
         "city": {"name": city.name, "center_lon": city.center_lon, "center_lat": city.center_lat, "zoom": city.zoom},
         "basemap": ({"url": settings.basemap_url, "attribution": settings.basemap_attribution}
@@ -54,10 +62,60 @@ def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed
     }
 
 
-def render_page(config: dict, title: str, lang: str, static: str) -> str:
+def render_page(config: dict, title: str, static: str) -> str:
+    lang = config["lang"]
     return TEMPLATES.get_template("webmap.html").render(
         config_json=safe_json(config), title=title, lang=lang, embed=config["embed"], static=static,
-        pmtiles=bool(config.get("pmtiles")))
+        pmtiles=bool(config.get("pmtiles")), t=lambda key: message(key, lang))
+
+
+def _title(mapdef: MapDef, lang: str) -> str:
+    return mapdef.title_en if lang_of(lang) == "en" else mapdef.title_id
+
+
+def _activities(conn: Connection) -> list[str]:
+    """The activities of the zoning matrix (ITBX), for the site check's drop-down."""
+    return list(conn.execute(text("SELECT DISTINCT kegiatan FROM itbx ORDER BY 1")).scalars())
+
+
+def _project_geometry(conn: Connection, slug: str) -> dict:
+    geom = conn.execute(text("SELECT ST_AsGeoJSON(geom) FROM projects WHERE slug = :s"), {"s": slug}).scalar()
+    if geom is None:
+        raise NotFound(f"no project {slug[:80]!r}")
+    return json.loads(geom)
+
+
+def planner_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], *, private: bool, base: str,
+                 project: str | None = None, lang: str = "id") -> str:
+    """The planners' map: every layer of the catalog it may see (private ones with `private`), the city's map
+    switched on, or a project's map with the project's panel when `project` names one."""
+    order = [i for i in PLANNER_ORDER if i in catalog] + [i for i in catalog if i not in PLANNER_ORDER]
+    layers = [catalog[i] for i in order if catalog[i].public or private]
+    mapdef = MAPS[settings.city.map_id]
+    if project:
+        mapdef = MAPS.get(project) or MAPS.get(settings.city.project, mapdef)
+    config = map_config(settings, replace(mapdef, layers=tuple(order)), layers, embed=False, base=base,
+                        private=private, lang=lang)
+    with engine.connect() as conn:
+        config["activities"] = _activities(conn)
+        if project:
+            config["project"], config["project_geometry"] = project, _project_geometry(conn, project)
+    return render_page(config, _title(mapdef, lang), f"{base}/static")
+
+
+def public_map(map_id: str) -> MapDef:
+    mapdef = MAPS.get(map_id)
+    if mapdef is None or not mapdef.public:
+        raise NotFound(f"no public map {map_id[:80]!r}; maps: {', '.join(k for k, m in MAPS.items() if m.public)}")
+    return mapdef
+
+
+def embed_page(settings: Settings, catalog: dict[str, Layer], map_id: str, *, base: str, lang: str = "id") -> str:
+    """A public map for an <iframe>: its public layers, public fields only, no planner tools."""
+    mapdef = public_map(map_id)
+    layers = [catalog[i] for i in mapdef.layers if i in catalog and catalog[i].public]
+    config = map_config(settings, mapdef, layers, embed=True, base=base, lang=lang)
+    return render_page(config, _title(mapdef, lang), f"{base}/static")
 
 
 def export_static_embed(settings: Settings, mapdef: MapDef, layers: list[Layer], out_dir: Path,
@@ -66,7 +124,7 @@ def export_static_embed(settings: Settings, mapdef: MapDef, layers: list[Layer],
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in EMBED_ASSETS:
         shutil.copytree(STATIC_DIR / rel, out_dir / "static" / rel, dirs_exist_ok=True)
-    config = map_config(settings, mapdef, layers, embed=True, base=".", pmtiles=pmtiles_name)
+    config = map_config(settings, mapdef, layers, embed=True, base=".", pmtiles=pmtiles_name, lang=lang)
     page = out_dir / "index.html"
-    page.write_text(render_page(config, mapdef.title_id if lang != "en" else mapdef.title_en, lang, "static"))
+    page.write_text(render_page(config, _title(mapdef, lang), "static"))
     return page

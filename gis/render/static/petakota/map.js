@@ -8,27 +8,31 @@
   window.addEventListener("error", function (e) { state.errors.push(String(e.message || e)); });
   window.addEventListener("unhandledrejection", function (e) { state.errors.push(String(e.reason)); });
 
-  var T = {
-    id: {layers: "Lapisan", legend: "Legenda", search: "Cari kelurahan (nama atau kode)", illustrative: "ilustratif",
-         measureLine: "Ukur jarak", measureArea: "Ukur luas", drawSite: "Gambar lokasi", finish: "Selesai",
-         clear: "Hapus", siting: "Cari lokasi kawasan industri", running: "Memproses...", activity: "Kegiatan",
-         verdict: "Kesesuaian (KKPR)", suitability: "Kesesuaian lokasi", key: "Kunci API (opsional)",
-         progress: "Pengadaan tanah", acquired: "dibebaskan", target: "target", milestones: "Tahapan",
-         area: "Luas", length: "Panjang", perimeter: "Keliling", noresult: "Tidak ditemukan", lang: "English",
-         late: "terlambat", done_on_time: "selesai tepat waktu", done_late: "selesai terlambat",
-         upcoming: "akan datang", candidates: "Kandidat lokasi", source: "Sumber"},
-    en: {layers: "Layers", legend: "Legend", search: "Find a kelurahan (name or code)", illustrative: "illustrative",
-         measureLine: "Measure distance", measureArea: "Measure area", drawSite: "Draw a site", finish: "Finish",
-         clear: "Clear", siting: "Find industrial estate sites", running: "Running...", activity: "Activity",
-         verdict: "Zoning conformity (KKPR)", suitability: "Site suitability", key: "API key (optional)",
-         progress: "Land acquisition", acquired: "acquired", target: "target", milestones: "Milestones",
-         area: "Area", length: "Length", perimeter: "Perimeter", noresult: "Not found", lang: "Bahasa Indonesia",
-         late: "late", done_on_time: "done on time", done_late: "done late", upcoming: "upcoming",
-         candidates: "Candidate sites", source: "Sources"}
-  };
+  // Words come from the service's message catalogue (cfg.messages, in the page's language); numbers and dates
+  // are written the way that language writes them (id-ID 1.350,51; en-GB 1,350.51).
   var params = new URLSearchParams(location.search);
-  state.lang = params.get("lang") === "en" ? "en" : "id";
-  function t(k) { return T[state.lang][k] || k; }
+  state.lang = cfg.lang;
+  function t(k) { return cfg.messages[k] || k; }
+  function num(v, decimals) {
+    var opts = decimals === undefined ? {maximumFractionDigits: 2}
+      : {minimumFractionDigits: decimals, maximumFractionDigits: decimals};
+    return new Intl.NumberFormat(cfg.locale, opts).format(v);
+  }
+  function day(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso));
+    if (!m) { return String(iso); }
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(cfg.locale,
+      {day: "numeric", month: "long", year: "numeric", timeZone: "UTC"});
+  }
+  // Explanations written by the service's analyses carry decimals as "0.67": rewrite them in the page's
+  // language. Dotted codes (12.75.01) are left alone: a number counts only when no dot or digit touches it.
+  function localNumbers(text) {
+    return String(text).replace(/(^|[^\d.])(\d+\.\d+)(?!\.?\d)/g, function (all, before, n) {
+      var decimals = n.split(".")[1].length;
+      return before + num(parseFloat(n), decimals);
+    });
+  }
+  state.format = {num: num, day: day, localNumbers: localNumbers};
   function title(obj) { return obj ? (obj[state.lang] || obj.id || "") : ""; }
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -89,24 +93,30 @@
   }
   map.attributionControl.addAttribution(cfg.attribution);
 
+  // Drawn as the layer's style specification says (the same one static maps, explore() and style.json use).
   function styleFor(layer) {
     var s = layer.style, colors = {};
-    (layer.legend || []).forEach(function (e) { if (e.value !== null) { colors[e.value] = e.color; } });
+    s.categories.forEach(function (c) { colors[c.value] = c.color; });
     return function (props) {
-      var c = (s.by && colors[props[s.by]]) || s.color;
-      if (layer.geometry_type === "Point") {
-        return {radius: 5, fill: true, fillColor: c, fillOpacity: 0.9, color: "#fff", weight: 1};
+      var c = (s.by && colors[props[s.by]]) || s.color, stroke = s.stroke || c;
+      if (s.kind === "circle") {
+        return {radius: s.radius, fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke,
+                weight: s.stroke_width, opacity: s.stroke_opacity};
       }
-      if (layer.geometry_type.indexOf("Line") >= 0) { return {color: c, weight: s.weight, opacity: 0.9}; }
-      return {fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: c, weight: Math.max(s.weight * 0.6, 0.5)};
+      if (s.kind === "line") { return {color: stroke, weight: s.stroke_width, opacity: s.stroke_opacity}; }
+      return {fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke, weight: s.stroke_width,
+              opacity: s.stroke_opacity};
     };
+  }
+  function shown(field, v) {
+    if (v === null || v === undefined || v === "") { return "\u2014"; }
+    if (typeof v === "number") { return num(v); }
+    if (field.type === "date") { return day(v); }
+    return String(v);
   }
   function popup(layer, props) {
     var rows = (layer.fields || []).filter(function (f) { return props[f.name] !== undefined; }).map(function (f) {
-      var v = props[f.name];
-      var shown = typeof v === "number" && !Number.isInteger(v) ? v.toLocaleString(state.lang === "id" ? "id-ID" : "en",
-        {maximumFractionDigits: 2}) : String(v);
-      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: shown})]);
+      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: shown(f, props[f.name])})]);
     });
     var head = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
     return el("div", {"class": "pk-popup"}, [el("b", {text: head}), el("table", {}, rows)]);
@@ -145,7 +155,7 @@
     var p = e.latlng, hits = Object.keys(overlays).map(function (k) { return overlays[k]; })
       .filter(function (g) {
         var l = g.petakotaLayer;
-        return map.hasLayer(g) && (l.geometry_type.indexOf("Polygon") < 0 || l.style.fill_opacity > 0);
+        return map.hasLayer(g) && (l.style.kind !== "fill" || l.style.fill_opacity > 0);
       }).reverse();
     if (!hits.length || cfg.pmtiles) { return; }
     var bbox = [p.lng - tol, p.lat - tol, p.lng + tol, p.lat + tol].join(",");
@@ -172,7 +182,7 @@
     box.innerHTML = "";
     box.appendChild(el("b", {text: t("legend")}));
     cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).forEach(function (layer) {
-      var entries = layer.legend.length ? layer.legend : [{label: layer.title, color: layer.style.color}];
+      var entries = layer.style.legend;
       box.appendChild(el("div", {"class": "pk-legend-title", text: title(layer.title) +
         (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
       entries.forEach(function (e) {
@@ -253,8 +263,8 @@
     out.textContent = t("running");
     api("/measure", {geometry: geom}).then(function (m) {
       state.results.measure = m;
-      var text = d.mode === "line" ? t("length") + ": " + m.length_m.toFixed(1) + " m"
-        : t("area") + ": " + m.area_ha.toFixed(2) + " ha, " + t("perimeter") + ": " + m.length_m.toFixed(0) + " m";
+      var text = d.mode === "line" ? t("length") + ": " + num(m.length_m, 1) + " m"
+        : t("area") + ": " + num(m.area_ha, 2) + " ha, " + t("perimeter") + ": " + num(m.length_m, 0) + " m";
       out.textContent = text;
       if (d.mode !== "site") { return; }
       return Promise.all([
@@ -266,8 +276,9 @@
         out.innerHTML = "";
         out.appendChild(el("p", {text: text}));
         out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
-          text: t("verdict") + ": " + r[0].verdict + " - " + r[0].explanation[state.lang]}));
-        out.appendChild(el("p", {text: t("suitability") + ": " + r[1].explanation[state.lang]}));
+          text: t("verdict") + ": " + r[0].verdict + " - " + localNumbers(r[0].explanation[state.lang])}));
+        out.appendChild(el("p", {id: "pk-suitability",
+          text: t("suitability") + ": " + localNumbers(r[1].explanation[state.lang])}));
       });
     }).catch(function (err) { out.textContent = String(err.message || err); });
   }
@@ -283,7 +294,7 @@
   var siteOut = el("ol", {id: "pk-sites"});
   var siteLayers = [];
   section(t("siting"), [
-    el("button", {id: "pk-siting", text: t("siting") + " (" + cfg.target_ha + " ha)", on: {click: function () {
+    el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
       siteOut.textContent = t("running");
       api("/processes/site-suitability/execution", {inputs: {target_ha: cfg.target_ha}}).then(function (r) {
         state.results.siting = r;
@@ -294,7 +305,7 @@
         ];
         siteOut.innerHTML = "";
         r.candidates.features.forEach(function (f) {
-          siteOut.appendChild(el("li", {text: f.properties["explanation_" + state.lang]}));
+          siteOut.appendChild(el("li", {text: localNumbers(f.properties["explanation_" + state.lang])}));
         });
       }).catch(function (err) { siteOut.textContent = String(err.message || err); });
     }}}), siteOut
@@ -309,10 +320,10 @@
     api("/processes/project-progress/execution", {inputs: {project: cfg.project}}).then(function (r) {
       state.results.progress = r;
       document.getElementById("pk-progress-fill").style.width = Math.min(100, 100 * r.acquired_share) + "%";
-      label.textContent = r.acquired_ha.toFixed(1) + " ha " + t("acquired") + " / " + r.target_ha + " ha " +
-        t("target") + " (" + (100 * r.acquired_share).toFixed(0) + " %)";
+      label.textContent = num(r.acquired_ha, 1) + " ha " + t("acquired") + " / " + num(r.target_ha) + " ha " +
+        t("target") + " (" + num(100 * r.acquired_share, 0) + " %)";
       r.milestones.forEach(function (m) {
-        ms.appendChild(el("li", {"class": "pk-ms-" + m.state, text: m.planned_date + " " + m.nama + ": " + t(m.state)}));
+        ms.appendChild(el("li", {"class": "pk-ms-" + m.state, text: day(m.planned_date) + " " + m.nama + ": " + t(m.state)}));
       });
       map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds());
     }).catch(function (err) { label.textContent = String(err.message || err); });
