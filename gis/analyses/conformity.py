@@ -6,6 +6,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from gis.analyses.grid import metric_crs_of
 from gis.core.errors import InvalidInput
 
 # Most restrictive first: X (not permitted) > B (conditional) > T (limited) > I (permitted).
@@ -20,7 +21,7 @@ VERDICT_TEXT = {
 
 def zoning_conformity(site, activity: str, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame,
                       overlays: dict[str, gpd.GeoDataFrame] | None = None, city=None, *,
-                      significant_share: float = 0.05, metric_crs: int = 32647) -> dict:
+                      significant_share: float = 0.05, metric_crs: int | None = None) -> dict:
     """`site`: shapely polygon (lon/lat). `itbx`: columns kode_zona, kegiatan, ketentuan, syarat.
     `overlays`: name -> polygons (lon/lat), e.g. river setbacks, high flood hazard. Zones covering less than
     `significant_share` of the site do not decide the verdict (slivers from a drawn polygon's edge)."""
@@ -31,7 +32,9 @@ def zoning_conformity(site, activity: str, zoning: gpd.GeoDataFrame, itbx: pd.Da
         raise InvalidInput("geometry must be a valid Polygon or MultiPolygon in lon/lat (CRS84)")
     if city is not None and not site.intersects(city):
         raise InvalidInput("geometry lies outside the city: no spatial plan applies there")
-    site_m = gpd.GeoSeries([site], crs=4326).to_crs(metric_crs).iloc[0]
+    site_lonlat = gpd.GeoSeries([site], crs=4326)
+    metric_crs = metric_crs_of(site_lonlat, metric_crs)
+    site_m = site_lonlat.to_crs(metric_crs).iloc[0]
     site_ha = site_m.area / 1e4
     zones_m = zoning.to_crs(metric_crs)
     hits = zones_m[zones_m.intersects(site_m)]

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from rasterio.features import rasterize
 
-from gis.analyses.grid import Raster  # the analyses share one raster type (re-exported)
+from gis.analyses.grid import Raster, metric_crs_of  # one raster type for every analysis (re-exported)
 from gis.analyses.rules import (
     PARK_STANDARDS,
     PARK_STANDARDS_SOURCE,
@@ -81,11 +81,13 @@ def _within_reach(area_m: shapely.Geometry, radius: float, raster: Raster, metri
 
 def park_coverage(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, population: Raster, *,
                   radii_m: Mapping[str, float] | None = None, public_only: bool = True,
-                  underserved_below: float = UNDERSERVED_BELOW.value, metric_crs: int = 32647) -> gpd.GeoDataFrame:
+                  underserved_below: float = UNDERSERVED_BELOW.value,
+                  metric_crs: int | None = None) -> gpd.GeoDataFrame:
     """Share of each kelurahan's people (population pixels, by pixel centre) within the service radius of a park,
     measured to the park's edge. Classes without a radius (pemakaman, jalur hijau, hutan kota) serve no one."""
     _checked(kelurahan, "kelurahan", ("kode", "nama"))
     _checked(parks, "parks", ("kelas", "publik") if public_only else ("kelas",))
+    metric_crs = metric_crs_of(kelurahan, metric_crs)
     radii = dict(radii_m) if radii_m is not None else {k: v.radius_m for k, v in PARK_STANDARDS.items() if v.radius_m}
     radii = {str(k).strip().lower(): float(v) for k, v in radii.items()}
     pop = np.asarray(population.array, dtype="float64")
@@ -140,12 +142,13 @@ def park_coverage(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, populati
 
 def rth_ratio(kecamatan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, *, city: gpd.GeoDataFrame | None = None,
               total_target: float = RTH_TOTAL_SHARE.value, public_target: float = RTH_PUBLIC_SHARE.value,
-              metric_crs: int = 32647) -> gpd.GeoDataFrame:
+              metric_crs: int | None = None) -> gpd.GeoDataFrame:
     """RTH hectares and shares per kecamatan and for the whole city (last row) against the UU 26/2007 targets.
     Every park class is RTH. Parks are unioned first, so overlaps count once; where a public and a private park
     overlap, the overlap is public (the private figure is what is left)."""
     _checked(kecamatan, "kecamatan", ("kode", "nama"))
     _checked(parks, "parks", ("publik",))
+    metric_crs = metric_crs_of(kecamatan, metric_crs)
     m = parks.to_crs(metric_crs)
     m = m[~(m.geometry.is_empty | m.geometry.isna())]
     public = _flag(m["publik"])
@@ -188,11 +191,12 @@ def rth_ratio(kecamatan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, *, city: gpd
 
 
 def business_center_coverage(kelurahan: gpd.GeoDataFrame, centers: gpd.GeoDataFrame, *,
-                             active_only: bool = False, metric_crs: int = 32647) -> gpd.GeoDataFrame:
+                             active_only: bool = False, metric_crs: int | None = None) -> gpd.GeoDataFrame:
     """Sakasanwira: which kelurahan have an entrepreneurship centre, with their UMKM, and how far the nearest
     centre is from each kelurahan (from its representative point, metres)."""
     _checked(kelurahan, "kelurahan", ("kode", "nama"))
     _checked(centers, "centers", ("status",) if active_only else ())
+    metric_crs = metric_crs_of(kelurahan, metric_crs)
     kel_m = kelurahan.to_crs(metric_crs)
     c = centers.to_crs(metric_crs)
     if active_only:

@@ -84,3 +84,13 @@ def in_crs(gdf: gpd.GeoDataFrame, crs) -> list:
     if gdf is None or gdf.empty:
         return []
     return list(gdf.to_crs(crs).geometry)
+
+
+def metric_crs_of(data: gpd.GeoDataFrame | gpd.GeoSeries, metric_crs: int | str | None = None):
+    """The CRS to measure `data` in: the one given (the city's, from settings), else the WGS 84 UTM zone of the
+    data's own centre (Indonesia spans 46N-54S), so an analysis called from a notebook on any city measures in
+    metres without being told which zone."""
+    if metric_crs is not None:
+        return metric_crs
+    crs = data.estimate_utm_crs()
+    return crs.to_epsg() or crs
