@@ -18,9 +18,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gis.core.language import LOCALES, format_value
 from gis.render import TEMPLATES_DIR
 from gis.render.messages import catalogue, lang_of
-from gis.render.numbers import LOCALES, format_value
 
 PAGES = ("landing", "conformance", "collections", "collection", "items", "item", "queryables", "history")
 MAP_PAGES = ("collection", "items", "item")

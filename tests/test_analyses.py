@@ -203,3 +203,16 @@ def test_change_detection_counts_transitions_inside_the_footprint():
     assert table.to_dict("records") == [{"from_class": 2, "to_class": 6, "from_label": "Perkebunan",
                                          "to_label": "Lahan terbuka", "pixels": 2000, "area_ha": 20.0}]
     assert int((change.array == 206).sum()) == 2000 and int((change.array == 201).sum()) == 0
+
+
+
+def test_explanations_write_numbers_as_their_language_does():
+    """The Indonesian sentence of a verdict says `10,00 ha` and `70 %`, the English one `10.00 ha`."""
+    from gis.analyses.suitability import _n
+
+    assert (_n(0.6734, "id", 2), _n(0.6734, "en", 2)) == ("0,67", "0.67")
+    assert (_n(1350.4, "id", 0), _n(1350.4, "en", 0)) == ("1.350", "1,350")
+    site = to4326(box(X0 + 300, Y0 + 100, X0 + 1300, Y0 + 200))  # 10 ha: 7 in KI, 3 in RTH-2
+    text = zoning_conformity(site, "industri besar", ZONES, ITBX)["explanation"]
+    assert "10,00 ha" in text["id"] and "KI (70 %)" in text["id"], text["id"]
+    assert "10.00 ha" in text["en"] and "KI (70 %)" in text["en"], text["en"]

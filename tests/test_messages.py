@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from api.html import render
+from gis.core.language import format_date, format_datetime, format_number, format_value
 from gis.render.messages import LANGS, MESSAGES, catalogue, lang_of, message
-from gis.render.numbers import format_date, format_datetime, format_number, format_value
 from layers.maps import MAPS
 
 ROOT = Path(__file__).resolve().parents[1]

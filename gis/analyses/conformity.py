@@ -8,6 +8,7 @@ import pandas as pd
 
 from gis.analyses.grid import metric_crs_of
 from gis.core.errors import InvalidInput
+from gis.core.language import format_number
 
 # Most restrictive first: X (not permitted) > B (conditional) > T (limited) > I (permitted).
 SEVERITY = {"X": 3, "B": 2, "T": 1, "I": 0}
@@ -68,7 +69,8 @@ def zoning_conformity(site, activity: str, zoning: gpd.GeoDataFrame, itbx: pd.Da
         part = gdf.to_crs(metric_crs).union_all().intersection(site_m).area / 1e4
         if part > 0:
             touched.append({"overlay": name, "area_ha": round(part, 4), "share": round(part / site_ha, 4)})
-    deciding_codes = ", ".join(f"{z.kode_zona} ({z.share:.0%})" for z in deciding.itertuples())
+    def deciding_codes(lang: str) -> str:
+        return ", ".join(f"{z.kode_zona} ({format_number(100 * z.share, lang, 0)} %)" for z in deciding.itertuples())
     v_id, v_en = VERDICT_TEXT[verdict]
     overlay_id = f" Menyentuh: {', '.join(t['overlay'] for t in touched)}." if touched else ""
     overlay_en = f" Touches: {', '.join(t['overlay'] for t in touched)}." if touched else ""
@@ -81,9 +83,10 @@ def zoning_conformity(site, activity: str, zoning: gpd.GeoDataFrame, itbx: pd.Da
                   for z in zones.to_dict("records")],
         "overlays": touched,
         "explanation": {
-            "id": f"Kegiatan '{activity}' pada lokasi {site_ha:.2f} ha: {v_id}. Zona yang menentukan: "
-                  f"{deciding_codes} (ketentuan paling ketat dari ITBX).{overlay_id}",
-            "en": f"Activity '{activity}' on a {site_ha:.2f} ha site: {v_en}. Deciding zones: {deciding_codes} "
+            "id": f"Kegiatan '{activity}' pada lokasi {format_number(site_ha, 'id', 2)} ha: {v_id}. Zona yang "
+                  f"menentukan: {deciding_codes('id')} (ketentuan paling ketat dari ITBX).{overlay_id}",
+            "en": f"Activity '{activity}' on a {format_number(site_ha, 'en', 2)} ha site: {v_en}. Deciding zones: "
+                  f"{deciding_codes('en')} "
                   f"(the most restrictive ITBX rule).{overlay_en}",
         },
     }

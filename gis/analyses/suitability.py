@@ -16,6 +16,7 @@ from scipy import ndimage
 from gis.analyses import rules
 from gis.analyses.grid import Raster, in_crs
 from gis.core.errors import InvalidInput
+from gis.core.language import format_number
 
 HOUSING_ZONES = ("R-1", "R-2", "R-3", "R-4", "R-5")
 PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7", "PS", "LP2B")
@@ -200,6 +201,11 @@ def _describe(surface: Surface, mask: np.ndarray) -> dict:
     return out
 
 
+
+def _n(value, lang: str, decimals: int | None = None) -> str:
+    """A number in an explanation, written as the sentence's language writes it (`0,67` / `0.67`)."""
+    return format_number(float(value), lang, decimals)
+
 def _explain(rank: int, site: dict, slope_mean: float, n: int) -> dict:
     c = site["criteria"]
     strongest = max(c, key=c.get)
@@ -212,15 +218,17 @@ def _explain(rank: int, site: dict, slope_mean: float, n: int) -> dict:
         "land_cover": ("tutupan lahan", "land cover"),
     }
     id_text = (
-        f"Peringkat {rank} dari {n}: skor {site['score']:.2f}, luas {site['area_ha']:.1f} ha. "
-        f"Lereng rata-rata {slope_mean:.1f} %, {site['gate_distance_m'] / 1000:.1f} km dari gerbang tol, "
-        f"{site['housing_distance_m']:.0f} m dari zona perumahan. Terkuat: {names[strongest][0]}; "
+        f"Peringkat {rank} dari {n}: skor {_n(site['score'], 'id', 2)}, "
+        f"luas {_n(site['area_ha'], 'id', 1)} ha. "
+        f"Lereng rata-rata {_n(slope_mean, 'id', 1)} %, {_n(site['gate_distance_m'] / 1000, 'id', 1)} km dari "
+        f"gerbang tol, {_n(site['housing_distance_m'], 'id', 0)} m dari zona perumahan. "
+        f"Terkuat: {names[strongest][0]}; "
         f"terlemah: {names[weakest][0]}."
     )
     en_text = (
-        f"Rank {rank} of {n}: score {site['score']:.2f}, {site['area_ha']:.1f} ha. Mean slope "
-        f"{slope_mean:.1f} %, {site['gate_distance_m'] / 1000:.1f} km from the toll gate, "
-        f"{site['housing_distance_m']:.0f} m from housing zones. Strongest: {names[strongest][1]}; "
+        f"Rank {rank} of {n}: score {_n(site['score'], 'en', 2)}, {_n(site['area_ha'], 'en', 1)} ha. Mean slope "
+        f"{_n(slope_mean, 'en', 1)} %, {_n(site['gate_distance_m'] / 1000, 'en', 1)} km from the toll gate, "
+        f"{_n(site['housing_distance_m'], 'en', 0)} m from housing zones. Strongest: {names[strongest][1]}; "
         f"weakest: {names[weakest][1]}."
     )
     return {"id": id_text, "en": en_text}
@@ -323,8 +331,8 @@ def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> d
     verdict_id = "layak" if result["feasible_share"] >= 0.98 and result["meets_minimum"] else "perlu kajian"
     result["explanation"] = {
         "id": (
-            f"Skor {score:.2f} (lebih baik dari {percentile:.0f} % lahan yang memenuhi syarat), luas "
-            f"{area_ha:.1f} ha, lereng rata-rata {result['mean_slope_pct']} %. "
+            f"Skor {_n(score, 'id', 2)} (lebih baik dari {_n(percentile, 'id', 0)} % lahan yang memenuhi syarat), "
+            f"luas {_n(area_ha, 'id', 1)} ha, lereng rata-rata {_n(result['mean_slope_pct'], 'id')} %. "
             + (
                 f"Sebagian terkena batasan: {', '.join(EXCLUSION_NAMES[k][0] for k in excluded)}. "
                 if excluded
@@ -333,8 +341,8 @@ def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> d
             + f"Kesimpulan: {verdict_id}."
         ),
         "en": (
-            f"Score {score:.2f} (better than {percentile:.0f} % of eligible land), {area_ha:.1f} ha, mean slope "
-            f"{result['mean_slope_pct']} %. "
+            f"Score {_n(score, 'en', 2)} (better than {_n(percentile, 'en', 0)} % of eligible land), "
+            f"{_n(area_ha, 'en', 1)} ha, mean slope {_n(result['mean_slope_pct'], 'en')} %. "
             + (
                 f"Partly excluded: {', '.join(EXCLUSION_NAMES[k][1] for k in excluded)}. "
                 if excluded

@@ -13,9 +13,9 @@ from datetime import date
 import folium
 import geopandas as gpd
 
+from gis.core.language import format_date, format_number
 from gis.render import STATIC_DIR
 from gis.render.messages import illustrative_suffix
-from gis.render.numbers import format_date, format_number
 from gis.render.style_spec import StyleSpec, style_spec
 from layers import CATALOG
 from layers.schema import Layer, layer_from_dict

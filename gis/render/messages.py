@@ -4,8 +4,7 @@ all look words up here."""
 
 from __future__ import annotations
 
-LANGS = ("id", "en")
-DEFAULT_LANG = "id"
+from gis.core.language import DEFAULT_LANG, LANGS, lang_of  # noqa: F401 - re-exported for the renderers
 
 MESSAGES: dict[str, dict[str, str]] = {
     # --- OGC API HTML views ---------------------------------------------------------------------------------
@@ -101,11 +100,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "north": {"id": "U", "en": "N"},
 }
 
-
-def lang_of(value: object) -> str:
-    """A supported language from a ?lang= value or an Accept-Language tag ("en-GB" -> "en"); else Bahasa."""
-    tag = str(value or "").split(",")[0].split("-")[0].strip().lower()
-    return tag if tag in LANGS else DEFAULT_LANG
 
 
 def message(key: str, lang: str) -> str:

@@ -17,10 +17,10 @@ from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import Connection, Engine, text  # noqa: E402
 
 from gis.core.errors import InvalidInput  # noqa: E402
+from gis.core.language import format_date, format_number  # noqa: E402
 from gis.core.settings import Settings  # noqa: E402
 from gis.data.catalog import city_bounds  # noqa: E402
 from gis.render.messages import illustrative_suffix, message  # noqa: E402
-from gis.render.numbers import format_date, format_number  # noqa: E402
 from gis.render.style_spec import StyleSpec, style_spec  # noqa: E402
 from gis.render.webmap import public_map  # noqa: E402
 from layers.maps import MapDef  # noqa: E402

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, text
 
 from gis.analyses import rules
 from gis.core.errors import NotFound
+from gis.core.language import LOCALES
 from gis.core.settings import Settings
 from gis.render import STATIC_DIR, TEMPLATES_DIR
 from gis.render.messages import catalogue, lang_of, message
-from gis.render.numbers import LOCALES
 from gis.render.style_spec import style_spec
 from layers.maps import MAPS, PLANNER_ORDER, MapDef
 from layers.schema import Layer

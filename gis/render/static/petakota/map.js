@@ -24,15 +24,7 @@
     return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(cfg.locale,
       {day: "numeric", month: "long", year: "numeric", timeZone: "UTC"});
   }
-  // Explanations written by the service's analyses carry decimals as "0.67": rewrite them in the page's
-  // language. Dotted codes (12.75.01) are left alone: a number counts only when no dot or digit touches it.
-  function localNumbers(text) {
-    return String(text).replace(/(^|[^\d.])(\d+\.\d+)(?!\.?\d)/g, function (all, before, n) {
-      var decimals = n.split(".")[1].length;
-      return before + num(parseFloat(n), decimals);
-    });
-  }
-  state.format = {num: num, day: day, localNumbers: localNumbers};
+  state.format = {num: num, day: day};
   function title(obj) { return obj ? (obj[state.lang] || obj.id || "") : ""; }
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -276,9 +268,9 @@
         out.innerHTML = "";
         out.appendChild(el("p", {text: text}));
         out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
-          text: t("verdict") + ": " + r[0].verdict + " - " + localNumbers(r[0].explanation[state.lang])}));
+          text: t("verdict") + ": " + r[0].verdict + " - " + r[0].explanation[state.lang]}));
         out.appendChild(el("p", {id: "pk-suitability",
-          text: t("suitability") + ": " + localNumbers(r[1].explanation[state.lang])}));
+          text: t("suitability") + ": " + r[1].explanation[state.lang]}));
       });
     }).catch(function (err) { out.textContent = String(err.message || err); });
   }
@@ -305,7 +297,7 @@
         ];
         siteOut.innerHTML = "";
         r.candidates.features.forEach(function (f) {
-          siteOut.appendChild(el("li", {text: localNumbers(f.properties["explanation_" + state.lang])}));
+          siteOut.appendChild(el("li", {text: f.properties["explanation_" + state.lang]}));
         });
       }).catch(function (err) { siteOut.textContent = String(err.message || err); });
     }}}), siteOut

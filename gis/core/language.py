@@ -1,6 +1,6 @@
-"""Numbers and dates written the way each language writes them: Bahasa Indonesia `1.350,51` and
-`30 November 2026`, English `1,350.51` and `30 November 2026`. The web map's script does the same with
-Intl.NumberFormat / toLocaleDateString and the locales below."""
+"""The languages the service speaks, and numbers and dates written the way each writes them: Bahasa
+Indonesia `1.350,51` and `30 November 2026`, English `1,350.51` and `30 November 2026`. The web map's script
+does the same with Intl.NumberFormat / toLocaleDateString and the locales below."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import re
 from datetime import date, datetime
 
-from gis.render.messages import lang_of
-
+LANGS = ("id", "en")
+DEFAULT_LANG = "id"
 LOCALES = {"id": "id-ID", "en": "en-GB"}  # BCP 47 tags for Intl in the browser
 _SEPARATORS = {"id": (".", ","), "en": (",", ".")}  # (thousands, decimal)
 _MONTHS = {
@@ -20,6 +20,12 @@ _MONTHS = {
 }
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def lang_of(value: object) -> str:
+    """A supported language from a ?lang= value or an Accept-Language tag ("en-GB" -> "en"); else Bahasa."""
+    tag = str(value or "").split(",")[0].split("-")[0].strip().lower()
+    return tag if tag in LANGS else DEFAULT_LANG
 
 
 def format_number(value: float, lang: str, decimals: int | None = None, max_decimals: int = 2) -> str:
