@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import sqlite3
 
 import geopandas as gpd
@@ -154,7 +155,8 @@ def test_anonymous_responses_carry_no_private_field(http, engine, layer, fmt, tm
         gpkg = tmp_path / "leak-check.gpkg"
         gpkg.write_bytes(r.content)
         with sqlite3.connect(gpkg) as db:
-            dump = "\n".join(db.iterdump())
+            # Geometry blobs are dumped as hex (X'...'): digits there are coordinates, not leaked values.
+            dump = re.sub(r"X'[0-9A-Fa-f]*'", "X''", "\n".join(db.iterdump()))
     else:
         dump = r.text
     values = _private_values(engine, layer)

@@ -212,7 +212,7 @@ def test_web_map_and_health_list_it(http, keys, engine, gardens):
     layers = {c["id"]: c for c in _map_config(http.get("/map").text)["layers"]}
     assert LAYER in layers and HIDDEN not in layers
     assert layers[LAYER]["tiles"].endswith(f"/collections/{LAYER}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}")
-    assert [e["color"] for e in layers[LAYER]["legend"]] == list(COLORS.values())
+    assert [e["color"] for e in layers[LAYER]["style"]["legend"]] == list(COLORS.values())
     private = _map_config(http.get("/map", headers={"X-API-Key": keys["analyst"]}).text)
     assert HIDDEN in {c["id"] for c in private["layers"]}
     with engine.connect() as conn:
