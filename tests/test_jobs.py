@@ -5,9 +5,12 @@ alone, found at once by every service process."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -21,7 +24,8 @@ from shapely.geometry import box, mapping
 from sqlalchemy import text
 
 from api.app import create_app
-from gis.processes.jobs import STOPPED, JobStore
+from gis.processes import Context, execute
+from gis.processes.jobs import STOPPED, JobStore, plain_json
 from tests.conftest import problem_of
 
 # the estate's surroundings: a small footprint keeps change-detection quick
@@ -144,6 +148,23 @@ def test_old_jobs_are_pruned_with_their_result_rasters(http, settings, engine, k
     assert (settings.data_dir / paths[fresh]).is_file()
     assert http.get(f"/jobs/{jobs[fresh]}", headers=analyst).json()["status"] == "successful"
     assert http.get(f"/rasters/{fresh}", headers=analyst).status_code == 200
+
+
+def test_an_analysis_runs_in_a_worker_process_that_opens_its_own_engine(settings, engine):
+    here = plain_json(execute("rth-ratio", Context(engine, settings, False), {}))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = pool.submit(execute, "rth-ratio", Context(engine, settings, False), {}).result(timeout=120)
+        assert pool.submit(os.getpid).result() != os.getpid()
+    assert plain_json(there) == here
+
+
+def test_a_synchronous_execution_is_kept_as_a_job_of_its_caller(http, keys):
+    analyst = {"X-API-Key": keys["analyst"]}
+    r = http.post("/processes/rth-ratio/execution", json={"inputs": {}}, headers=analyst)
+    assert r.status_code == 200
+    newest = http.get("/jobs", params={"limit": 1}, headers=analyst).json()["jobs"]
+    assert [(j["processID"], j["status"]) for j in newest] == [("rth-ratio", "successful")]
+    assert http.get(f"/jobs/{newest[0]['jobID']}/results", headers=analyst).json() == r.json()
 
 
 def test_a_result_raster_is_its_owners_alone(http, settings, keys):

@@ -33,6 +33,7 @@ WORKER_DIED = "the analysis worker stopped while it ran (out of memory?)"
 UNFINISHED = "('accepted', 'running')"
 STALE_BEATS = 3  # a job whose heartbeat is this many intervals old has lost its service process
 PRUNE_EVERY_S = 600
+WORKER_NICENESS = 10
 
 
 def plain_json(value):
@@ -184,6 +185,11 @@ def _warm() -> int:
     return os.getpid()
 
 
+def _lower_priority() -> None:
+    """Analyses are batch work: the kernel gives the service's request handling the CPU first."""
+    os.nice(WORKER_NICENESS)
+
+
 def _pool_context():
     """forkserver where there is one: workers start from a clean process with the analysis modules imported."""
     try:
@@ -250,7 +256,8 @@ class JobService:
     def _pool_now(self) -> ProcessPoolExecutor:
         with self._pool_lock:
             if self._pool is None or getattr(self._pool, "_broken", False):
-                self._pool = ProcessPoolExecutor(max(1, self.settings.job_workers), mp_context=_pool_context())
+                self._pool = ProcessPoolExecutor(max(1, self.settings.job_workers), mp_context=_pool_context(),
+                                                 initializer=_lower_priority)
             return self._pool
 
     # -- executions ---------------------------------------------------------------------------------------------
