@@ -167,6 +167,21 @@ def test_a_synchronous_execution_is_kept_as_a_job_of_its_caller(http, keys):
     assert http.get(f"/jobs/{newest[0]['jobID']}/results", headers=analyst).json() == r.json()
 
 
+def test_the_owner_deletes_a_job_with_its_result_raster(http, settings, keys):
+    analyst, planner = {"X-API-Key": keys["analyst"]}, {"X-API-Key": keys["planner"]}
+    raster_id = _change_raster(http, analyst)
+    path = settings.data_dir / "rasters" / "results" / f"{raster_id}.tif"
+    job_id = http.get("/jobs", params={"limit": 1}, headers=analyst).json()["jobs"][0]["jobID"]
+    assert problem_of(http.delete(f"/jobs/{job_id}", headers=planner))["status"] == 404
+    assert problem_of(http.delete(f"/jobs/{job_id}"))["status"] == 401
+    assert path.is_file() and http.get(f"/rasters/{raster_id}", headers=analyst).status_code == 200
+    gone = http.delete(f"/jobs/{job_id}", headers=analyst)
+    assert gone.status_code == 200 and gone.json()["status"] == "dismissed"
+    assert not path.exists()
+    assert problem_of(http.get(f"/jobs/{job_id}", headers=analyst))["status"] == 404
+    assert problem_of(http.get(f"/rasters/{raster_id}", headers=analyst))["status"] == 404
+
+
 def test_a_result_raster_is_its_owners_alone(http, settings, keys):
     analyst = {"X-API-Key": keys["analyst"]}
     raster_id = _change_raster(http, analyst)

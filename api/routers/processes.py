@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, Jobs
+from api.deps import Caller, Jobs, require
 from gis.core.errors import NotFound
+from gis.data.auth import Principal
 from gis.processes import PROCESSES
 from gis.processes.jobs import Job
 
@@ -84,3 +85,9 @@ def job_status(request: Request, job_id: str, who: Caller, jobs: Jobs):
 @router.get("/jobs/{job_id}/results", summary="Results of a successful job")
 def job_results(job_id: str, who: Caller, jobs: Jobs):
     return Response(jobs.store.result_json(job_id, who.name), media_type="application/json")
+
+
+@router.delete("/jobs/{job_id}", summary="Delete a job with its results and result rasters (API key needed: "
+               "anonymous jobs are everyone's)")
+def dismiss_job(request: Request, job_id: str, who: Annotated[Principal, Depends(require("analyst"))], jobs: Jobs):
+    return {**_job_doc(request, jobs.store.dismiss(job_id, who.name)), "status": "dismissed", "links": []}

@@ -60,13 +60,18 @@ class Context:
             raster_id = f"{raster_id}_{self.job_id[:12]}"
         rel = f"rasters/results/{raster_id}.tif"
         # Excluded cells of a score surface are NaN: declare it as nodata so readers mask them.
-        raster.write_cog(self.settings.data_dir / rel, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
-        with self.engine.begin() as conn:
-            store.write_rows(conn, "rasters", [{"id": raster_id, "title_id": title_id, "title_en": title_en,
-                                                "path": rel, "units": units, "kind": kind, "illustrative": True,
-                                                "source": "PetaKota analysis on illustrative inputs",
-                                                "acquired": None, "owner": self.owner, "job_id": self.job_id}],
-                             key=("id",))
+        path = self.settings.data_dir / rel
+        raster.write_cog(path, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
+        try:
+            with self.engine.begin() as conn:
+                store.write_rows(conn, "rasters", [{"id": raster_id, "title_id": title_id, "title_en": title_en,
+                                                    "path": rel, "units": units, "kind": kind, "illustrative": True,
+                                                    "source": "PetaKota analysis on illustrative inputs",
+                                                    "acquired": None, "owner": self.owner, "job_id": self.job_id}],
+                                 key=("id",))
+        except Exception:  # e.g. its job was deleted meanwhile: no file without its registry row
+            path.unlink(missing_ok=True)
+            raise
         return {"id": raster_id, "tiles": f"/rasters/{raster_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"}
 
 

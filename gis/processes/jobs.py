@@ -151,6 +151,12 @@ class JobStore:
         """Forget a job and what it wrote (a synchronous execution refused for its inputs leaves nothing)."""
         self._delete("id = :id", {"id": job_id})
 
+    def dismiss(self, job_id: str, owner: str) -> Job:
+        """The owner deletes a job with its results and result rasters; returns the job as it was."""
+        job = self.get(job_id, owner)
+        self.discard(job.id)
+        return job
+
     def _delete(self, where: str, params: dict) -> tuple[int, int]:
         doomed = f"SELECT id FROM jobs WHERE {where}"
         with self.engine.begin() as conn:
