@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import uuid
@@ -25,7 +26,7 @@ from sqlalchemy import text
 
 from api.app import create_app
 from gis.processes import Context, execute
-from gis.processes.jobs import STOPPED, JobStore, plain_json
+from gis.processes.jobs import STOPPED, WORKER_DIED, JobStore, plain_json
 from tests.conftest import problem_of
 
 # the estate's surroundings: a small footprint keeps change-detection quick
@@ -120,6 +121,25 @@ def test_a_job_whose_service_died_is_failed_when_a_service_starts(settings, engi
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM jobs WHERE id IN (:a, :b)"), {"a": stale, "b": alive})
+
+
+def test_a_job_whose_worker_process_dies_is_failed_and_the_next_job_runs(settings, keys):
+    analyst = {"X-API-Key": keys["analyst"]}
+    with another_service(settings) as (app, url), httpx.Client(base_url=url, timeout=120) as client:
+        r = client.post("/processes/site-suitability/execution", json={"inputs": {"target_ha": 110}},
+                        headers={**analyst, "Prefer": "respond-async"})
+        job_id = r.json()["jobID"]
+        deadline = time.time() + 60
+        while client.get(f"/jobs/{job_id}", headers=analyst).json()["status"] != "running":
+            assert time.time() < deadline, "the job never started"
+            time.sleep(0.05)
+        (pid,) = app.state.jobs.worker_pids()
+        os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        doc = wait_for(client, f"/jobs/{job_id}", keys["analyst"])
+        assert doc["status"] == "failed" and doc["message"] == WORKER_DIED
+        after = client.post("/processes/rth-ratio/execution", json={"inputs": {}}, headers=analyst)
+        assert after.status_code == 200 and len(after.json()["kecamatan"]["features"]) == 6
+        assert app.state.jobs.worker_pids() and pid not in app.state.jobs.worker_pids()
 
 
 def _change_raster(http, headers, footprint=FOOTPRINT) -> str:

@@ -217,12 +217,13 @@ class JobService:
         self._pool_lock = threading.Lock()
         self._stop = threading.Event()
         self._keeper = threading.Thread(target=self._keep, name="petakota-jobs", daemon=True)
+        self._swept = False
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Fail the jobs of service processes that died, prune old jobs, start the worker pool and keeper."""
-        self._sweep()
+        self._swept = self._try_sweep()
         self._pool_now().submit(_warm)
         self._keeper.start()
 
@@ -231,9 +232,12 @@ class JobService:
         self._stop.set()
         if self._keeper.is_alive():
             self._keeper.join(5)
-        failed = self.store.fail_unfinished(STOPPED, worker=self.worker)
-        if failed:
-            log.warning("%d job(s) failed: %s", failed, STOPPED)
+        try:
+            failed = self.store.fail_unfinished(STOPPED, worker=self.worker)
+            if failed:
+                log.warning("%d job(s) failed: %s", failed, STOPPED)
+        except Exception as exc:  # the database is gone too: the next service's stale sweep fails them
+            log.warning("could not fail the running jobs at shutdown: %s", exc)
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -242,22 +246,32 @@ class JobService:
             for process in processes:  # a siting run would otherwise hold the shutdown for its full duration
                 process.terminate()
 
-    def _sweep(self) -> None:
-        stale = self.store.fail_unfinished(STOPPED, stale_seconds=STALE_BEATS * self.settings.job_heartbeat_seconds)
-        jobs, rasters = self.store.prune(self.settings.job_retention_hours)
+    def worker_pids(self) -> list[int]:
+        """The analysis worker processes now running (for operators and tests)."""
+        with self._pool_lock:
+            return sorted((getattr(self._pool, "_processes", None) or {}).keys())
+
+    def _try_sweep(self) -> bool:
+        try:
+            stale = self.store.fail_unfinished(STOPPED, stale_seconds=STALE_BEATS * self.settings.job_heartbeat_seconds)
+            jobs, rasters = self.store.prune(self.settings.job_retention_hours)
+        except Exception as exc:  # the database may be restarting; the keeper tries again
+            log.warning("job sweep failed: %s", exc)
+            return False
         if stale or jobs:
             log.info("jobs: %d stale failed, %d pruned with %d result rasters", stale, jobs, rasters)
+        return True
 
     def _keep(self) -> None:
         last_sweep = time.monotonic()
         while not self._stop.wait(self.settings.job_heartbeat_seconds):
             try:
                 self.store.beat(self.worker)
-                if time.monotonic() - last_sweep > PRUNE_EVERY_S:
-                    last_sweep = time.monotonic()
-                    self._sweep()
-            except Exception:  # the database may be restarting; the next beat tries again
-                log.exception("job heartbeat failed")
+            except Exception as exc:  # the database may be restarting; the next beat tries again
+                log.warning("job heartbeat failed: %s", exc)
+            if not self._swept or time.monotonic() - last_sweep > PRUNE_EVERY_S:
+                last_sweep = time.monotonic()
+                self._swept = self._try_sweep()
 
     def _pool_now(self) -> ProcessPoolExecutor:
         with self._pool_lock:
