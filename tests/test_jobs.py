@@ -5,6 +5,7 @@ alone, found at once by every service process."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -25,8 +26,11 @@ from shapely.geometry import box, mapping
 from sqlalchemy import text
 
 from api.app import create_app
+from gis.core.errors import InvalidInput
+from gis.data.registry import create_layer
 from gis.processes import Context, execute
 from gis.processes.jobs import STOPPED, WORKER_DIED, JobStore, plain_json
+from layers import CATALOG
 from tests.conftest import problem_of
 
 # the estate's surroundings: a small footprint keeps change-detection quick
@@ -140,6 +144,11 @@ def test_a_job_whose_worker_process_dies_is_failed_and_the_next_job_runs(setting
         after = client.post("/processes/rth-ratio/execution", json={"inputs": {}}, headers=analyst)
         assert after.status_code == 200 and len(after.json()["kecamatan"]["features"]) == 6
         assert app.state.jobs.worker_pids() and pid not in app.state.jobs.worker_pids()
+
+
+def test_no_runtime_layer_can_take_the_jobs_table(engine, settings):
+    with engine.begin() as conn, pytest.raises(InvalidInput, match="not one of .*jobs"):
+        create_layer(conn, dataclasses.replace(CATALOG["parks"], id="jobs"), settings.city.metric_crs)
 
 
 def _change_raster(http, headers, footprint=FOOTPRINT) -> str:

@@ -13,7 +13,7 @@ from layers import CATALOG
 from layers.schema import FIELD_SQL_TYPES, Layer, layer_from_dict
 
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-RESERVED = {"itbx", "rasters", "feature_history", "api_keys", "layer_registry", "alembic_version",
+RESERVED = {"itbx", "rasters", "feature_history", "api_keys", "layer_registry", "jobs", "alembic_version",
             "spatial_ref_sys"}
 
 
