@@ -106,25 +106,31 @@ def test_a_job_running_when_its_service_stops_is_failed_with_the_reason(http, se
     assert problem_of(http.get(f"/jobs/{job_id}/results", headers=analyst))["status"] == 404
 
 
-def test_a_job_whose_service_died_is_failed_when_a_service_starts(settings, engine):
-    stale, alive = uuid.uuid4().hex, uuid.uuid4().hex
+def test_a_service_starting_fails_the_jobs_of_a_dead_service_and_prunes_old_jobs(settings, engine):
+    stale, alive, old = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
+    ids = {"a": stale, "b": alive, "c": old}
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO jobs (id, process, status, owner, inputs, worker, started, heartbeat) VALUES "
             "(:a, 'rth-ratio', 'running', 'Uji analyst (analyst)', '{}', 'gone:1', now() - interval '1 hour', "
             " now() - make_interval(secs => :late)), "
             "(:b, 'rth-ratio', 'running', 'Uji analyst (analyst)', '{}', 'alive:2', now(), now())"),
-            {"a": stale, "b": alive, "late": 3 * settings.job_heartbeat_seconds + 5})
+            {**ids, "late": 3 * settings.job_heartbeat_seconds + 5})
+        conn.execute(text(
+            "INSERT INTO jobs (id, process, status, owner, inputs, result, finished) VALUES "
+            "(:c, 'rth-ratio', 'successful', 'anonymous', '{}', '{}', now() - make_interval(secs => :s))"),
+            {**ids, "s": (settings.job_retention_hours + 1) * 3600})
     try:
         with another_service(settings):
             with engine.connect() as conn:
                 rows = {r.id: r for r in conn.execute(text(
-                    "SELECT id, status, message, finished FROM jobs WHERE id IN (:a, :b)"), {"a": stale, "b": alive})}
+                    "SELECT id, status, message, finished FROM jobs WHERE id IN (:a, :b, :c)"), ids)}
         assert rows[stale].status == "failed" and rows[stale].message == STOPPED and rows[stale].finished
         assert rows[alive].status == "running" and rows[alive].message is None  # its service still beats
+        assert old not in rows
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM jobs WHERE id IN (:a, :b)"), {"a": stale, "b": alive})
+            conn.execute(text("DELETE FROM jobs WHERE id IN (:a, :b, :c)"), ids)
 
 
 def test_a_job_whose_worker_process_dies_is_failed_and_the_next_job_runs(settings, keys):
