@@ -17,6 +17,7 @@ from gis.core.db import make_engine
 from gis.core.settings import Settings
 from gis.data.changes import EVERYTHING, ChangeListener
 from gis.data.writer import FeatureWriter
+from gis.processes.jobs import JobService
 from gis.render import STATIC_DIR
 from gis.tiles.vector import TileCache
 
@@ -47,9 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = ChangeListener(settings.sqlalchemy_url.replace("+psycopg", ""), on_change)
         listener.start()
         app.state.change_listener = listener
+        app.state.jobs = JobService(app.state.engine, settings)
+        app.state.jobs.start()
         try:
             yield
         finally:
+            app.state.jobs.close()
             listener.stop()
             app.state.engine.dispose()
 

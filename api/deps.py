@@ -12,6 +12,7 @@ from gis.core.errors import Forbidden, NotFound, Unauthorized
 from gis.data.auth import ANONYMOUS, Principal, principal_for
 from gis.data.registry import load_catalog
 from gis.data.writer import FeatureWriter
+from gis.processes.jobs import JobService
 from layers.schema import Layer
 
 CACHE_SECONDS = 2.0  # new layers and revoked keys take effect within this time, without a restart
@@ -78,6 +79,13 @@ async def principal(request: Request) -> Principal:
 
 
 Caller = Annotated[Principal, Depends(principal)]
+
+
+def job_service(request: Request) -> JobService:
+    return request.app.state.jobs
+
+
+Jobs = Annotated[JobService, Depends(job_service)]
 
 
 def require(role: str):

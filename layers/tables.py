@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -110,6 +111,8 @@ RASTERS = Table(
     Column("illustrative", Boolean, nullable=False),
     Column("source", Text),
     Column("acquired", Date),
+    Column("owner", Text),  # a result raster: only its owner sees it (NULL: the city's own, public rasters)
+    Column("job_id", Text, ForeignKey("jobs.id", ondelete="CASCADE")),  # deleted with the job that made it
 )
 
 FEATURE_HISTORY = Table(
@@ -141,4 +144,24 @@ LAYER_REGISTRY = Table(
     Column("id", Text, primary_key=True),
     Column("declaration", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# Process executions: any service process answers for any job, and jobs outlive a restart.
+JOBS = Table(
+    "jobs", metadata,
+    Column("id", Text, primary_key=True),
+    Column("process", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("inputs", JSONB, nullable=False),
+    Column("progress", Integer, nullable=False, server_default=text("0")),
+    Column("message", Text),
+    Column("result", JSONB),
+    Column("worker", Text),
+    Column("created", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("started", DateTime(timezone=True)),
+    Column("updated", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("finished", DateTime(timezone=True)),
+    Column("heartbeat", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed')", name="jobs_status_check"),
 )

@@ -28,9 +28,9 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0003"
+        assert db.current_revision(engine) == "0004"
         tables = set(inspect(engine).get_table_names())
-        assert set(CATALOG) | {"itbx", "rasters", "feature_history", "api_keys", "layer_registry"} <= tables
+        assert set(CATALOG) | {"itbx", "rasters", "feature_history", "api_keys", "layer_registry", "jobs"} <= tables
         assert _schema_differences(engine) == []
         with engine.connect() as conn:
             gist = conn.execute(text(
@@ -45,7 +45,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0003"
+        assert db.current_revision(engine) == "0004"
     finally:
         engine.dispose()
 

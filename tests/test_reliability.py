@@ -126,18 +126,29 @@ def test_a_50_mb_body_to_measure_is_refused(http):
     assert r.status_code == 413
 
 
-def test_an_analysts_job_results_are_not_readable_anonymously(server, keys):
+def test_an_analysts_job_results_are_not_readable_anonymously(server, keys, engine):
+    analyst = {"X-API-Key": keys["analyst"]}
     with httpx.Client(base_url=server, timeout=60) as http:
         r = http.post("/processes/project-progress/execution", json={"inputs": {}},
-                      headers={"X-API-Key": keys["analyst"], "Prefer": "respond-async"})
+                      headers={**analyst, "Prefer": "respond-async"})
         assert r.status_code == 201
         job = r.json()["jobID"]
-        for _ in range(100):
-            if http.get(f"/jobs/{job}", headers={"X-API-Key": keys["analyst"]}).json()["status"] in (
-                    "successful", "failed"):
+        deadline, status = time.time() + 60, None
+        while time.time() < deadline:
+            status = http.get(f"/jobs/{job}", headers=analyst).json()["status"]
+            if status in ("successful", "failed"):
                 break
             time.sleep(0.1)
-        # the job's id is listed to anyone by GET /jobs; its results (with the compensation totals) must not be
+        assert status == "successful"
+        # the owner reads the results, compensation totals included (as the parcels sum them)
+        with engine.connect() as conn:
+            paid = conn.execute(text("SELECT sum(kompensasi_rp) FROM project_parcels WHERE status IN "
+                                     "('compensated', 'certified')")).scalar()
+        owned = http.get(f"/jobs/{job}/results", headers=analyst)
+        assert owned.status_code == 200
+        assert owned.json()["compensation"]["paid_rp"] == pytest.approx(float(paid), rel=1e-9)
+        # anyone else is told there is no such job, and does not see it listed
         anonymous = http.get(f"/jobs/{job}/results")
-        assert anonymous.status_code in (401, 403, 404) or "compensation" not in anonymous.json()
-
+        assert anonymous.status_code == 404 and "compensation" not in anonymous.text
+        assert http.get(f"/jobs/{job}").status_code == 404
+        assert job not in {j["jobID"] for j in http.get("/jobs").json()["jobs"]}

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_body_mb: int = 10  # largest feature body accepted on write
     tile_feature_cap: int = 10_000  # features per layer per vector tile (X-Tile-Truncated says when hit)
     tile_cache_mb: int = 256
+    # Analyses run in this many worker processes (CPU-bound; on 2 cores one leaves a core for tiles and items).
+    job_workers: int = 1
+    job_retention_hours: float = 72  # finished jobs and their result rasters are deleted after this age
+    job_heartbeat_seconds: float = 10  # a running job whose heartbeat is 3x older is failed (its worker died)
     # Basemap of the web map; empty for none (a closed intranet shows the city's own layers on a plain background).
     basemap_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "© OpenStreetMap contributors"

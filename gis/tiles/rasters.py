@@ -33,6 +33,17 @@ def registry(conn: Connection) -> dict[str, dict]:
     return {r["id"]: dict(r) for r in rows}
 
 
+def lookup(conn: Connection, raster_id: str) -> dict | None:
+    """One registry entry straight from the database: a raster just registered by any service process."""
+    row = conn.execute(text("SELECT * FROM rasters WHERE id = :id"), {"id": raster_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def readable(entry: dict | None, owner: str) -> bool:
+    """The city's rasters are public; a result raster is its owner's alone."""
+    return entry is not None and entry.get("owner") in (None, owner)
+
+
 def path_of(entry: dict, data_dir: Path) -> Path:
     path = (data_dir / entry["path"]).resolve()
     if not path.is_file():
