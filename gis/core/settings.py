@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_body_mb: int = 10  # largest feature body accepted on write
     tile_feature_cap: int = 10_000  # features per layer per vector tile (X-Tile-Truncated says when hit)
     tile_cache_mb: int = 256
+    # Longest an exact count may take (numberMatched, layer feature counts); a slower count is left out.
+    count_budget_ms: int = Field(500, ge=1)
     # Basemap of the web map; empty for none (a closed intranet shows the city's own layers on a plain background).
     basemap_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "© OpenStreetMap contributors"
