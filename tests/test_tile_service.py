@@ -86,6 +86,11 @@ def test_tilejson_bounds_are_each_layers_real_extent(http, engine):
     assert parcels[2] - parcels[0] < (city[2] - city[0]) / 5  # the estate is a small part of the city
     tj = http.get("/collections/project_parcels/tiles/WebMercatorQuad/tilejson.json").json()
     assert tj["bounds"] == pytest.approx(parcels, abs=1e-9)
+    lon, lat, _ = tj["center"]
+    assert parcels[0] <= lon <= parcels[2] and parcels[1] <= lat <= parcels[3]  # opens on the estate
+    tileset = http.get("/collections/project_parcels/tiles/WebMercatorQuad").json()
+    box = tileset["boundingBox"]
+    assert box["lowerLeft"] + box["upperRight"] == pytest.approx(parcels, abs=1e-9)
     both = http.get("/tiles/WebMercatorQuad/tilejson.json", params={"collections": "project_parcels,parks"}).json()
     parks = _extent(engine, "parks")
     assert both["bounds"] == pytest.approx([min(parcels[0], parks[0]), min(parcels[1], parks[1]),
@@ -179,3 +184,25 @@ def test_one_memory_budget_for_vector_and_raster_tiles_and_invalidation_by_layer
     assert service.cache.get(mvt_key(mvt)) is None and service.cache.get(png_key(png)) is not None
     service.invalidate(EVERYTHING)
     assert service.cache.get(png_key(png)) is None and service.cache.size == 0
+
+
+def test_the_catalog_reads_its_layer_list_again_when_an_unknown_table_reports_a_change(settings, engine):
+    from gis.data.catalog import CatalogService
+    from gis.data.registry import create_layer
+    from layers.schema import layer_from_dict
+
+    catalog = CatalogService(engine, ttl=3600, count_budget_ms=settings.count_budget_ms)
+    assert "zoning" in catalog.layers()  # now cached for an hour
+    layer = layer_from_dict({"id": "titik_uji_katalog", "title": {"id": "Uji", "en": "Test"},
+                             "geometry_type": "Point", "fields": []})
+    with engine.begin() as conn:  # like `petakota layers add` in another process
+        create_layer(conn, layer, settings.city.metric_crs)
+    try:
+        catalog.invalidate("zoning")  # a known layer changed: the list stays cached
+        assert layer.id not in catalog.layers()
+        catalog.invalidate(layer.id)  # its NOTIFY: a table the catalog does not know
+        assert layer.id in catalog.layers()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {layer.id}"))
+            conn.execute(text("DELETE FROM layer_registry WHERE id = :i"), {"i": layer.id})

@@ -70,12 +70,14 @@ def tile_matrix_set(tms: str):
     return JSONResponse(morecantile.tms.get(TMS_ID).model_dump(exclude_none=True, mode="json"))
 
 
-def _tileset(request: Request, layers: list[Layer], tiles_url: str) -> dict:
+def _tileset(request: Request, layers: list[Layer], bounds: Bounds, tiles_url: str) -> dict:
     base = _base(request)
     return {
         "title": ", ".join(layer.title_id for layer in layers),
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "boundingBox": {"lowerLeft": list(bounds[:2]), "upperRight": list(bounds[2:]),
+                        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
         "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
         "links": [
             {"href": f"{base}/tileMatrixSets/{TMS_ID}", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
@@ -103,15 +105,19 @@ def collection_tileset(request: Request, collection_id: str, tms: str, who: Call
     _check_tms(tms)
     layer = catalog.layer(collection_id, who)
     url = f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
-    return _tileset(request, [layer], url)
+    return _tileset(request, [layer], catalog.bounds([layer]), url)
 
 
 def tilejson(request: Request, layers: list[Layer], bounds: Bounds, tiles_url: str) -> dict:
-    settings = request.app.state.settings
+    city = request.app.state.settings.city
+    west, south, east, north = bounds
+    inside = west <= city.center_lon <= east and south <= city.center_lat <= north
+    center = [city.center_lon, city.center_lat, city.zoom] if inside else \
+        [(west + east) / 2, (south + north) / 2, city.zoom]  # a layer away from the city centre opens on itself
     return {
         "tilejson": "3.0.0", "name": ", ".join(layer.id for layer in layers), "scheme": "xyz",
         "tiles": [tiles_url], "minzoom": 0, "maxzoom": MAX_ZOOM, "bounds": list(bounds),
-        "center": [settings.city.center_lon, settings.city.center_lat, settings.city.zoom],
+        "center": center,
         "attribution": "; ".join(dict.fromkeys(layer.source for layer in layers)),
         "vector_layers": [{"id": layer.id, "description": layer.title_en, "minzoom": layer.min_zoom,
                            "maxzoom": MAX_ZOOM, "fields": {f.name: f.type for f in layer.public_fields}}

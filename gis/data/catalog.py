@@ -169,3 +169,5 @@ class CatalogService:
             else:
                 self._generations[layer_id] = self._generations.get(layer_id, 0) + 1
                 self._stats.pop(layer_id, None)
+                if self._catalog and layer_id not in self._catalog[1]:
+                    self._catalog = None  # a table we do not know yet: most likely a layer just added elsewhere
