@@ -44,8 +44,22 @@ def serve(settings):
         thread.join(10)
 
 
+def drop_runtime_layer(engine, server: str, layer_id: str) -> None:
+    """Remove a test layer and tell the services (a DROP sends no change notification by itself), then wait
+    until the shared server no longer lists it, so later tests never meet a layer whose table is gone."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM layer_registry WHERE id = :i"), {"i": layer_id})
+        conn.execute(text(f"DROP TABLE {layer_id}"))
+        conn.execute(text("DELETE FROM feature_history WHERE layer = :i"), {"i": layer_id})
+        conn.execute(text("SELECT pg_notify('petakota_changes', '*')"))
+    deadline = time.time() + 10
+    while httpx.get(f"{server}/collections/{layer_id}").status_code != 404:
+        assert time.time() < deadline, f"{layer_id} still listed"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
-def big_layer(settings, engine):
+def big_layer(settings, engine, server):
     """A runtime layer of 150,000 points over the city (bulk-loaded with its row triggers off), dropped after."""
     with engine.begin() as conn:
         create_layer(conn, BIG, settings.city.metric_crs)
@@ -56,9 +70,7 @@ def big_layer(settings, engine):
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f"ANALYZE {BIG.id}"))  # the planner knows it is big (the old code then estimated)
     yield BIG.id
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {BIG.id}"))
-        conn.execute(text("DELETE FROM layer_registry WHERE id = :i"), {"i": BIG.id})
+    drop_runtime_layer(engine, server, BIG.id)
 
 
 def _count(engine, where: str, params: dict | None = None) -> int:

@@ -16,6 +16,7 @@ from gis.data.changes import EVERYTHING
 from gis.tiles.service import TileService
 from gis.tiles.vector import EXTENT, MIN_PIXELS, render_tile
 from layers import CATALOG
+from tests.test_counts import drop_runtime_layer
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 Y_DOWN = {"y_coord_down": True}  # tile coordinates as drawn: origin top left
@@ -98,7 +99,7 @@ def test_tilejson_bounds_are_each_layers_real_extent(http, engine):
 
 
 @pytest.fixture()
-def runtime_layer(http, engine, keys):
+def runtime_layer(http, engine, keys, server):
     """A point layer added through the admin API, removed afterwards."""
     layer_id = "titik_uji_tilejson"
     declaration = {"id": layer_id, "title": {"id": "Titik uji", "en": "Test points"}, "geometry_type": "Point",
@@ -107,10 +108,7 @@ def runtime_layer(http, engine, keys):
     r = http.post("/admin/layers", json=declaration, headers={"X-API-Key": keys["admin"]})
     assert r.status_code == 201, r.text
     yield layer_id
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {layer_id}"))
-        conn.execute(text("DELETE FROM layer_registry WHERE id = :i"), {"i": layer_id})
-        conn.execute(text("DELETE FROM feature_history WHERE layer = :i"), {"i": layer_id})
+    drop_runtime_layer(engine, server, layer_id)
 
 
 def test_tilejson_bounds_of_a_runtime_layer_follow_its_edits(http, engine, keys, runtime_layer):
@@ -186,7 +184,7 @@ def test_one_memory_budget_for_vector_and_raster_tiles_and_invalidation_by_layer
     assert service.cache.get(png_key(png)) is None and service.cache.size == 0
 
 
-def test_the_catalog_reads_its_layer_list_again_when_an_unknown_table_reports_a_change(settings, engine):
+def test_the_catalog_reads_its_layer_list_again_when_an_unknown_table_reports_a_change(settings, engine, server):
     from gis.data.catalog import CatalogService
     from gis.data.registry import create_layer
     from layers.schema import layer_from_dict
@@ -203,6 +201,4 @@ def test_the_catalog_reads_its_layer_list_again_when_an_unknown_table_reports_a_
         catalog.invalidate(layer.id)  # its NOTIFY: a table the catalog does not know
         assert layer.id in catalog.layers()
     finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE {layer.id}"))
-            conn.execute(text("DELETE FROM layer_registry WHERE id = :i"), {"i": layer.id})
+        drop_runtime_layer(engine, server, layer.id)
