@@ -15,11 +15,12 @@ from api.head import HeadAsGetMiddleware
 from api.routers import admin, health, items, layers, maps, ogc, processes, rasters, tiles
 from gis.core.db import make_engine
 from gis.core.settings import Settings
-from gis.data.changes import EVERYTHING, ChangeListener
+from gis.data.catalog import CatalogService
+from gis.data.changes import ChangeListener
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
 from gis.render import STATIC_DIR
-from gis.tiles.vector import TileCache
+from gis.tiles.service import TileService
 
 
 def enable_tcp_nodelay() -> None:
@@ -44,6 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = make_engine(settings)
+        app.state.catalog = CatalogService(app.state.engine, ttl=CACHE_SECONDS,
+                                           count_budget_ms=settings.count_budget_ms)
+        app.state.tiles = TileService(app.state.engine, cache_bytes=settings.tile_cache_mb * 1_000_000,
+                                      feature_cap=settings.tile_feature_cap, data_dir=settings.data_dir)
         app.state.feature_writer = FeatureWriter(app.state.engine, on_commit=app.state.write_hooks)
         listener = ChangeListener(settings.sqlalchemy_url.replace("+psycopg", ""), on_change)
         listener.start()
@@ -60,18 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title=f"PetaKota - {settings.city.name}", version="0.1.0", lifespan=lifespan,
                   description="City-planning GIS service: OGC API - Features (Parts 1-4), layer catalog.")
     app.state.settings = settings
-    app.state.catalog_cache = TtlCache(CACHE_SECONDS)
-    app.state.stats_cache = TtlCache(CACHE_SECONDS)
+    app.state.catalog_cache = TtlCache(CACHE_SECONDS)  # the raster registry
     app.state.key_cache = TtlCache(CACHE_SECONDS)
-    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1_000_000)
 
     def on_change(layer_id: str) -> None:
         """A layer changed (our own write, or another process's via NOTIFY): drop what was cached of it."""
-        app.state.stats_cache.clear()
-        if layer_id == EVERYTHING:
-            app.state.tile_cache.clear()
-        else:
-            app.state.tile_cache.invalidate(layer_id)
+        app.state.catalog.invalidate(layer_id)
+        app.state.tiles.invalidate(layer_id)
 
     # Called with the layer id after every committed write, before the response: the next tile is fresh.
     app.state.write_hooks = [on_change]

@@ -1,4 +1,5 @@
-"""Request dependencies: who is calling, the live catalog, the layer a caller may see."""
+"""Request dependencies: who is calling, the services built in the lifespan (catalog, tiles), the layer a caller
+may see."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from gis.core.errors import Forbidden, NotFound, Unauthorized
+from gis.core.errors import Forbidden, Unauthorized
 from gis.data.auth import ANONYMOUS, Principal, principal_for
-from gis.data.registry import load_catalog
+from gis.data.catalog import CatalogService
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
+from gis.tiles.service import TileService
 from layers.schema import Layer
 
 CACHE_SECONDS = 2.0  # new layers and revoked keys take effect within this time, without a restart
@@ -99,25 +101,29 @@ def require(role: str):
     return check
 
 
+async def catalog_service(request: Request) -> CatalogService:
+    """Async: a dependency that returns a service must not cost a thread hop (cached tiles stay cheap)."""
+    return request.app.state.catalog
+
+
+async def tile_service(request: Request) -> TileService:
+    return request.app.state.tiles
+
+
+Catalog = Annotated[CatalogService, Depends(catalog_service)]
+Tiles = Annotated[TileService, Depends(tile_service)]
+
+
 def catalog(request: Request) -> dict[str, Layer]:
-    state = request.app.state
-
-    def fetch():
-        with state.engine.connect() as conn:
-            return load_catalog(conn)
-
-    return state.catalog_cache.get("catalog", fetch)
+    return request.app.state.catalog.layers()
 
 
 def visible_layers(request: Request, who: Principal) -> list[Layer]:
-    return [layer for layer in catalog(request).values() if layer.public or who.sees_private]
+    return request.app.state.catalog.visible(who)
 
 
 def layer_for(request: Request, collection_id: str, who: Principal) -> Layer:
-    layer = catalog(request).get(collection_id)
-    if layer is None or not (layer.public or who.sees_private):
-        raise NotFound(f"no collection {collection_id[:100]!r}; see /collections")
-    return layer
+    return request.app.state.catalog.layer(collection_id, who)
 
 
 def feature_writer(request: Request) -> FeatureWriter:

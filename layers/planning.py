@@ -106,6 +106,7 @@ PARKS = Layer(
     ),
     source=ILLUSTRATIVE_ATTRIBUTION,
     illustrative=True,
+    keep_small_features=True,
 )
 
 BUSINESS_CENTERS = Layer(
@@ -136,4 +137,5 @@ BUSINESS_CENTERS = Layer(
     ),
     source=ILLUSTRATIVE_ATTRIBUTION,
     illustrative=True,
+    keep_small_features=True,
 )

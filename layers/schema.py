@@ -78,6 +78,9 @@ class Layer:
     description_id: str = ""
     description_en: str = ""
     min_zoom: int = 0
+    # Small features matter (a park, a business centre): tiles draw them at a minimum size at every zoom
+    # instead of dropping what is smaller than a pixel.
+    keep_small_features: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -119,6 +122,7 @@ class Layer:
             "source": self.source,
             "key": self.key,
             "time_field": self.time_field,
+            "keep_small_features": self.keep_small_features,
             "fields": [
                 {
                     "name": f.name,
@@ -169,4 +173,5 @@ def layer_from_dict(d: dict) -> Layer:
         public=d.get("public", True),
         key=d.get("key"),
         time_field=d.get("time_field"),
+        keep_small_features=bool(d.get("keep_small_features", False)),
     )

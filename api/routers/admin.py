@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from api.deps import require
+from api.deps import Catalog, require
 from gis.core.errors import InvalidInput
 from gis.data import auth
 from gis.data.auth import Principal
@@ -38,12 +38,12 @@ def revoke_key(request: Request, who: Admin, key_id: int):
 
 
 @router.post("/layers", status_code=201, summary="Add a layer (a declaration); it appears without a restart")
-def add_layer(request: Request, who: Admin, declaration: Annotated[dict, Body()]):
+def add_layer(request: Request, who: Admin, catalog: Catalog, declaration: Annotated[dict, Body()]):
     try:
         layer = layer_from_dict(declaration)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"not a valid layer declaration: {exc}") from None
     with request.app.state.engine.begin() as conn:
         create_layer(conn, layer, request.app.state.settings.city.metric_crs)
-    request.app.state.catalog_cache.clear()
+    catalog.refresh()
     return layer.to_dict(include_private=True)

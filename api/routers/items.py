@@ -137,12 +137,13 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
             frame = fetch_frame(conn, layer, q, who.sees_private)
         return (csv_response if fmt == "csv" else gpkg_response)(frame, layer.id)
     with engine.connect() as conn:
-        page = fetch_items(conn, layer, q, who.sees_private)
-    envelope = {"type": "FeatureCollection", "numberReturned": page.returned, "numberMatched": page.matched,
+        page = fetch_items(conn, layer, q, who.sees_private,
+                           count_budget_ms=request.app.state.settings.count_budget_ms)
+    envelope = {"type": "FeatureCollection", "numberReturned": page.returned,
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
                 "links": _page_links(request, collection_id, q, page.has_more)}
-    if not page.matched_exact:  # big tables: the planner's estimate, said so rather than a silent guess
-        envelope["numberMatchedIsEstimate"] = True
+    if page.matched is not None:  # exact, or left out when counting takes longer than the budget
+        envelope["numberMatched"] = page.matched
     headers = {"Content-Crs": f"<{q.crs.uri}>"}
     if fmt == "html":
         doc = {**envelope, "features": json.loads(f"[{page.features}]")}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Caller, layer_for, visible_layers
+from api.deps import Caller, Catalog
 from api.formats import json_or_html, links_for, negotiate
 from gis.core import crs as crs_mod
-from gis.data.catalog import layer_stats
+from gis.data.catalog import LayerStats
 from layers.schema import Layer
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -94,11 +94,11 @@ def api_definition(request: Request):
     return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json;version=3.0")
 
 
-def collection_doc(request: Request, layer: Layer, stats: dict, who) -> dict:
+def collection_doc(request: Request, layer: Layer, stats: LayerStats, who) -> dict:
     base = _base(request)
     path = f"/collections/{layer.id}"
     settings = request.app.state.settings
-    bbox = stats.get("bbox") or [-180, -90, 180, 90]
+    bbox = list(stats.bbox or (-180, -90, 180, 90))
     doc = {
         "id": layer.id,
         "title": layer.title_id,
@@ -132,30 +132,23 @@ def collection_doc(request: Request, layer: Layer, stats: dict, who) -> dict:
 
 
 @router.get("/collections", summary="The collections (one per layer)")
-def collections(request: Request, who: Caller, f: str | None = None):
+def collections(request: Request, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
-    layers = visible_layers(request, who)
-    stats = request.app.state.stats_cache.get(
-        ("stats", who.sees_private), lambda: _stats(request, layers))
+    layers = catalog.visible(who)
+    stats = catalog.stats(layers)
     doc = {
         "links": links_for(request, "/collections", title="Collections"),
         "crs": [c.uri for c in crs_mod.supported(request.app.state.settings.city.metric_crs)],
-        "collections": [collection_doc(request, layer, stats.get(layer.id, {}), who) for layer in layers],
+        "collections": [collection_doc(request, layer, stats[layer.id], who) for layer in layers],
     }
     return json_or_html(request, fmt, "collections", doc, "Koleksi data / Collections")
 
 
-def _stats(request: Request, layers: list[Layer]) -> dict:
-    with request.app.state.engine.connect() as conn:
-        return layer_stats(conn, layers)
-
-
 @router.get("/collections/{collection_id}", summary="One collection")
-def collection(request: Request, collection_id: str, who: Caller, f: str | None = None):
+def collection(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
-    layer = layer_for(request, collection_id, who)
-    stats = request.app.state.stats_cache.get(("stats", layer.id), lambda: _stats(request, [layer]))
-    doc = collection_doc(request, layer, stats.get(layer.id, {}), who)
+    layer = catalog.layer(collection_id, who)
+    doc = collection_doc(request, layer, catalog.stats([layer])[layer.id], who)
     return json_or_html(request, fmt, "collection", doc, layer.title_id)
 
 
@@ -193,16 +186,16 @@ def _schema(request: Request, layer: Layer, who, queryables: bool) -> dict:
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-def queryables(request: Request, collection_id: str, who: Caller, f: str | None = None):
+def queryables(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
-    layer = layer_for(request, collection_id, who)
+    layer = catalog.layer(collection_id, who)
     return json_or_html(request, fmt, "queryables", _schema(request, layer, who, True), layer.title_id,
                         media_type="application/schema+json")
 
 
 @router.get("/collections/{collection_id}/schema", summary="Schema of the features")
-def schema(request: Request, collection_id: str, who: Caller, f: str | None = None):
+def schema(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
-    layer = layer_for(request, collection_id, who)
+    layer = catalog.layer(collection_id, who)
     return json_or_html(request, fmt, "queryables", _schema(request, layer, who, False), layer.title_id,
                         media_type="application/schema+json")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from api.deps import Caller
+from api.deps import Caller, Tiles
 from gis.core.errors import InvalidInput, NotFound
 from gis.data.auth import Principal
 from gis.tiles import rasters
-from gis.tiles.vector import Tile, check_tile
+from gis.tiles.vector import check_tile
 
 router = APIRouter(prefix="/rasters", tags=["rasters"])
 
@@ -54,30 +53,16 @@ def raster(request: Request, raster_id: str, who: Caller):
     return doc
 
 
-def _render(request: Request, entry: dict, z: int, x: int, y: int) -> Tile | None:
-    data = rasters.render_tile(entry, request.app.state.settings.data_dir, z, x, y)
-    return None if data is None else Tile(data, f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"', ())
-
-
 @router.get("/{raster_id}/tiles/WebMercatorQuad/{z}/{x}/{y}.png", summary="A PNG tile of a raster")
-async def raster_tile(request: Request, raster_id: str, z: int, x: int, y: int, who: Caller):
+async def raster_tile(request: Request, raster_id: str, z: int, x: int, y: int, who: Caller, tiles: Tiles,
+                      if_none_match: Annotated[str | None, Header()] = None):
     check_tile(z, x, y)
-    state = request.app.state
-    entry = (state.catalog_cache.peek("rasters") or {}).get(raster_id)
+    entry = (request.app.state.catalog_cache.peek("rasters") or {}).get(raster_id)
     if not rasters.readable(entry, who.name):
         entry = await run_in_threadpool(_entry, request, raster_id, who)
-    key = ("png", raster_id, entry["path"], z, x, y)
-    tile = state.tile_cache.get(key)
-    if tile is None:
-        tile = await run_in_threadpool(_render, request, entry, z, x, y)
-        if tile is None:
-            return Response(status_code=204)
-        state.tile_cache.put(key, tile)
-    scope = "private" if entry["owner"] else "public"  # a result raster is its owner's: no shared caches
-    headers = {"ETag": tile.etag, "Cache-Control": f"{scope}, max-age=3600"}
-    if request.headers.get("if-none-match") == tile.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(tile.data, media_type="image/png", headers=headers)
+    # A result raster is its owner's: no shared caches.
+    reply = await tiles.raster_tile(entry, z, x, y, if_none_match, private=bool(entry["owner"]))
+    return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
 
 @router.get("/{raster_id}/download", summary="The Cloud Optimized GeoTIFF itself")

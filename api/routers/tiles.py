@@ -1,22 +1,24 @@
 """OGC API - Tiles (vector tiles from PostGIS), TileJSON 3.0 and a MapLibre style built from the layer
-declarations. Cached tiles cost no SQL: bytes from memory, ETag/304."""
+declarations. Routes parse and call the catalog and tile services (cached tiles cost no SQL and no thread)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import morecantile
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, layer_for, visible_layers
-from gis.core.errors import InvalidInput, NotFound
-from gis.data.auth import Principal
-from gis.tiles.vector import MAX_ZOOM, Tile, render_tile
+from api.deps import Caller, Catalog, Tiles
+from gis.core.errors import NotFound
+from gis.data.catalog import Bounds
+from gis.tiles.service import MVT, TileReply
+from gis.tiles.vector import MAX_ZOOM
 from layers.schema import Layer
 
 router = APIRouter(tags=["OGC API - Tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
 TMS_ID = "WebMercatorQuad"
+IfNoneMatch = Annotated[str | None, Header()]
 
 
 def _check_tms(tms: str) -> None:
@@ -24,51 +26,28 @@ def _check_tms(tms: str) -> None:
         raise NotFound(f"tile matrix set {tms[:50]!r} is not offered; use {TMS_ID}")
 
 
-def _render(request: Request, layers: list[Layer], who: Principal, z: int, x: int, y: int, key) -> Tile:
-    state = request.app.state
-    with state.engine.connect() as conn:
-        tile = render_tile(conn, layers, z, x, y, who.sees_private, state.settings.tile_feature_cap)
-    state.tile_cache.put(key, tile)
-    return tile
+def _names(collections: str | None) -> list[str]:
+    return [v.strip() for v in (collections or "").split(",") if v.strip()]
 
 
-async def _serve(request: Request, layers: list[Layer], who: Principal, z: int, x: int, y: int) -> Response:
-    state = request.app.state
-    key = state.tile_cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, who.sees_private)
-    tile = state.tile_cache.get(key)  # a hit needs no thread and no SQL
-    if tile is None:
-        tile = await run_in_threadpool(_render, request, layers, who, z, x, y, key)
-    headers = {"ETag": tile.etag, "Cache-Control": ("private, " if who.sees_private else "public, ") + "no-cache"}
-    if tile.truncated:
-        headers["X-Tile-Truncated"] = ",".join(tile.truncated)
-    if request.headers.get("if-none-match") == tile.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(tile.data, media_type=MVT, headers=headers)
+def _response(reply: TileReply) -> Response:
+    return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
 
 @router.get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of one collection")
-async def collection_tile(request: Request, collection_id: str, tms: str, z: int, x: int, y: int, who: Caller):
+async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog,
+                          tiles: Tiles, if_none_match: IfNoneMatch = None):
     _check_tms(tms)
-    layer = layer_for(request, collection_id, who) if request.app.state.catalog_cache.fresh("catalog") else \
-        await run_in_threadpool(layer_for, request, collection_id, who)
-    return await _serve(request, [layer], who, z, x, y)
-
-
-def _collections_param(request: Request, who: Principal, value: str | None) -> list[Layer]:
-    if not value:
-        return visible_layers(request, who)
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if len(names) > 30:
-        raise InvalidInput("at most 30 collections per tile")
-    return [layer_for(request, name, who) for name in dict.fromkeys(names)]
+    layer = await catalog.layer_async(collection_id, who)
+    return _response(await tiles.vector_tile([layer], z, x, y, who.sees_private, if_none_match))
 
 
 @router.get("/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of several collections (?collections=a,b,c)")
-async def multi_tile(request: Request, tms: str, z: int, x: int, y: int, who: Caller,
-                     collections: str | None = None):
+async def multi_tile(tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog, tiles: Tiles,
+                     collections: str | None = None, if_none_match: IfNoneMatch = None):
     _check_tms(tms)
-    layers = await run_in_threadpool(_collections_param, request, who, collections)
-    return await _serve(request, layers, who, z, x, y)
+    layers = await catalog.chosen_async(_names(collections), who)
+    return _response(await tiles.vector_tile(layers, z, x, y, who.sees_private, if_none_match))
 
 
 # --- metadata ----------------------------------------------------------------------------------------------
@@ -91,12 +70,14 @@ def tile_matrix_set(tms: str):
     return JSONResponse(morecantile.tms.get(TMS_ID).model_dump(exclude_none=True, mode="json"))
 
 
-def _tileset(request: Request, layers: list[Layer], tiles_url: str) -> dict:
+def _tileset(request: Request, layers: list[Layer], bounds: Bounds, tiles_url: str) -> dict:
     base = _base(request)
     return {
         "title": ", ".join(layer.title_id for layer in layers),
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "boundingBox": {"lowerLeft": list(bounds[:2]), "upperRight": list(bounds[2:]),
+                        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
         "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
         "links": [
             {"href": f"{base}/tileMatrixSets/{TMS_ID}", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
@@ -110,8 +91,8 @@ def _tileset(request: Request, layers: list[Layer], tiles_url: str) -> dict:
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Tilesets of a collection")
-def collection_tilesets(request: Request, collection_id: str, who: Caller):
-    layer = layer_for(request, collection_id, who)
+def collection_tilesets(request: Request, collection_id: str, who: Caller, catalog: Catalog):
+    layer = catalog.layer(collection_id, who)
     base = _base(request)
     return {"tilesets": [{"title": layer.title_id, "dataType": "vector",
                           "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
@@ -120,25 +101,23 @@ def collection_tilesets(request: Request, collection_id: str, who: Caller):
 
 
 @router.get("/collections/{collection_id}/tiles/{tms}", summary="Tileset metadata of a collection")
-def collection_tileset(request: Request, collection_id: str, tms: str, who: Caller):
+def collection_tileset(request: Request, collection_id: str, tms: str, who: Caller, catalog: Catalog):
     _check_tms(tms)
-    layer = layer_for(request, collection_id, who)
+    layer = catalog.layer(collection_id, who)
     url = f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
-    return _tileset(request, [layer], url)
+    return _tileset(request, [layer], catalog.bounds([layer]), url)
 
 
-def tilejson(request: Request, layers: list[Layer], tiles_url: str) -> dict:
-    settings = request.app.state.settings
-    bounds = [98.3, 3.4, 98.7, 3.8]
-    stats = request.app.state.stats_cache.peek(("stats", True)) or {}
-    boxes = [stats[layer.id]["bbox"] for layer in layers if stats.get(layer.id, {}).get("bbox")]
-    if boxes:
-        bounds = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                  max(b[3] for b in boxes)]
+def tilejson(request: Request, layers: list[Layer], bounds: Bounds, tiles_url: str) -> dict:
+    city = request.app.state.settings.city
+    west, south, east, north = bounds
+    inside = west <= city.center_lon <= east and south <= city.center_lat <= north
+    center = [city.center_lon, city.center_lat, city.zoom] if inside else \
+        [(west + east) / 2, (south + north) / 2, city.zoom]  # a layer away from the city centre opens on itself
     return {
         "tilejson": "3.0.0", "name": ", ".join(layer.id for layer in layers), "scheme": "xyz",
-        "tiles": [tiles_url], "minzoom": 0, "maxzoom": MAX_ZOOM, "bounds": bounds,
-        "center": [settings.city.center_lon, settings.city.center_lat, settings.city.zoom],
+        "tiles": [tiles_url], "minzoom": 0, "maxzoom": MAX_ZOOM, "bounds": list(bounds),
+        "center": center,
         "attribution": "; ".join(dict.fromkeys(layer.source for layer in layers)),
         "vector_layers": [{"id": layer.id, "description": layer.title_en, "minzoom": layer.min_zoom,
                            "maxzoom": MAX_ZOOM, "fields": {f.name: f.type for f in layer.public_fields}}
@@ -147,25 +126,27 @@ def tilejson(request: Request, layers: list[Layer], tiles_url: str) -> dict:
 
 
 @router.get("/collections/{collection_id}/tiles/{tms}/tilejson.json", summary="TileJSON 3.0 of a collection")
-def collection_tilejson(request: Request, collection_id: str, tms: str, who: Caller):
+def collection_tilejson(request: Request, collection_id: str, tms: str, who: Caller, catalog: Catalog):
     _check_tms(tms)
-    layer = layer_for(request, collection_id, who)
-    return tilejson(request, [layer], f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}")
+    layer = catalog.layer(collection_id, who)
+    return tilejson(request, [layer], catalog.bounds([layer]),
+                    f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}")
 
 
 @router.get("/tiles/{tms}/tilejson.json", summary="TileJSON 3.0 of several collections")
-def multi_tilejson(request: Request, tms: str, who: Caller, collections: str | None = None):
+def multi_tilejson(request: Request, tms: str, who: Caller, catalog: Catalog, collections: str | None = None):
     _check_tms(tms)
-    layers = _collections_param(request, who, collections)
+    layers = catalog.chosen(_names(collections), who)
     query = f"?collections={','.join(layer.id for layer in layers)}"
-    return tilejson(request, layers, f"{_base(request)}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}{query}")
+    url = f"{_base(request)}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}{query}"
+    return tilejson(request, layers, catalog.bounds(layers), url)
 
 
 @router.get("/styles/default/style.json", summary="MapLibre style built from the layer declarations")
-def style_json(request: Request, who: Caller, collections: str | None = None):
+def style_json(request: Request, who: Caller, catalog: Catalog, collections: str | None = None):
     from gis.render.styles import maplibre_style
 
-    layers = _collections_param(request, who, collections)
+    layers = catalog.chosen(_names(collections), who)
     query = f"?collections={','.join(layer.id for layer in layers)}"
     settings = request.app.state.settings
     return maplibre_style(layers, f"{_base(request)}/tiles/{TMS_ID}/tilejson.json{query}",

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     job_workers: int = 1
     job_retention_hours: float = 72  # finished jobs and their result rasters are deleted after this age
     job_heartbeat_seconds: float = 10  # a running job whose heartbeat is 3x older is failed (its worker died)
+    # Longest an exact count may take (numberMatched, layer feature counts); a slower count is left out.
+    count_budget_ms: int = Field(500, ge=1)
     # Basemap of the web map; empty for none (a closed intranet shows the city's own layers on a plain background).
     basemap_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "© OpenStreetMap contributors"

@@ -12,9 +12,9 @@ from sqlalchemy import Connection, text
 from gis.core.crs import Crs
 from gis.core.errors import InvalidInput, NotFound
 from gis.data import cql2
+from gis.data.counting import count_within
 from layers.schema import FIELD_SQL_TYPES, Layer
 
-EXACT_COUNT_BELOW = 100_000  # rows; above, numberMatched is the planner's estimate (no full COUNT)
 MAX_LIMIT = 10_000
 
 
@@ -39,8 +39,7 @@ class Page:
     features: str  # comma-separated GeoJSON Feature texts
     returned: int
     has_more: bool
-    matched: int | None
-    matched_exact: bool
+    matched: int | None  # exact, or None when counting would take longer than the budget
 
 
 def visible_fields(layer: Layer, include_private: bool):
@@ -119,7 +118,8 @@ def feature_json_sql(layer: Layer, fields, crs: Crs) -> str:
             f"'properties', json_build_object({props}))::text")
 
 
-def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool) -> Page:
+def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool, *,
+                count_budget_ms: int) -> Page:
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     if q.offset < 0:
@@ -140,21 +140,11 @@ def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: 
                                    "offset": q.offset}).one()
     returned = min(row.n, q.limit)
     has_more = row.n > q.limit
-    if not has_more:
-        matched, exact = q.offset + returned, True
-    else:
-        matched, exact = count_matched(conn, layer, where, params)
-    return Page(row.features, returned, has_more, matched, exact)
-
-
-def count_matched(conn: Connection, layer: Layer, where: str, params: dict) -> tuple[int, bool]:
-    """Exact on small tables; on big ones the planner's estimate (a full COUNT is what makes peers slow)."""
-    estimate = conn.execute(text("SELECT reltuples::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-                            {"t": layer.id}).scalar()
-    if estimate is None or estimate < EXACT_COUNT_BELOW:
-        return conn.execute(text(f"SELECT count(*) FROM {layer.id} {where}"), params).scalar_one(), True
-    plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {layer.id} {where}"), params).scalar_one()
-    return int(plan[0]["Plan"]["Plan Rows"]), False
+    if not has_more and (returned or not q.offset):
+        matched = q.offset + returned  # the last page: the count is known without counting
+    else:  # more pages, or an offset past the end (which tells nothing of the count)
+        matched = count_within(conn, count_budget_ms, f"SELECT count(*) FROM {layer.id} {where}", params)
+    return Page(row.features, returned, has_more, matched)
 
 
 def fetch_item(conn: Connection, layer: Layer, fid: int, crs: Crs, include_private: bool) -> tuple[str, int]:

@@ -1,11 +1,9 @@
-"""Mapbox Vector Tiles made by PostGIS (ST_AsMVT / ST_AsMVTGeom), one or several layers per tile, and the
-in-memory tile cache that edits invalidate."""
+"""Mapbox Vector Tiles made by PostGIS (ST_AsMVT / ST_AsMVTGeom), one or several layers per tile (cached by
+gis.tiles.service)."""
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -16,6 +14,7 @@ from layers.schema import Layer
 EXTENT = 4096  # tile coordinate grid: geometry is quantised (and so simplified) to it
 BUFFER = 64  # pixels of geometry kept outside the tile edge, so lines and fills join across tiles
 MAX_ZOOM = 22
+MIN_PIXELS = 2  # the smallest a feature of a layer that keeps small features is drawn, in screen pixels
 
 
 @dataclass(frozen=True)
@@ -25,22 +24,47 @@ class Tile:
     truncated: tuple[str, ...]  # layers that hit the feature cap
 
 
+def make_tile(data: bytes, truncated: tuple[str, ...] = ()) -> Tile:
+    return Tile(data, f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"', truncated)
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise InvalidInput(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0-{MAX_ZOOM})")
 
 
+def _geometry_sql(layer: Layer) -> str:
+    """The feature's geometry in tile coordinates. Layers that keep small features draw one that would vanish
+    (smaller than MIN_PIXELS, or collapsed by the tile grid) as a stand-in of MIN_PIXELS around its point on
+    surface, so a park or a business centre is on the map at every zoom."""
+    mvt = f"ST_AsMVTGeom(geom_3857, b.env, {EXTENT}, {BUFFER}, true)"
+    if not layer.keep_small_features or "Point" in layer.geometry_type:
+        return mvt  # points never vanish
+    half = f"b.pixel * {MIN_PIXELS / 2}"
+    anchor = "ST_PointOnSurface(geom_3857)"
+    if layer.is_polygon:
+        stand_in = f"ST_Expand({anchor}, {half})"
+    else:
+        stand_in = f"ST_MakeLine(ST_Translate({anchor}, -{half}, 0), ST_Translate({anchor}, {half}, 0))"
+    small = (f"greatest(ST_XMax(geom_3857) - ST_XMin(geom_3857), ST_YMax(geom_3857) - ST_YMin(geom_3857)) "
+             f"< b.pixel * {MIN_PIXELS}")
+    return (f"coalesce(CASE WHEN {small} THEN NULL ELSE {mvt} END, "
+            f"ST_AsMVTGeom({stand_in}, b.env, {EXTENT}, {BUFFER}, true))")
+
+
 def _layer_sql(layer: Layer, n: int, include_private: bool, cap: int) -> str:
     fields = layer.fields if include_private else layer.public_fields
     cols = "".join(f', "{f.name}"' for f in fields)
-    # Drop polygons smaller than about a pixel at this zoom: they would only add bytes.
-    tiny = "AND ST_Area(ST_Envelope(geom_3857)) > power(b.pixel, 2) " if layer.is_polygon else ""
+    # Drop polygons smaller than about a pixel at this zoom (they would only add bytes), unless the layer's
+    # small features matter.
+    tiny = "AND ST_Area(ST_Envelope(geom_3857)) > power(b.pixel, 2) " \
+        if layer.is_polygon and not layer.keep_small_features else ""
     where = f"FROM {layer.id}, bounds b WHERE geom_3857 && b.env_buffered {tiny}"
     # The cut is reported, not silent: a row past the cap (index only, no geometry work) means truncated.
     return (
         f"(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {EXTENT}, 'geom', 'id'), ''::bytea) AS mvt, "
         f"EXISTS (SELECT 1 {where}OFFSET {cap}) AS truncated FROM ("
-        f"SELECT id{cols}, ST_AsMVTGeom(geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom "
+        f"SELECT id{cols}, {_geometry_sql(layer)} AS geom "
         f"{where}LIMIT {cap}) t WHERE geom IS NOT NULL) l{n}"
     )
 
@@ -61,54 +85,4 @@ def render_tile(conn: Connection, layers: list[Layer], z: int, x: int, y: int, i
         f"SELECT {data_sql} AS data, ARRAY[{flags}] AS truncated FROM {', '.join(parts)}"
     )
     row = conn.execute(text(sql), {"z": z, "x": x, "y": y}).one()
-    data = bytes(row.data)
-    truncated = tuple(layer.id for layer, hit in zip(layers, row.truncated, strict=True) if hit)
-    return Tile(data, f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"', truncated)
-
-
-class TileCache:
-    """Bytes in memory, least recently used out first. Keys carry each layer's edit generation, so an edit
-    makes every cached tile of that layer unreachable at once."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._tiles: OrderedDict = OrderedDict()
-        self._size = 0
-        self._generations: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def generation(self, layer_id: str) -> int:
-        return self._generations.get(layer_id, 0)
-
-    def invalidate(self, layer_id: str) -> None:
-        with self._lock:
-            self._generations[layer_id] = self._generations.get(layer_id, 0) + 1
-
-    def key(self, kind: str, layer_ids: tuple[str, ...], *rest) -> tuple:
-        return (kind, layer_ids, tuple(self.generation(i) for i in layer_ids), *rest)
-
-    def get(self, key):
-        with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
-            return tile
-
-    def put(self, key, tile) -> None:
-        size = len(tile.data)
-        if size > self.max_bytes // 10:
-            return
-        with self._lock:
-            old = self._tiles.pop(key, None)
-            if old is not None:
-                self._size -= len(old.data)
-            self._tiles[key] = tile
-            self._size += size
-            while self._size > self.max_bytes:
-                _, evicted = self._tiles.popitem(last=False)
-                self._size -= len(evicted.data)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tiles.clear()
-            self._size = 0
+    return make_tile(bytes(row.data), tuple(layer.id for layer, hit in zip(layers, row.truncated, strict=True) if hit))
