@@ -579,8 +579,9 @@ def test_site_inside_estate_conforms_and_is_scored(tools, engine):
     score = evaluate["score"]
     assert isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 100, evaluate
     assert page.locator("#pk-output .pk-verdict-I").count() == 1
-    # the analysis' explanation, with its decimals written the Bahasa Indonesia way
-    assert evaluate["explanation"]["id"].startswith(f"Skor {evaluate['score']:.2f}")
+    # the analysis writes its explanation with the decimals of each language; the page shows its language's
+    assert evaluate["explanation"]["id"].startswith(f"Skor {written(evaluate['score'], 2, 'id')} (")
+    assert evaluate["explanation"]["en"].startswith(f"Score {evaluate['score']:.2f} (")
     shown = page.locator("#pk-suitability").inner_text()
     assert shown.startswith(f"{MESSAGES['suitability']['id']}: Skor {written(evaluate['score'], 2, 'id')} ("), shown
     assert page.evaluate("() => petakota.results.measure.area_ha") == pytest.approx(metric(site).area / 1e4,
