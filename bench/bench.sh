@@ -35,3 +35,12 @@ fi
 # Siting: the analysis itself, in the project's own environment, on the benchmark database's sample city.
 eval "$(scripts/devenv.sh env)"
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var .venv/bin/python bench/siting.py
+# Cached tiles while siting runs: a PetaKota with 2 workers on the same database.
+PORT=8791
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var \
+  .venv/bin/petakota serve --port "$PORT" --workers 2 >bench/out/serve-siting.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 1; done
+.venv/bin/python bench/tiles_during_siting.py --url "http://127.0.0.1:$PORT" --seconds 20 \
+  --out docs/benchmarks-tiles-during-siting.md

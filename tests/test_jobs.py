@@ -153,7 +153,7 @@ def test_a_job_whose_worker_process_dies_is_failed_and_the_next_job_runs(setting
 
 
 def test_no_runtime_layer_can_take_the_jobs_table(engine, settings):
-    with engine.begin() as conn, pytest.raises(InvalidInput, match="not one of .*jobs"):
+    with engine.begin() as conn, pytest.raises(InvalidInput, match="nor one of .*jobs"):
         create_layer(conn, dataclasses.replace(CATALOG["parks"], id="jobs"), settings.city.metric_crs)
 
 
