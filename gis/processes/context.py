@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass
 
 import geopandas as gpd
-from shapely.geometry import shape
 from sqlalchemy import Engine, text
 
 from gis.analyses.grid import Raster
@@ -77,30 +76,6 @@ class Context:
 
 def _rebuild(settings: Settings, include_private: bool, owner: str | None, job_id: str | None) -> Context:
     return Context(_engine_for(settings), settings, include_private, owner, job_id)
-
-
-def _geometry(inputs: dict, name: str, required: bool = True):
-    value = inputs.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"input '{name}' is required: a GeoJSON Polygon in lon/lat")
-        return None
-    if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-    try:
-        geom = shape(value)
-    except Exception:
-        raise InvalidInput(f"input '{name}' is not a GeoJSON geometry") from None
-    if geom.is_empty or not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput(f"input '{name}' must be a valid Polygon or MultiPolygon")
-    return geom
-
-
-def _number(inputs: dict, name: str, default: float, low: float, high: float) -> float:
-    value = inputs.get(name, default)
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-        raise InvalidInput(f"input '{name}' must be a number greater than {low:g} and at most {high:g}")
-    return float(value)
 
 
 def _inside_city(ctx: Context, geom, name: str):
