@@ -5,9 +5,9 @@ browser test hides a broken install step)."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,15 +68,10 @@ def engine(settings):
     eng.dispose()
 
 
-@pytest.fixture(scope="session")
-def server(settings, engine) -> str:
-    """A real HTTP server on the test database; yields its base URL."""
-    from api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+@contextmanager
+def serve_app(app, stop_seconds: float = 10):
+    """An ASGI app under a real uvicorn on a free port, in a thread; yields its base URL, stops it on exit."""
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -84,9 +79,28 @@ def server(settings, engine) -> str:
         if time.time() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(stop_seconds)
+
+
+@contextmanager
+def serve(settings):
+    """Another service (its own app, settings and services) on a free port; yields its base URL."""
+    from api.app import create_app
+
+    with serve_app(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server(settings, engine) -> str:
+    """A real HTTP server on the test database; yields its base URL."""
+    with serve(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,8 @@ import gzip
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +19,6 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
-import uvicorn
 from PIL import Image
 from playwright.sync_api import sync_playwright
 from pmtiles.reader import MmapSource, Reader, all_tiles
@@ -36,6 +31,7 @@ from gis.render.messages import MESSAGES
 from layers import CATALOG
 from layers.maps import MAPS
 from layers.planning import PARK_CLASSES
+from tests.conftest import serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -251,24 +247,6 @@ def grey_line_near(page, img: np.ndarray, points, radius: int = 2) -> tuple[int,
     return hit, checked
 
 
-@contextmanager
-def serve(app):
-    """An ASGI app under uvicorn on a free port, in a thread; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline and thread.is_alive(), "static server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def cli(settings, *args: str) -> subprocess.CompletedProcess:
@@ -757,7 +735,7 @@ def test_static_export_runs_without_the_service(settings, engine, tmp_path, watc
     assert leaks_in_text(page_html, values) == []
 
     app = Starlette(routes=[Mount("/", StaticFiles(directory=out, html=True))])
-    with serve(app) as base:
+    with serve_app(app) as base:
         w = watched().open(f"{base}/index.html?basemap=none")
         page = w.page
         assert w.errors() == []

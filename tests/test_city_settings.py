@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from layers.maps import MAPS
+from tests.conftest import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN_FILES = [*sorted((ROOT / "gis" / "render").glob("*.py")), ROOT / "api" / "routers" / "maps.py",
@@ -22,26 +18,6 @@ OWN_FILES = [*sorted((ROOT / "gis" / "render").glob("*.py")), ROOT / "api" / "ro
 CONFIG_RE = re.compile(r'<script type="application/json" id="petakota-config">(.*?)</script>', re.S)
 
 
-@contextmanager
-def serve(settings):
-    """The service under uvicorn with these settings, on a free port; yields its base URL."""
-    from api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def visible_layers(html: str) -> set[str]:

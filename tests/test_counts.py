@@ -1,18 +1,16 @@
 """numberMatched is exact or absent, never an estimate: on a real table of more than 100,000 rows it equals
 count(*) of the same filter; with a count budget too small it is left out and paging with `next` goes on."""
 
-import socket
-import threading
 import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from gis.data.registry import create_layer
 from layers.schema import Field, Layer, Style
+from tests import conftest
 
 ROWS = 150_000
 BIG = Layer(id="titik_padat_uji", title_id="Titik padat (uji)", title_en="Dense points (test)",
@@ -24,25 +22,8 @@ FILTER = {"filter": "kelas = 3"}
 @contextmanager
 def serve(settings):
     """Another real HTTP server (its own app, settings and services) on the test database."""
-    from api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        srv.should_exit = True
-        thread.join(10)
-
+    with conftest.serve(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
 
 def drop_runtime_layer(engine, server: str, layer_id: str) -> None:
     """Remove a test layer and tell the services (a DROP sends no change notification by itself), then wait

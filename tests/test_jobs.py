@@ -9,7 +9,6 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +20,6 @@ import morecantile
 import pytest
 import rasterio
 import rasterio.warp
-import uvicorn
 from shapely.geometry import box, mapping
 from sqlalchemy import text
 
@@ -31,7 +29,7 @@ from gis.data.registry import create_layer
 from gis.processes import Context, execute
 from gis.processes.jobs import STOPPED, WORKER_DIED, JobStore, plain_json
 from layers import CATALOG
-from tests.conftest import problem_of
+from tests.conftest import problem_of, serve_app
 
 # the estate's surroundings: a small footprint keeps change-detection quick
 FOOTPRINT = mapping(box(98.47, 3.58, 98.48, 3.59))
@@ -41,21 +39,8 @@ FOOTPRINT = mapping(box(98.47, 3.58, 98.48, 3.59))
 def another_service(settings):
     """A second service process on the same database (its own app, caches, job pool), stopped on exit."""
     app = create_app(settings)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline and thread.is_alive(), "the second service did not start"
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(30)
-        assert not thread.is_alive(), "the second service did not stop"
-
+    with serve_app(app, stop_seconds=30) as url:
+        yield app, url
 
 def wait_for(client: httpx.Client, job_url: str, key: str, seconds: float = 90) -> dict:
     deadline = time.time() + seconds
