@@ -7,8 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +16,6 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-
-if TYPE_CHECKING:  # the client hands itself to the results it makes
-    from gis.client.http import Client
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -160,62 +156,6 @@ def _is_raster_ref(value: Any) -> bool:
 
 
 # --- process results --------------------------------------------------------------------------------------
-
-class RasterRef(dict):
-    """A raster a process wrote (`{"id": ..., "tiles": ...}`); `.download()` fetches it as a local COG."""
-
-    def __init__(self, value: Mapping, client: Client | None):
-        super().__init__(value)
-        self._client = client
-        self._path: Path | None = None
-
-    def download(self, dest_dir: str | Path | None = None) -> Path:
-        if self._client is None:
-            raise RuntimeError("this raster reference is not tied to a Client")
-        if self._path is None or dest_dir is not None or not self._path.exists():
-            self._path = self._client.download_raster(self["id"], dest_dir or self._client.cache_dir)
-        return self._path
-
-
-class ProcessResult(dict):
-    """The JSON result of a process, with every GeoJSON FeatureCollection (also one level down) replaced by a
-    GeoDataFrame in EPSG:4326 and every raster reference by a `RasterRef`; `raster_path(key)` downloads one."""
-
-    def __init__(self, doc: Mapping, client: Client | None = None):
-        super().__init__({k: self._convert(v, client, nested=True) for k, v in doc.items()})
-        self.client = client
-
-    @classmethod
-    def _convert(cls, value: Any, client: Client | None, nested: bool) -> Any:
-        if _is_feature_collection(value):
-            return _frame(value["features"], "EPSG:4326")
-        if _is_raster_ref(value):
-            return RasterRef(value, client)
-        if nested and isinstance(value, Mapping):
-            return {k: cls._convert(v, client, nested=False) for k, v in value.items()}
-        return value
-
-    @property
-    def rasters(self) -> list[str]:
-        """The keys holding raster references."""
-        return [k for k, v in self.items() if isinstance(v, RasterRef)]
-
-    @property
-    def frames(self) -> list[str]:
-        """The keys holding GeoDataFrames."""
-        return [k for k, v in self.items() if isinstance(v, gpd.GeoDataFrame)]
-
-    def raster_path(self, key: str, dest_dir: str | Path | None = None) -> Path:
-        """Download the raster under `key` (once) and return the local GeoTIFF's path (the client's temporary
-        cache directory unless `dest_dir` is given)."""
-        ref = self.get(key)
-        if not isinstance(ref, RasterRef):
-            raise KeyError(f"{key!r} is not a raster in this result; rasters: {', '.join(self.rasters) or 'none'}")
-        return ref.download(dest_dir)
-
-
-# --- the client -------------------------------------------------------------------------------------------
-
 
 def _names(value: Iterable[str] | str) -> list[str]:
     return [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
