@@ -15,6 +15,7 @@ from sqlalchemy import text
 from gis.data.auth import create_key
 from layers import CATALOG
 from tests.conftest import problem_of
+from tests.test_processes import run
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
 # 100 m x 100 m in UTM 47N inside Binjai, and a square near 98.70, 3.55 in Deli Serdang (outside Binjai).
@@ -227,3 +228,14 @@ def test_tiles_for_a_key_limited_to_cities_carry_public_fields_only(http, scoped
     limited = mapbox_vector_tile.decode(http.get(path, headers=with_limits).content)["project_parcels"]["features"]
     assert any(PARCEL_PRIVATE & set(f["properties"]) for f in full)
     assert len(limited) == len(full) and not any(PARCEL_PRIVATE & set(f["properties"]) for f in limited)
+
+
+def test_processes_for_a_limited_key_use_public_fields_only(http, scoped, keys):
+    assert "compensation" in run(http, "project-progress", {}, **_key(keys["analyst"]))
+    for limited in ("deli_serdang_analyst", "zoning_analyst"):
+        assert "compensation" not in run(http, "project-progress", {}, **_key(scoped[limited]))
+
+
+def test_the_planners_map_of_a_limited_key_lists_public_fields_only(http, scoped, keys):
+    assert "kompensasi_rp" in http.get("/map", headers=_key(keys["analyst"])).text
+    assert "kompensasi_rp" not in http.get("/map", headers=_key(scoped["binjai_analyst"])).text
