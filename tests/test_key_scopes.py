@@ -102,7 +102,7 @@ def test_a_new_feature_outside_the_keys_cities_is_refused_and_nothing_is_written
     r = http.post("/collections/zoning/items", json=_zone(IN_DELI_SERDANG, "Uji luar"),
                   headers=_key(scoped["pupr_binjai"]))
     problem = problem_of(r)
-    assert problem["status"] == 403 and "12.75" in problem["detail"]
+    assert problem["status"] == 403 and "12.75" in problem["detail"] and "outside every city" in problem["detail"]
     assert _state(engine, "zoning") == before
 
 

@@ -40,14 +40,15 @@ def check_layer(who: Principal, layer: Layer) -> None:
 
 
 def check_city(conn: Connection, who: Principal, layer: Layer, fid: int, which: str) -> None:
-    """Refuse when feature `fid` (`which`: the stored or the new one) lies outside the key's cities."""
+    """Refuse when feature `fid` lies outside the key's cities. `which` says what is checked: "stored" (before
+    the write), "changed" (after it) or "new" (a feature being created, whose id will not be kept)."""
     if who.cities is None:
         return
     exists, city = city_of(conn, layer, fid)
     if exists and not who.may_write_in(city):
         where = f"in city {city}" if city else "outside every city held"
-        raise Forbidden(f"{which} feature {fid} of {layer.id!r} lies {where}; this key may edit only in "
-                        f"{', '.join(who.cities)}")
+        what = f"the new feature of {layer.id!r}" if which == "new" else f"the {which} feature {fid} of {layer.id!r}"
+        raise Forbidden(f"{what} lies {where}; this key may edit only in {', '.join(who.cities)}")
 
 
 def reads_private_of(conn: Connection, who: Principal, layer: Layer, fid: int) -> bool:
