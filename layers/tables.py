@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.schema import CreateTable
 
 from layers import CATALOG
@@ -137,6 +137,8 @@ API_KEYS = Table(
     Column("key_hash", Text, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("cities", ARRAY(Text)),  # Kemendagri kab/kota codes the key is limited to; NULL = every city
+    Column("layers", ARRAY(Text)),  # layer ids the key is limited to; NULL = every layer
 )
 
 LAYER_REGISTRY = Table(

@@ -87,3 +87,41 @@ def test_a_layer_added_by_the_cli_appears_without_restart(http, settings, tmp_pa
     info = _cli(settings, "info")
     assert info.returncode == 0, info.stderr
     assert next(line for line in info.stdout.splitlines() if "menara_telekomunikasi" in line).split()[1] == "2"
+
+
+def test_keys_cli_creates_and_lists_keys_limited_to_cities_and_layers(http, settings):
+    created = _cli(settings, "keys", "create", "--role", "planner", "--name", "Dinas PUPR Binjai",
+                   "--cities", "12.75", "--layers", "zoning,parks")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    line = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Dinas PUPR Binjai" in x)
+    assert "cities 12.75" in line and "layers zoning,parks" in line
+    unlimited = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Uji planner" in x)
+    assert "cities all, layers all" in unlimited
+    refused = http.patch("/collections/roads/items/1", json={"properties": {}},
+                         headers={"X-API-Key": key, "If-Match": "*"})
+    assert problem_of(refused)["status"] == 403 and "zoning, parks" in problem_of(refused)["detail"]
+    bad_city = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--cities", "1275")
+    assert bad_city.returncode == 1 and "'1275'" in bad_city.stderr and "12.75" in bad_city.stderr
+    bad_layer = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--layers", "zonasi")
+    assert bad_layer.returncode == 1 and "'zonasi'" in bad_layer.stderr and "zoning" in bad_layer.stderr
+
+
+def test_admin_api_creates_keys_limited_to_cities_and_layers(http, keys):
+    admin = {"X-API-Key": keys["admin"]}
+    made = http.post("/admin/keys", json={"name": "Analis Deli Serdang", "role": "analyst", "cities": ["12.07"],
+                                          "layers": ["project_parcels", "zoning"]}, headers=admin)
+    assert made.status_code == 201, made.text
+    assert (made.json()["cities"], made.json()["layers"]) == (["12.07"], ["project_parcels", "zoning"])
+    listed = next(k for k in http.get("/admin/keys", headers=admin).json()["keys"] if k["id"] == made.json()["id"])
+    assert (listed["cities"], listed["layers"]) == (["12.07"], ["project_parcels", "zoning"])
+    plain = http.post("/admin/keys", json={"name": "Bappeda", "role": "analyst"}, headers=admin).json()
+    assert (plain["cities"], plain["layers"]) == (None, None)
+    before = len(http.get("/admin/keys", headers=admin).json()["keys"])
+    for body, words in (({"cities": ["Binjai"]}, ["'Binjai'", "12.75"]),
+                        ({"layers": ["zoning", "no_such_layer"]}, ["'no_such_layer'", "project_parcels"]),
+                        ({"cities": []}, ["at least one"]),
+                        ({"layers": "zoning"}, ["list"])):
+        problem = problem_of(http.post("/admin/keys", json={"name": "x", "role": "planner", **body}, headers=admin))
+        assert problem["status"] == 400 and all(w in problem["detail"] for w in words), problem
+    assert len(http.get("/admin/keys", headers=admin).json()["keys"]) == before  # nothing written on refusal

@@ -23,11 +23,16 @@ def list_keys(request: Request, who: Admin):
         return {"keys": auth.list_keys(conn)}
 
 
-@router.post("/keys", status_code=201, summary="Create an API key; the key is shown once")
-def create_key(request: Request, who: Admin, name: Annotated[str, Body()], role: Annotated[str, Body()]):
+@router.post("/keys", status_code=201,
+             summary="Create an API key, optionally limited to cities and layers; the key is shown once")
+def create_key(request: Request, who: Admin, name: Annotated[str, Body()], role: Annotated[str, Body()],
+               cities: Annotated[list[str] | None, Body(description="Kemendagri kab/kota codes, e.g. 12.75; "
+                                                                    "left out: every city")] = None,
+               layers: Annotated[list[str] | None, Body(description="layer ids, e.g. zoning; left out: every "
+                                                                    "layer")] = None):
     with request.app.state.engine.begin() as conn:
-        key_id, key = auth.create_key(conn, name, role)
-    return {"id": key_id, "name": name, "role": role, "key": key}
+        key_id, key = auth.create_key(conn, name, role, cities, layers)
+        return {**auth.list_keys(conn, key_id)[0], "key": key}
 
 
 @router.delete("/keys/{key_id}", status_code=204, summary="Revoke an API key")

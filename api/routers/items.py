@@ -21,6 +21,7 @@ from gis.core.errors import InvalidInput
 from gis.data import edits
 from gis.data.auth import Principal
 from gis.data.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
+from gis.data.key_scope import reads_private_of
 from gis.data.writer import GeometryInput
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -134,10 +135,10 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
         q.crs = crs_mod.parse(None, 0)  # the map draws lon/lat
     if fmt in ("csv", "gpkg"):
         with engine.connect() as conn:
-            frame = fetch_frame(conn, layer, q, who.sees_private)
+            frame = fetch_frame(conn, layer, q, who.may_read_layer(layer.id), who.cities)
         return (csv_response if fmt == "csv" else gpkg_response)(frame, layer.id)
     with engine.connect() as conn:
-        page = fetch_items(conn, layer, q, who.sees_private,
+        page = fetch_items(conn, layer, q, who.may_read_layer(layer.id), who.cities,
                            count_budget_ms=request.app.state.settings.count_budget_ms)
     envelope = {"type": "FeatureCollection", "numberReturned": page.returned,
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,7 +162,7 @@ def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: 
     layer = layer_for(request, collection_id, who)
     out_crs = crs_mod.parse(None if fmt == "html" else crs, request.app.state.settings.city.metric_crs)
     with request.app.state.engine.connect() as conn:
-        feature, version = fetch_item(conn, layer, feature_id, out_crs, who.sees_private)
+        feature, version = fetch_item(conn, layer, feature_id, out_crs, who.may_read_layer(layer.id), who.cities)
     base = str(request.base_url).rstrip("/")
     links = [{"href": f"{base}/collections/{collection_id}/items/{feature_id}?f=json", "rel": "self",
               "type": GEOJSON},
@@ -216,7 +217,7 @@ def _feature_url(request: Request, collection_id: str, fid: int) -> str:
 def create_item(request: Request, collection_id: str, who: Planner, writer: Writer, raw: RawBody,
                 geometry: Geometry):
     layer = layer_for(request, collection_id, who)
-    written = writer.create(layer, _json(request, raw), who.name, geometry)
+    written = writer.create(layer, _json(request, raw), who, geometry)
     return JSONResponse({"id": written.id, "version": written.version}, status_code=201,
                         headers={"Location": _feature_url(request, collection_id, written.id),
                                  "ETag": etag(written.version)})
@@ -228,7 +229,7 @@ def create_item(request: Request, collection_id: str, who: Planner, writer: Writ
 def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
                  expected: IfMatch, raw: RawBody, geometry: Geometry):
     layer = layer_for(request, collection_id, who)
-    written = writer.replace(layer, feature_id, _json(request, raw), expected, who.name, geometry)
+    written = writer.replace(layer, feature_id, _json(request, raw), expected, who, geometry)
     return Response(status_code=204, headers={"ETag": etag(written.version)})
 
 
@@ -239,7 +240,7 @@ def patch_item(request: Request, collection_id: str, feature_id: int, who: Plann
                expected: IfMatch, raw: RawBody, geometry: Geometry):
     layer = layer_for(request, collection_id, who)
     merge = request.headers.get("content-type", "").split(";")[0].strip().lower() == MERGE_PATCH
-    written = writer.patch(layer, feature_id, _json(request, raw), expected, who.name, merge, geometry)
+    written = writer.patch(layer, feature_id, _json(request, raw), expected, who, merge, geometry)
     return Response(status_code=204, headers={"ETag": etag(written.version)})
 
 
@@ -247,7 +248,7 @@ def patch_item(request: Request, collection_id: str, feature_id: int, who: Plann
                summary="Delete a feature (needs If-Match)", responses=write_responses(204, 412, 428, etag=False))
 def delete_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
                 expected: IfMatch):
-    writer.delete(layer_for(request, collection_id, who), feature_id, expected, who.name)
+    writer.delete(layer_for(request, collection_id, who), feature_id, expected, who)
     return Response(status_code=204)
 
 
@@ -258,7 +259,7 @@ def item_history(request: Request, collection_id: str, feature_id: int, who: Cal
     fmt = negotiate(request, f)
     layer = layer_for(request, collection_id, who)
     with request.app.state.engine.connect() as conn:
-        entries = edits.history(conn, layer, feature_id, who.sees_private)
+        entries = edits.history(conn, layer, feature_id, reads_private_of(conn, who, layer, feature_id))
     doc = {"collection": collection_id, "id": feature_id, "history": entries}
     if fmt == "html":
         return html_page(request, "history", doc, f"{layer.title_id} #{feature_id}")
@@ -270,5 +271,5 @@ def item_history(request: Request, collection_id: str, feature_id: int, who: Cal
              summary="Restore a feature (also a deleted one, without If-Match) to an earlier version")
 def restore_item(request: Request, collection_id: str, feature_id: int, version: int, who: Planner,
                  writer: Writer, expected: OptionalIfMatch):
-    written = writer.restore(layer_for(request, collection_id, who), feature_id, version, expected, who.name)
+    written = writer.restore(layer_for(request, collection_id, who), feature_id, version, expected, who)
     return Response(status_code=204, headers={"ETag": etag(written.version)})

@@ -10,5 +10,5 @@ def list_layers(request: Request, who: Caller, catalog: Catalog):
     layers = catalog.visible(who)
     stats = catalog.stats(layers)
     return {"city": request.app.state.settings.city.model_dump(),
-            "layers": [{**layer.to_dict(include_private=who.sees_private), **stats[layer.id].to_dict()}
+            "layers": [{**layer.to_dict(include_private=who.may_read_layer(layer.id)), **stats[layer.id].to_dict()}
                        for layer in layers]}

@@ -22,7 +22,7 @@ def _base(request: Request) -> str:
 @router.get("/map", response_class=HTMLResponse, summary="The planners' web map (Bahasa Indonesia, ?lang=en)")
 def planner_map(request: Request, who: Caller, project: str | None = None, lang: str = "id"):
     state = request.app.state
-    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), private=who.sees_private,
+    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), private=who.reads_all_private,
                                      base=_base(request), project=project, lang=lang))
 
 

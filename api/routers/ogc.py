@@ -154,7 +154,9 @@ def collection(request: Request, collection_id: str, who: Caller, catalog: Catal
 
 def _schema(request: Request, layer: Layer, who, queryables: bool) -> dict:
     base = _base(request)
-    fields = layer.fields if who.sees_private else layer.public_fields
+    # Queryables: only fields the caller reads in every feature (a filter must not reveal hidden values).
+    private = who.reads_private_everywhere(layer.id) if queryables else who.may_read_layer(layer.id)
+    fields = layer.fields if private else layer.public_fields
     props: dict = {}
     if not queryables:
         props["id"] = {"type": "integer", "readOnly": True, "x-ogc-role": "id"}

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, Catalog, Tiles
 from gis.core.errors import NotFound
+from gis.data.auth import Principal
 from gis.data.catalog import Bounds
 from gis.tiles.service import MVT, TileReply
 from gis.tiles.vector import MAX_ZOOM
@@ -30,6 +31,12 @@ def _names(collections: str | None) -> list[str]:
     return [v.strip() for v in (collections or "").split(",") if v.strip()]
 
 
+def _private(who: Principal, layers) -> bool:
+    """Tiles carry private fields only for a caller who reads them in every feature of every layer asked (a key
+    limited to cities gets public fields in tiles, and the private ones, city by city, from items)."""
+    return all(who.reads_private_everywhere(layer.id) for layer in layers)
+
+
 def _response(reply: TileReply) -> Response:
     return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
@@ -39,7 +46,7 @@ async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, 
                           tiles: Tiles, if_none_match: IfNoneMatch = None):
     _check_tms(tms)
     layer = await catalog.layer_async(collection_id, who)
-    return _response(await tiles.vector_tile([layer], z, x, y, who.sees_private, if_none_match))
+    return _response(await tiles.vector_tile([layer], z, x, y, _private(who, [layer]), if_none_match))
 
 
 @router.get("/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of several collections (?collections=a,b,c)")
@@ -47,7 +54,7 @@ async def multi_tile(tms: str, z: int, x: int, y: int, who: Caller, catalog: Cat
                      collections: str | None = None, if_none_match: IfNoneMatch = None):
     _check_tms(tms)
     layers = await catalog.chosen_async(_names(collections), who)
-    return _response(await tiles.vector_tile(layers, z, x, y, who.sees_private, if_none_match))
+    return _response(await tiles.vector_tile(layers, z, x, y, _private(who, layers), if_none_match))
 
 
 # --- metadata ----------------------------------------------------------------------------------------------

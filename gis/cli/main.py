@@ -128,28 +128,41 @@ def import_boundaries(
 
 @keys_app.command("create")
 def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
-                name: str = typer.Option(..., help="who holds the key, e.g. 'Dinas PUPR'")) -> None:
-    """Create an API key and print it (it cannot be shown again)."""
+                name: str = typer.Option(..., help="who holds the key, e.g. 'Dinas PUPR'"),
+                cities: list[str] = typer.Option(None, help="limit the key to these Kemendagri kab/kota codes, "
+                                                            "e.g. 12.75 (comma-separated or repeated; default all)"),
+                layers: list[str] = typer.Option(None, help="limit the key to these layer ids, e.g. zoning "
+                                                            "(comma-separated or repeated; default all)")) -> None:
+    """Create an API key, optionally limited to cities and layers, and print it (it cannot be shown again)."""
     from gis.data import auth
+
+    def split(values: list[str] | None) -> list[str] | None:
+        return [v for value in values for v in value.split(",")] if values else None
 
     try:
         with db.make_engine(Settings(), pool_size=1).begin() as conn:
-            key_id, key = auth.create_key(conn, name, role)
+            key_id, key = auth.create_key(conn, name, role, split(cities), split(layers))
     except PetaKotaError as exc:
         _fail(exc.detail)
-    typer.echo(f"key {key_id} for {name} ({role}):")
+    typer.echo(f"key {key_id} for {name} ({role}; {_limits(split(cities), split(layers))}):")
     typer.echo(key)
+
+
+def _limits(cities: list[str] | None, layers: list[str] | None) -> str:
+    return (f"cities {','.join(cities) if cities else 'all'}, "
+            f"layers {','.join(layers) if layers else 'all'}")
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List API keys (id, holder, role, prefix, state)."""
+    """List API keys (id, role, prefix, state, holder, the cities and layers it is limited to)."""
     from gis.data import auth
 
     with db.make_engine(Settings(), pool_size=1).connect() as conn:
         for k in auth.list_keys(conn):
             state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
-            typer.echo(f"{k['id']:4d}  {k['role']:8s} pk_{k['prefix']}_...  {state:18s} {k['name']}")
+            typer.echo(f"{k['id']:4d}  {k['role']:8s} pk_{k['prefix']}_...  {state:18s} {k['name']}  "
+                       f"[{_limits(k['cities'], k['layers'])}]")
 
 
 @keys_app.command("revoke")

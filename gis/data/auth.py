@@ -1,30 +1,72 @@
 """API keys and roles. Keys are random 256-bit tokens shown once; only their SHA-256 is stored (a slow hash
-adds nothing for tokens of that entropy, and keeps each request's check cheap)."""
+adds nothing for tokens of that entropy, and keeps each request's check cheap).
+
+A key may be limited to cities (Kemendagri kab/kota codes) and to layers: "Dinas PUPR Binjai edits zoning in
+12.75 only". Outside its limits a key reads what anonymous callers read and writes nothing. Whether a feature
+lies in a city is decided in the database (gis/data/key_scope.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
 from gis.core.errors import InvalidInput, NotFound
+from gis.data.registry import load_catalog
 
 ROLES = ("anonymous", "analyst", "planner", "admin")  # each role can do what the ones before it can
+CITY_CODE = re.compile(r"^\d{2}\.\d{2}$")  # Kemendagri kab/kota code: province.city, e.g. 12.75
 
 
 @dataclass(frozen=True)
 class Principal:
     name: str
     role: str
+    cities: tuple[str, ...] | None = None  # None: every city
+    layers: tuple[str, ...] | None = None  # None: every layer
 
     def can(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
 
     @property
     def sees_private(self) -> bool:
+        """The role reads private layers and fields (where the key's limits allow)."""
         return self.can("analyst")
+
+    @property
+    def limited(self) -> bool:
+        return self.cities is not None or self.layers is not None
+
+    @property
+    def reads_all_private(self) -> bool:
+        """Reads every private field of every layer in every city (a key without limits)."""
+        return self.sees_private and not self.limited
+
+    def may_read_layer(self, layer_id: str) -> bool:
+        """Reads the layer's private part (the layer if private, its private fields) - in its cities only, if
+        the key is limited to cities."""
+        return self.sees_private and (self.layers is None or layer_id in self.layers)
+
+    def sees_layer(self, layer) -> bool:
+        return layer.public or self.may_read_layer(layer.id)
+
+    def reads_private_everywhere(self, layer_id: str) -> bool:
+        """Reads the layer's private fields in every feature (no city limit to check row by row)."""
+        return self.may_read_layer(layer_id) and self.cities is None
+
+    def may_write_layer(self, layer_id: str) -> bool:
+        return self.can("planner") and (self.layers is None or layer_id in self.layers)
+
+    def may_write_in(self, city: str | None) -> bool:
+        """May write a feature lying in `city` (None: a feature in no known city)."""
+        return self.cities is None or city in self.cities
+
+    def may_write(self, layer_id: str, city: str | None) -> bool:
+        return self.may_write_layer(layer_id) and self.may_write_in(city)
 
 
 ANONYMOUS = Principal("anonymous", "anonymous")
@@ -34,24 +76,60 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(conn: Connection, name: str, role: str) -> tuple[int, str]:
-    """Create a key; returns (id, the key). The key itself is not stored and cannot be shown again."""
+def _limit(values: Iterable[str] | None, what: str) -> list[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput(f"{what} must be a list of strings, or left out for every one")
+    out = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    if not out:
+        raise InvalidInput(f"a key limited to no {what} could do nothing: name at least one, or leave {what} out "
+                           f"for every one")
+    return out
+
+
+def check_cities(cities: Iterable[str] | None) -> list[str] | None:
+    cities = _limit(cities, "cities")
+    bad = [c for c in cities or () if not CITY_CODE.match(c)]
+    if bad:
+        raise InvalidInput(f"not Kemendagri kab/kota codes (like 12.75): {', '.join(map(repr, bad))}")
+    return cities
+
+
+def check_layers(conn: Connection, layers: Iterable[str] | None) -> list[str] | None:
+    layers = _limit(layers, "layers")
+    known = load_catalog(conn)
+    unknown = [name for name in layers or () if name not in known]
+    if unknown:
+        raise InvalidInput(f"no layers {', '.join(repr(n[:60]) for n in unknown)}; "
+                           f"layers: {', '.join(sorted(known))}")
+    return layers
+
+
+def create_key(conn: Connection, name: str, role: str, cities: Iterable[str] | None = None,
+               layers: Iterable[str] | None = None) -> tuple[int, str]:
+    """Create a key, optionally limited to cities and layers; returns (id, the key). The key itself is not
+    stored and cannot be shown again."""
     if role not in ROLES[1:]:
         raise InvalidInput(f"role must be one of {', '.join(ROLES[1:])}, got {role!r}")
-    if not name.strip():
+    if not isinstance(name, str) or not name.strip():
         raise InvalidInput("a key needs a name (who holds it, e.g. 'Dinas PUPR')")
+    cities, layers = check_cities(cities), check_layers(conn, layers)
     prefix = secrets.token_hex(4)
     key = f"pk_{prefix}_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(
-        text("INSERT INTO api_keys (name, role, prefix, key_hash) VALUES (:n, :r, :p, :h) RETURNING id"),
-        {"n": name.strip(), "r": role, "p": prefix, "h": _hash(key)},
+        text("INSERT INTO api_keys (name, role, prefix, key_hash, cities, layers) "
+             "VALUES (:n, :r, :p, :h, :c, :l) RETURNING id"),
+        {"n": name.strip(), "r": role, "p": prefix, "h": _hash(key), "c": cities, "l": layers},
     ).scalar_one()
     return key_id, key
 
 
-def list_keys(conn: Connection) -> list[dict]:
+def list_keys(conn: Connection, key_id: int | None = None) -> list[dict]:
+    """Every key (or the one with `key_id`), without its hash."""
     rows = conn.execute(text(
-        "SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id")).mappings()
+        "SELECT id, name, role, prefix, cities, layers, created_at, revoked_at FROM api_keys "
+        "WHERE CAST(:id AS integer) IS NULL OR id = :id ORDER BY id"), {"id": key_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -67,5 +145,9 @@ def principal_for(conn: Connection, key: str) -> Principal | None:
     if not key.startswith("pk_") or len(key) > 200:
         return None
     row = conn.execute(text(
-        "SELECT name, role FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"), {"h": _hash(key)}).first()
-    return Principal(f"{row.name} ({row.role})", row.role) if row else None
+        "SELECT name, role, cities, layers FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        {"h": _hash(key)}).first()
+    if row is None:
+        return None
+    return Principal(f"{row.name} ({row.role})", row.role, tuple(row.cities) if row.cities is not None else None,
+                     tuple(row.layers) if row.layers is not None else None)

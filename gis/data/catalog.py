@@ -97,11 +97,11 @@ class CatalogService:
         self._catalog = None
 
     def visible(self, who: Principal) -> list[Layer]:
-        return [layer for layer in self.layers().values() if layer.public or who.sees_private]
+        return [layer for layer in self.layers().values() if who.sees_layer(layer)]
 
     def layer(self, layer_id: str, who: Principal) -> Layer:
         layer = self.layers().get(layer_id)
-        if layer is None or not (layer.public or who.sees_private):
+        if layer is None or not who.sees_layer(layer):
             raise NotFound(f"no collection {layer_id[:100]!r}; see /collections")
         return layer
 

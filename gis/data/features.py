@@ -13,9 +13,11 @@ from gis.core.crs import Crs
 from gis.core.errors import InvalidInput, NotFound
 from gis.data import cql2
 from gis.data.counting import count_within
+from gis.data.key_scope import CITIES_PARAM, row_in_cities_sql
 from layers.schema import FIELD_SQL_TYPES, Layer
 
 MAX_LIMIT = 10_000
+Cities = tuple[str, ...] | None  # the cities where a caller reads private fields (None: everywhere)
 
 
 @dataclass
@@ -111,33 +113,47 @@ def _selected(layer: Layer, q: ItemsQuery, include_private: bool):
     return tuple(f for f in fields if f.name in q.properties)
 
 
-def feature_json_sql(layer: Layer, fields, crs: Crs) -> str:
-    props = ", ".join(f"'{f.name}', \"{f.name}\"" for f in fields)
+def feature_json_sql(layer: Layer, fields, crs: Crs, private_cities: Cities = None) -> str:
+    """A Feature's GeoJSON text; with `private_cities`, private fields only in features lying in those cities."""
+    def props(chosen) -> str:
+        return "json_build_object(" + ", ".join(f"'{f.name}', \"{f.name}\"" for f in chosen) + ")"
+
+    properties = props(fields)
+    public = tuple(f for f in fields if f.public)
+    if private_cities is not None and len(public) < len(fields):
+        properties = f"CASE WHEN {row_in_cities_sql(layer.id)} THEN {properties} ELSE {props(public)} END"
     return (f"json_build_object('type', 'Feature', 'id', id, 'geometry', "
             f"ST_AsGeoJSON({geometry_sql(crs)}, {crs.precision})::json, "
-            f"'properties', json_build_object({props}))::text")
+            f"'properties', {properties})::text")
 
 
-def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool, *,
-                count_budget_ms: int) -> Page:
+def _scope(private_cities: Cities) -> dict:
+    return {CITIES_PARAM: list(private_cities)} if private_cities is not None else {}
+
+
+def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool,
+                private_cities: Cities = None, *, count_budget_ms: int) -> Page:
+    """A page of features. `private_cities` (a key limited to cities) keeps private fields to the features in
+    them; filters and sorting then use public fields only, so that they reveal nothing of the others."""
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     if q.offset < 0:
         raise InvalidInput("offset must be 0 or more")
-    clauses, params = _where(layer, q, include_private)
+    queryable = include_private and private_cities is None
+    clauses, params = _where(layer, q, queryable)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    order = _order(layer, q, include_private)
+    order = _order(layer, q, queryable)
     fields = _selected(layer, q, include_private)
     # One row more than asked tells whether a next page exists, without counting. row_number() runs
     # before OFFSET, so the rows kept are those numbered up to offset + limit.
     sql = (
         f"SELECT coalesce(string_agg(f, ',' ORDER BY rn) FILTER (WHERE rn <= :last), '') AS features, "
         f"count(*) AS n FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, "
-        f"{feature_json_sql(layer, fields, q.crs)} AS f FROM {layer.id} {where} "
+        f"{feature_json_sql(layer, fields, q.crs, private_cities)} AS f FROM {layer.id} {where} "
         f"ORDER BY {order} LIMIT :limit_plus OFFSET :offset) page"
     )
-    row = conn.execute(text(sql), {**params, "last": q.offset + q.limit, "limit_plus": q.limit + 1,
-                                   "offset": q.offset}).one()
+    row = conn.execute(text(sql), {**params, **_scope(private_cities), "last": q.offset + q.limit,
+                                   "limit_plus": q.limit + 1, "offset": q.offset}).one()
     returned = min(row.n, q.limit)
     has_more = row.n > q.limit
     if not has_more and (returned or not q.offset):
@@ -147,25 +163,35 @@ def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: 
     return Page(row.features, returned, has_more, matched)
 
 
-def fetch_item(conn: Connection, layer: Layer, fid: int, crs: Crs, include_private: bool) -> tuple[str, int]:
+def fetch_item(conn: Connection, layer: Layer, fid: int, crs: Crs, include_private: bool,
+               private_cities: Cities = None) -> tuple[str, int]:
     """One feature's GeoJSON text and its version (the ETag)."""
     fields = visible_fields(layer, include_private)
-    row = conn.execute(text(f"SELECT {feature_json_sql(layer, fields, crs)} AS f, version FROM {layer.id} "
-                            f"WHERE id = :id"), {"id": fid}).first()
+    row = conn.execute(text(f"SELECT {feature_json_sql(layer, fields, crs, private_cities)} AS f, version "
+                            f"FROM {layer.id} WHERE id = :id"), {"id": fid, **_scope(private_cities)}).first()
     if row is None:
         raise NotFound(f"collection {layer.id!r} has no feature {fid}")
     return row.f, row.version
 
 
-def fetch_frame(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool) -> gpd.GeoDataFrame:
-    """The same selection as `fetch_items`, as a GeoDataFrame in the requested CRS (CSV/GeoPackage export)."""
-    clauses, params = _where(layer, q, include_private)
+def fetch_frame(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool,
+                private_cities: Cities = None) -> gpd.GeoDataFrame:
+    """The same selection as `fetch_items`, as a GeoDataFrame in the requested CRS (CSV/GeoPackage export);
+    private columns are empty in features outside `private_cities`."""
+    queryable = include_private and private_cities is None
+    clauses, params = _where(layer, q, queryable)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     fields = _selected(layer, q, include_private)
-    cols = ", ".join(["id", *(f'"{f.name}"' for f in fields)])
+
+    def column(f) -> str:
+        if f.public or private_cities is None:
+            return f'"{f.name}"'
+        return f'CASE WHEN {row_in_cities_sql(layer.id)} THEN "{f.name}" END AS "{f.name}"'
+
+    cols = ", ".join(["id", *(column(f) for f in fields)])
     geom = f"ST_Transform(geom, {int(q.crs.srid)})" if q.crs.srid != 4326 else "geom"
-    sql = (f"SELECT {cols}, {geom} AS geometry FROM {layer.id} {where} ORDER BY {_order(layer, q, include_private)} "
+    sql = (f"SELECT {cols}, {geom} AS geometry FROM {layer.id} {where} ORDER BY {_order(layer, q, queryable)} "
            f"LIMIT :limit OFFSET :offset")
-    gdf = gpd.read_postgis(text(sql), conn, geom_col="geometry", params={**params, "limit": q.limit,
-                                                                        "offset": q.offset})
+    gdf = gpd.read_postgis(text(sql), conn, geom_col="geometry", params={**params, **_scope(private_cities),
+                                                                        "limit": q.limit, "offset": q.offset})
     return gdf.set_crs(q.crs.srid, allow_override=True)

@@ -1,0 +1,61 @@
+"""Where a key limited to cities may read private fields and write: the city a feature lies in.
+
+A feature lies in the kab/kota (layer `kota`) that holds a point on its surface: one city per feature, even for
+one straddling a border, and the same rule for reads and writes. `city_of_row_sql` is the only place that
+says so; once every layer table stores its kab/kota code, it becomes that column."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from gis.core.errors import Forbidden
+from gis.data.auth import Principal
+from layers.schema import Layer
+
+CITIES_PARAM = "scope_cities"  # the bound parameter holding the key's city codes
+
+
+def city_of_row_sql(table: str) -> str:
+    """SQL for the Kemendagri code of the city a row of `table` lies in (NULL: in no city held)."""
+    return (f"(SELECT k.kode FROM kota k WHERE ST_Intersects(k.geom, ST_PointOnSurface({table}.geom)) "
+            f"ORDER BY k.kode LIMIT 1)")
+
+
+def row_in_cities_sql(table: str) -> str:
+    """SQL true when a row of `table` lies in one of the cities bound as :scope_cities."""
+    return f"coalesce({city_of_row_sql(table)} = ANY(:{CITIES_PARAM}), false)"
+
+
+def city_of(conn: Connection, layer: Layer, fid: int) -> tuple[bool, str | None]:
+    """(whether feature `fid` exists, the city it lies in)."""
+    row = conn.execute(text(f"SELECT {city_of_row_sql(layer.id)} AS city FROM {layer.id} WHERE id = :id"),
+                       {"id": fid}).first()
+    return (row is not None, row.city if row else None)
+
+
+def check_layer(who: Principal, layer: Layer) -> None:
+    if not who.may_write_layer(layer.id):
+        raise Forbidden(f"this key may edit only the layers {', '.join(who.layers or ())}, "
+                        f"not {layer.id!r}")
+
+
+def check_city(conn: Connection, who: Principal, layer: Layer, fid: int, which: str) -> None:
+    """Refuse when feature `fid` lies outside the key's cities. `which` says what is checked: "stored" (before
+    the write), "changed" (after it) or "new" (a feature being created, whose id will not be kept)."""
+    if who.cities is None:
+        return
+    exists, city = city_of(conn, layer, fid)
+    if exists and not who.may_write_in(city):
+        where = f"in city {city}" if city else "outside every city held"
+        what = f"the new feature of {layer.id!r}" if which == "new" else f"the {which} feature {fid} of {layer.id!r}"
+        raise Forbidden(f"{what} lies {where}; this key may edit only in {', '.join(who.cities)}")
+
+
+def reads_private_of(conn: Connection, who: Principal, layer: Layer, fid: int) -> bool:
+    """Whether the caller reads the private fields of feature `fid` (an edit history, a single feature)."""
+    if who.reads_private_everywhere(layer.id):
+        return True
+    if not who.may_read_layer(layer.id):
+        return False
+    exists, city = city_of(conn, layer, fid)
+    return exists and city in (who.cities or ())
