@@ -14,6 +14,7 @@ from gis.core.crs import Crs
 from gis.core.crs import parse as parse_crs
 from gis.core.errors import InvalidInput
 from gis.data import edits
+from gis.data.cities import inside_cities
 from gis.data.edits import Expected
 from layers.schema import Layer
 
@@ -92,7 +93,7 @@ class FeatureWriter:
         return props, edits.check_geometry(layer, geojson, geometry.crs, geometry.repair)
 
     def _unit(self, layer: Layer, actor: str, work: Callable[[Connection], Written], action: str = "") -> Written:
-        with self.engine.begin() as conn:
+        with inside_cities(), self.engine.begin() as conn:
             edits.set_actor(conn, actor, action)
             written = work(conn)
         for hook in self.on_commit:
