@@ -38,7 +38,7 @@ class City:
                 "default_view": {"center": list(self.center), "zoom": self.zoom}}
 
 
-def _zoom_for(bbox: tuple[float, float, float, float]) -> int:
+def zoom_for(bbox: tuple[float, float, float, float]) -> int:
     """A web map zoom showing the whole box on a ~1000 px wide map."""
     span = max(bbox[2] - bbox[0], bbox[3] - bbox[1], 1e-6)
     return max(0, min(18, int(math.log2(360 * 1000 / 256 / span))))
@@ -55,7 +55,7 @@ def held_cities(conn: Connection) -> list[City]:
         center = (r.center_lon, r.center_lat) if r.center_lon is not None and r.center_lat is not None \
             else ((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)
         out.append(City(r.kode, r.nama, r.jenis, bbox, r.area_ha, r.population, r.metric_crs, center,
-                        r.zoom if r.zoom is not None else _zoom_for(bbox)))
+                        r.zoom if r.zoom is not None else zoom_for(bbox)))
     return out
 
 

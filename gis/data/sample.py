@@ -13,7 +13,7 @@ from collections.abc import Callable
 import geopandas as gpd
 from sqlalchemy import Connection, Engine, text
 
-from gis.core.errors import Conflict
+from gis.core.errors import Conflict, InvalidInput
 from gis.core.settings import Settings
 from gis.data import store
 from layers import CATALOG
@@ -183,3 +183,21 @@ def _replay_status_steps(conn: Connection, parcels: gpd.GeoDataFrame, new: set) 
     if later:
         conn.execute(text("UPDATE project_parcels SET status = :s, status_date = :d WHERE parcel_id = :p"),
                      [{"s": status, "d": day, "p": parcel_id} for day, parcel_id, status in later])
+
+
+# Sample regions: cities adopted next to Binjai from real boundaries (layers/sample/data, see SOURCES.md). Their
+# populations are left empty: no figure checked against a citable source ships with the sample.
+REGIONS = {"mebidangro": ("deli_serdang", "karo")}
+
+
+def load_region(engine: Engine, region: str) -> list:
+    """Adopt a sample region's cities (kab/kota, kecamatan, desa/kelurahan), each all-or-nothing; adopting
+    them again updates them in place."""
+    from gis.data.boundaries import add_city
+    from layers.sample.generate import DATA
+
+    if region not in REGIONS:
+        raise InvalidInput(f"no sample region {region[:40]!r}; regions: {', '.join(REGIONS)}")
+    return [add_city(engine, DATA / f"desa_kelurahan_{name}.geojson", "desa",
+                     kecamatan=DATA / f"kecamatan_{name}.geojson", kabkota=DATA / f"kabkota_{name}.geojson")
+            for name in REGIONS[region]]
