@@ -57,7 +57,7 @@ def region(tmp_path_factory):
     while not srv.started:
         assert time.time() < deadline and thread.is_alive(), "region server did not start"
         time.sleep(0.05)
-    yield engine, f"http://127.0.0.1:{port}"
+    yield engine, f"http://127.0.0.1:{port}", settings
     srv.should_exit = True
     thread.join(10)
     engine.dispose()
@@ -79,7 +79,7 @@ def _geodesic_ha(geom) -> float:
 
 
 def test_each_city_holds_its_kecamatan_and_kelurahan_or_desa(region):
-    engine, _ = region
+    engine = region[0]
     for code, (n_kec, n_kel) in COUNTS.items():
         assert _count(engine, "SELECT count(*) FROM kecamatan WHERE kabkota = :c", c=code) == n_kec
         assert _count(engine, "SELECT count(*) FROM kelurahan WHERE kabkota = :c", c=code) == n_kel
@@ -89,7 +89,7 @@ def test_each_city_holds_its_kecamatan_and_kelurahan_or_desa(region):
 
 
 def test_areas_equal_an_independent_geodesic_computation_from_the_source_files(region):
-    engine, _ = region
+    engine = region[0]
     for code, files in FILES.items():
         for table, name in zip(("kota", "kecamatan", "kelurahan"), files, strict=True):
             source = gpd.read_file(DATA / f"{name}.geojson")
@@ -103,7 +103,7 @@ def test_areas_equal_an_independent_geodesic_computation_from_the_source_files(r
 
 
 def test_every_row_of_every_layer_has_its_city(region):
-    engine, _ = region
+    engine = region[0]
     with engine.connect() as conn:
         for layer_id in load_catalog(conn):
             assert conn.execute(text(f"SELECT count(*) FROM {layer_id} WHERE kabkota IS NULL")).scalar() == 0, \
@@ -125,7 +125,7 @@ def _park(lon: float, lat: float, nama: str) -> dict:
 
 
 def test_a_write_is_placed_in_its_city_and_one_outside_every_city_is_refused(region, api):
-    engine, _ = region
+    engine = region[0]
     from gis.data.auth import create_key
 
     with engine.begin() as conn:
@@ -157,8 +157,7 @@ def test_a_write_is_placed_in_its_city_and_one_outside_every_city_is_refused(reg
                   i=fid) == 1
 
 
-def test_cities_lists_each_city_held_with_its_figures(region, api):
-    engine, _ = region
+def test_cities_lists_each_city_held_with_its_figures(api):
     doc = api.get("/cities").json()
     by_code = {c["code"]: c for c in doc["cities"]}
     assert list(by_code) == ["12.06", "12.07", "12.75"]
@@ -181,7 +180,7 @@ def test_cities_lists_each_city_held_with_its_figures(region, api):
 
 @pytest.mark.parametrize("scope", ["12.75", "12.07", "12.06", "12.06,12.75"])
 def test_city_scopes_items_and_number_matched_follows_exactly(region, api, scope):
-    engine, _ = region
+    engine = region[0]
     codes = scope.split(",")
     expected = _count(engine, "SELECT count(*) FROM kelurahan WHERE kabkota = ANY(:c)", c=codes)
     page = api.get("/collections/kelurahan/items", params={"city": scope, "limit": 50}).json()
@@ -204,8 +203,7 @@ def test_an_unknown_city_is_refused_naming_the_choices(api):
         assert "'12.71'" in problem["detail"] and "12.06 (Kabupaten Karo)" in problem["detail"]
 
 
-def test_collection_extent_and_exports_follow_the_city(region, api):
-    engine, _ = region
+def test_collection_extent_and_exports_follow_the_city(api):
     karo = gpd.read_file(DATA / "desa_kelurahan_karo.geojson")
     extent = api.get("/collections/kelurahan", params={"city": "12.06"}).json()["extent"]["spatial"]["bbox"][0]
     assert extent == pytest.approx(list(karo.total_bounds), abs=1e-6)
@@ -227,7 +225,7 @@ def _tile_ids(api, path: str, **params) -> dict[int, str]:
 def test_scoped_vector_tiles_hold_only_the_city_features(region, api):
     """A tile across the Binjai - Deli Serdang border: unscoped it holds both cities, scoped only one, the same
     features as the database's in that tile and city (the tile cache keeps the scopes apart)."""
-    engine, _ = region
+    engine = region[0]
     tile = TMS.tile(98.53, 3.60, 11)
     b = TMS.bounds(tile)
     with engine.connect() as conn:
@@ -254,8 +252,21 @@ def test_scoped_vector_tiles_hold_only_the_city_features(region, api):
                                                     .total_bounds), abs=1e-6)
 
 
+def test_reloading_the_sample_city_leaves_the_other_cities_alone(region):
+    engine, _, settings = region
+    with engine.begin() as conn:  # a park someone added in Deli Serdang
+        conn.execute(text("INSERT INTO parks (nama, kelas, publik, geom) VALUES ('Taman Uji Tanjung Morawa', "
+                          "'taman kota', true, ST_Multi(ST_Expand(ST_SetSRID(ST_Point(98.78, 3.52), 4326), 0.001)))"))
+        before = conn.execute(text("SELECT kabkota, count(*) FROM kelurahan GROUP BY 1 ORDER BY 1")).all()
+    load_sample(engine, settings)  # neither refused as overwriting edits nor deleting what is not Binjai's
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT kabkota, count(*) FROM kelurahan GROUP BY 1 ORDER BY 1")).all() == before
+        assert conn.execute(text("SELECT kabkota FROM parks WHERE nama = 'Taman Uji Tanjung Morawa'")).scalar() == \
+            "12.07"
+
+
 def test_scoped_pages_use_the_city_index(region):
-    engine, _ = region
+    engine = region[0]
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL enable_seqscan = off"))  # the tables are small: ask whether it can
         plan = "\n".join(r[0] for r in conn.execute(text(
