@@ -14,6 +14,14 @@ KOTA = Layer(
         Field("nama", "text", "Nama", "Name", required=True),
         Field("provinsi_kode", "text", "Kode provinsi", "Province code"),
         AREA,
+        Field("jenis", "text", "Jenis", "Kind", choices=("kota", "kabupaten")),
+        # Areas and distances of this city are measured in this CRS (its UTM zone: Indonesia spans 46N-54S).
+        Field("metric_crs", "integer", "CRS metrik (EPSG)", "Metric CRS (EPSG)"),
+        Field("population", "bigint", "Jumlah penduduk", "Population"),
+        # The city's default map view.
+        Field("center_lon", "number", "Bujur pusat peta", "Map centre longitude"),
+        Field("center_lat", "number", "Lintang pusat peta", "Map centre latitude"),
+        Field("zoom", "integer", "Zoom peta", "Map zoom"),
     ),
     key="kode",
     style=Style(color="#333333", fill_opacity=0.0, weight=3),
@@ -41,7 +49,9 @@ KECAMATAN = Layer(
 KELURAHAN = Layer(
     id="kelurahan",
     title_id="Kelurahan / Desa",
-    title_en="Urban villages (kelurahan)",
+    title_en="Villages (kelurahan / desa)",
+    description_id="Tingkat 4: kelurahan (di kota) dan desa (terutama di kabupaten)",
+    description_en="Level 4: kelurahan (urban villages) and desa (rural villages, mostly in a kabupaten)",
     geometry_type="MultiPolygon",
     fields=(
         Field("kode", "text", "Kode Kemendagri", "Kemendagri code", required=True),

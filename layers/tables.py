@@ -1,6 +1,6 @@
 """A layer's table, built from its declaration: `layer_table` (SQLAlchemy) and `layer_ddl` (every statement
 that creates it: table, constraints, indexes, triggers). Runtime layers and new migrations create their tables
-with `layer_ddl`; tests check that it reproduces the tables migrations 0001-0003 made for the built-in layers.
+with `layer_ddl`; tests check that it reproduces the tables migrations 0001-0005 made for the built-in layers.
 Plus the non-spatial tables."""
 
 from geoalchemy2 import Geometry
@@ -33,6 +33,21 @@ _SA_TYPES = {"text": Text, "integer": Integer, "bigint": BigInteger, "number": F
 
 metadata = MetaData()
 
+# Every layer table's city: the Kemendagri code of the kab/kota a row belongs to. A system column like `version`:
+# kept by the database (trigger `petakota_kabkota`), never written by clients, shown and filterable as `kabkota`.
+CITY_COLUMN = "kabkota"
+
+
+def city_source(layer: Layer) -> str:
+    """Where a layer's rows take their city from: their own code (the kab/kota level: keyed on `kode`, with a
+    province code), their `kota_kode` (kecamatan, kelurahan/desa), or else their geometry."""
+    names = {f.name for f in layer.fields}
+    if "kota_kode" in names:
+        return "kota_kode"
+    if layer.key == "kode" and "provinsi_kode" in names:
+        return "kode"
+    return "geom"
+
 
 def layer_table(layer: Layer, meta: MetaData = metadata) -> Table:
     """Columns in the order the built-in tables have them (migrations added version and geom_3857 last)."""
@@ -48,6 +63,7 @@ def layer_table(layer: Layer, meta: MetaData = metadata) -> Table:
     # Web Mercator copy for tiles, kept by the database.
     columns.append(Column("geom_3857", Geometry(geometry_type=None, spatial_index=False),
                           Computed("ST_Transform(geom, 3857)", persisted=True)))
+    columns.append(Column(CITY_COLUMN, Text))
     return Table(layer.id, meta, *columns)
 
 
@@ -64,7 +80,7 @@ def layer_ddl(layer: Layer, metric_srid: int) -> list[str]:
             for statement in layer_ddl(PASAR, srid):
                 op.execute(statement)
 
-    What this emits is pinned by tests/test_layer_ddl.py to the tables migrations 0001-0003 made: changing it
+    What this emits is pinned by tests/test_layer_ddl.py to the tables migrations 0001-0005 made: changing it
     means a migration bringing every existing layer table (built-in and runtime) to the new shape."""
     dialect = postgresql.dialect()
     q = dialect.identifier_preparer.quote
@@ -82,8 +98,20 @@ def layer_ddl(layer: Layer, metric_srid: int) -> list[str]:
         f"CREATE INDEX {q(f'idx_{layer.id}_geom_3857')} ON {table} USING gist (geom_3857)",
         f"CREATE TRIGGER {q(f'{layer.id}_notify')} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION petakota_notify_change()",
+        *city_ddl(layer),
     ]
     return statements
+
+
+def city_ddl(layer: Layer) -> list[str]:
+    """The index and trigger keeping a layer's `kabkota` (migration 0005 gave them to the tables before it).
+    The index leads with the city and ends with the id, so one city's page in id order is one index range."""
+    q = postgresql.dialect().identifier_preparer.quote
+    table, source = q(layer.id), city_source(layer)
+    watched = ", ".join(dict.fromkeys([source, CITY_COLUMN]))
+    return [f"CREATE INDEX {q(f'idx_{layer.id}_kabkota')} ON {table} ({CITY_COLUMN}, id)",
+            f"CREATE TRIGGER {q(f'{layer.id}_kabkota')} BEFORE INSERT OR UPDATE OF {watched} ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION petakota_kabkota('{source}')"]
 
 
 LAYER_TABLES = {layer_id: layer_table(layer) for layer_id, layer in CATALOG.items()}

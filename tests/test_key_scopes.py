@@ -13,20 +13,40 @@ from shapely.geometry import box, mapping
 from sqlalchemy import text
 
 from gis.data.auth import create_key
+from gis.data.boundaries import add_city, remove_city
 from layers import CATALOG
-from tests.conftest import problem_of
+from tests.conftest import ROOT, problem_of
 from tests.test_processes import run
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
 # 100 m x 100 m in UTM 47N inside Binjai, and a square near 98.70, 3.55 in Deli Serdang (outside Binjai).
 IN_BINJAI = gpd.GeoSeries([box(445000, 398000, 445100, 398100)], crs=32647).to_crs(4326).iloc[0]
-IN_DELI_SERDANG = box(98.700, 3.550, 98.701, 3.551)
+# A small square well inside Kabupaten Deli Serdang (real boundary), away from Binjai
+_DS = gpd.read_file(ROOT / "layers" / "sample" / "data" / "kabkota_deli_serdang.geojson").geometry.iloc[0]
+_P = _DS.buffer(-0.01).representative_point()
+IN_DELI_SERDANG = box(_P.x, _P.y, _P.x + 0.001, _P.y + 0.001)
 PARCEL_PRIVATE = {f.name for f in CATALOG["project_parcels"].private_fields}
-PARCEL_PUBLIC = {f.name for f in CATALOG["project_parcels"].public_fields}
+PARCEL_PUBLIC = {f.name for f in CATALOG["project_parcels"].public_fields} | {"kabkota"}  # each feature says its city
 
 
 @pytest.fixture(scope="module")
-def scoped(engine) -> dict[str, str]:
+def deli_serdang(engine):
+    """Kabupaten Deli Serdang held beside Binjai for this module (real boundaries), removed afterwards."""
+    data = ROOT / "layers" / "sample" / "data"
+    add_city(engine, data / "desa_kelurahan_deli_serdang.geojson", "desa",
+             kecamatan=data / "kecamatan_deli_serdang.geojson", kabkota=data / "kabkota_deli_serdang.geojson")
+    try:
+        with engine.connect() as conn:
+            inside = conn.execute(text("SELECT ST_Within(ST_GeomFromText(:w, 4326), geom) FROM kota "
+                                       "WHERE kode = '12.07'"), {"w": IN_DELI_SERDANG.wkt}).scalar_one()
+        assert inside, "the test square must lie in Deli Serdang"
+        yield
+    finally:
+        remove_city(engine, "12.07")
+
+
+@pytest.fixture(scope="module")
+def scoped(engine, deli_serdang) -> dict[str, str]:
     limits = {
         "pupr_binjai": ("planner", ["12.75"], ["zoning"]),
         "binjai_analyst": ("analyst", ["12.75"], None),
@@ -102,7 +122,13 @@ def test_a_new_feature_outside_the_keys_cities_is_refused_and_nothing_is_written
     r = http.post("/collections/zoning/items", json=_zone(IN_DELI_SERDANG, "Uji luar"),
                   headers=_key(scoped["pupr_binjai"]))
     problem = problem_of(r)
-    assert problem["status"] == 403 and "12.75" in problem["detail"] and "outside every city" in problem["detail"]
+    assert problem["status"] == 403 and "12.75" in problem["detail"] and "12.07" in problem["detail"], problem
+    # and the other way round: a key limited to Deli Serdang may not write in Binjai
+    with engine.begin() as conn:
+        ds_planner = create_key(conn, "Uji pupr_deli_serdang", "planner", ["12.07"], ["zoning"])[1]
+    r = http.post("/collections/zoning/items", json=_zone(IN_BINJAI, "Uji luar"), headers=_key(ds_planner))
+    problem = problem_of(r)
+    assert problem["status"] == 403 and "12.07" in problem["detail"] and "12.75" in problem["detail"], problem
     assert _state(engine, "zoning") == before
 
 

@@ -174,7 +174,7 @@ def test_one_memory_budget_for_vector_and_raster_tiles_and_invalidation_by_layer
         return service.cache.key("png", ("raster:landcover_2024",), entry["path"], t.z, t.x, t.y)
 
     def mvt_key(t):
-        return service.cache.key("mvt", ("zoning",), t.z, t.x, t.y, False)
+        return service.cache.key("mvt", ("zoning",), t.z, t.x, t.y, False, ())  # no city scope
 
     png = next(t for t in raster if service.cache.get(png_key(t)))
     mvt = next(t for _, t in vector if service.cache.get(mvt_key(t)))

@@ -52,7 +52,8 @@ def test_parcel_tile_has_the_features_and_public_properties_of_the_database(http
         statuses = dict(conn.execute(text("SELECT id, status FROM project_parcels")).all())
     for f in features:
         assert f["properties"]["status"] == statuses[f["id"]]
-        assert set(f["properties"]) == {fl.name for fl in CATALOG["project_parcels"].public_fields}
+        # the public fields and the city the feature lies in
+        assert set(f["properties"]) == {fl.name for fl in CATALOG["project_parcels"].public_fields} | {"kabkota"}
     assert tile["project_parcels"]["extent"] == EXTENT
 
 

@@ -27,7 +27,8 @@ from gis.data.writer import GeometryInput
 router = APIRouter(tags=["OGC API - Features"])
 
 KNOWN_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "properties", "sortby", "filter",
-                "filter-lang", "filter-crs", "lang"}
+                "filter-lang", "filter-crs", "lang", "city"}
+CITY_DOC = "Kemendagri codes of the cities in scope, comma-separated (e.g. 12.75,12.07); see /cities"
 
 # Typed so that /api lists the allowed values; a wrong one is a 400 problem naming them (api/errors.py).
 ItemsFormat = Literal["json", "geojson", "html", "csv", "gpkg"]
@@ -93,7 +94,8 @@ def items_query(request: Request, limit: int = Query(10, ge=1, le=10_000), offse
                 sortby: str | None = None, filter: str | None = None, crs: CrsUri | None = None,
                 bbox_crs: Annotated[CrsUri | None, Query(alias="bbox-crs")] = None,
                 filter_lang: Annotated[FilterLang, Query(alias="filter-lang")] = "cql2-text",
-                filter_crs: Annotated[CrsUri | None, Query(alias="filter-crs")] = None) -> ItemsQuery:
+                filter_crs: Annotated[CrsUri | None, Query(alias="filter-crs")] = None,
+                city: Annotated[str | None, Query(description=CITY_DOC)] = None) -> ItemsQuery:
     metric = request.app.state.settings.city.metric_crs
     extra = {k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS}
     return ItemsQuery(
@@ -103,6 +105,7 @@ def items_query(request: Request, limit: int = Query(10, ge=1, le=10_000), offse
         properties=[p.strip() for p in properties.split(",") if p.strip()] if properties is not None else None,
         sortby=_sortby(sortby), filter=filter, filter_lang=filter_lang,
         filter_crs=crs_mod.parse(filter_crs, metric, "filter-crs"), equals=extra,
+        cities=request.app.state.catalog.scope(city),
     )
 
 

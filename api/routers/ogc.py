@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import Caller, Catalog
 from api.formats import json_or_html, links_for, negotiate
+from api.routers.items import CITY_DOC
 from gis.core import crs as crs_mod
 from gis.data.catalog import LayerStats
 from layers.schema import Layer
+from layers.tables import CITY_COLUMN
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -77,6 +81,8 @@ def landing(request: Request, f: str | None = None):
             {"href": f"{base}/processes", "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
              "type": "application/json", "title": "Processes (planning analyses)"},
             {"href": f"{base}/rasters", "rel": "data", "type": "application/json", "title": "Rasters"},
+            {"href": f"{base}/cities", "rel": "related",
+             "type": "application/json", "title": "Cities held (kab/kota): the scope of ?city="},
         ],
     }
     return json_or_html(request, fmt, "landing", doc, doc["title"])
@@ -94,9 +100,10 @@ def api_definition(request: Request):
     return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json;version=3.0")
 
 
-def collection_doc(request: Request, layer: Layer, stats: LayerStats, who) -> dict:
+def collection_doc(request: Request, layer: Layer, stats: LayerStats, who, cities: tuple[str, ...] = ()) -> dict:
     base = _base(request)
     path = f"/collections/{layer.id}"
+    scope = f"&city={','.join(cities)}" if cities else ""
     settings = request.app.state.settings
     bbox = list(stats.bbox or (-180, -90, 180, 90))
     doc = {
@@ -113,11 +120,13 @@ def collection_doc(request: Request, layer: Layer, stats: LayerStats, who) -> di
         "storageCrs": crs_mod.CRS84,
         "links": [
             *links_for(request, path, title=layer.title_id),
-            {"href": f"{base}{path}/items?f=json", "rel": "items", "type": "application/geo+json",
+            {"href": f"{base}{path}/items?f=json{scope}", "rel": "items", "type": "application/geo+json",
              "title": "Features (GeoJSON)"},
-            {"href": f"{base}{path}/items?f=html", "rel": "items", "type": "text/html", "title": "Features (HTML)"},
-            {"href": f"{base}{path}/items?f=csv", "rel": "items", "type": "text/csv", "title": "Features (CSV)"},
-            {"href": f"{base}{path}/items?f=gpkg", "rel": "items", "type": "application/geopackage+sqlite3",
+            {"href": f"{base}{path}/items?f=html{scope}", "rel": "items", "type": "text/html",
+             "title": "Features (HTML)"},
+            {"href": f"{base}{path}/items?f=csv{scope}", "rel": "items", "type": "text/csv",
+             "title": "Features (CSV)"},
+            {"href": f"{base}{path}/items?f=gpkg{scope}", "rel": "items", "type": "application/geopackage+sqlite3",
              "title": "Features (GeoPackage)"},
             {"href": f"{base}{path}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "title": "Queryables"},
@@ -125,6 +134,8 @@ def collection_doc(request: Request, layer: Layer, stats: LayerStats, who) -> di
              "type": "application/schema+json", "title": "Schema"},
         ],
     }
+    if cities:
+        doc["cities"] = list(cities)
     if layer.time_field:
         doc["extent"]["temporal"] = {"interval": [[None, None]], "trs":
                                      "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"}
@@ -132,23 +143,27 @@ def collection_doc(request: Request, layer: Layer, stats: LayerStats, who) -> di
 
 
 @router.get("/collections", summary="The collections (one per layer)")
-def collections(request: Request, who: Caller, catalog: Catalog, f: str | None = None):
+def collections(request: Request, who: Caller, catalog: Catalog, f: str | None = None,
+                city: Annotated[str | None, Query(description=CITY_DOC)] = None):
     fmt = negotiate(request, f)
     layers = catalog.visible(who)
-    stats = catalog.stats(layers)
+    cities = catalog.scope(city)
+    stats = catalog.stats(layers, cities)
     doc = {
         "links": links_for(request, "/collections", title="Collections"),
         "crs": [c.uri for c in crs_mod.supported(request.app.state.settings.city.metric_crs)],
-        "collections": [collection_doc(request, layer, stats[layer.id], who) for layer in layers],
+        "collections": [collection_doc(request, layer, stats[layer.id], who, cities) for layer in layers],
     }
     return json_or_html(request, fmt, "collections", doc, "Koleksi data / Collections")
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-def collection(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
+def collection(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None,
+               city: Annotated[str | None, Query(description=CITY_DOC)] = None):
     fmt = negotiate(request, f)
     layer = catalog.layer(collection_id, who)
-    doc = collection_doc(request, layer, catalog.stats([layer])[layer.id], who)
+    cities = catalog.scope(city)
+    doc = collection_doc(request, layer, catalog.stats([layer], cities)[layer.id], who, cities)
     return json_or_html(request, fmt, "collection", doc, layer.title_id)
 
 
@@ -173,6 +188,8 @@ def _schema(request: Request, layer: Layer, who, queryables: bool) -> dict:
         if layer.time_field == fld.name:
             p["x-ogc-role"] = "primary-instant"
         props[fld.name] = p
+    props[CITY_COLUMN] = {"type": "string", "title": "Kode kab/kota", "readOnly": True,
+                          "description": "Kemendagri code of the city (kab/kota) the feature lies in; see /cities"}
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{layer.id}/{'queryables' if queryables else 'schema'}",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import morecantile
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, Catalog, Tiles
+from api.routers.items import CITY_DOC
 from gis.core.errors import NotFound
 from gis.data.auth import Principal
 from gis.data.catalog import Bounds
@@ -20,6 +21,7 @@ from layers.schema import Layer
 router = APIRouter(tags=["OGC API - Tiles"])
 TMS_ID = "WebMercatorQuad"
 IfNoneMatch = Annotated[str | None, Header()]
+CityParam = Annotated[str | None, Query(description=CITY_DOC)]
 
 
 def _check_tms(tms: str) -> None:
@@ -43,18 +45,20 @@ def _response(reply: TileReply) -> Response:
 
 @router.get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of one collection")
 async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog,
-                          tiles: Tiles, if_none_match: IfNoneMatch = None):
+                          tiles: Tiles, if_none_match: IfNoneMatch = None, city: CityParam = None):
     _check_tms(tms)
     layer = await catalog.layer_async(collection_id, who)
-    return _response(await tiles.vector_tile([layer], z, x, y, _private(who, [layer]), if_none_match))
+    cities = await catalog.scope_async(city)
+    return _response(await tiles.vector_tile([layer], z, x, y, _private(who, [layer]), if_none_match, cities))
 
 
 @router.get("/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of several collections (?collections=a,b,c)")
 async def multi_tile(tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog, tiles: Tiles,
-                     collections: str | None = None, if_none_match: IfNoneMatch = None):
+                     collections: str | None = None, if_none_match: IfNoneMatch = None, city: CityParam = None):
     _check_tms(tms)
     layers = await catalog.chosen_async(_names(collections), who)
-    return _response(await tiles.vector_tile(layers, z, x, y, _private(who, layers), if_none_match))
+    cities = await catalog.scope_async(city)
+    return _response(await tiles.vector_tile(layers, z, x, y, _private(who, layers), if_none_match, cities))
 
 
 # --- metadata ----------------------------------------------------------------------------------------------
@@ -132,21 +136,30 @@ def tilejson(request: Request, layers: list[Layer], bounds: Bounds, tiles_url: s
     }
 
 
+def _city_query(cities: tuple[str, ...], sep: str) -> str:
+    return f"{sep}city={','.join(cities)}" if cities else ""
+
+
 @router.get("/collections/{collection_id}/tiles/{tms}/tilejson.json", summary="TileJSON 3.0 of a collection")
-def collection_tilejson(request: Request, collection_id: str, tms: str, who: Caller, catalog: Catalog):
+def collection_tilejson(request: Request, collection_id: str, tms: str, who: Caller, catalog: Catalog,
+                        city: CityParam = None):
     _check_tms(tms)
     layer = catalog.layer(collection_id, who)
-    return tilejson(request, [layer], catalog.bounds([layer]),
-                    f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}")
+    cities = catalog.scope(city)
+    return tilejson(request, [layer], catalog.bounds([layer], cities),
+                    f"{_base(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"
+                    f"{_city_query(cities, '?')}")
 
 
 @router.get("/tiles/{tms}/tilejson.json", summary="TileJSON 3.0 of several collections")
-def multi_tilejson(request: Request, tms: str, who: Caller, catalog: Catalog, collections: str | None = None):
+def multi_tilejson(request: Request, tms: str, who: Caller, catalog: Catalog, collections: str | None = None,
+                   city: CityParam = None):
     _check_tms(tms)
     layers = catalog.chosen(_names(collections), who)
-    query = f"?collections={','.join(layer.id for layer in layers)}"
+    cities = catalog.scope(city)
+    query = f"?collections={','.join(layer.id for layer in layers)}{_city_query(cities, '&')}"
     url = f"{_base(request)}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}{query}"
-    return tilejson(request, layers, catalog.bounds(layers), url)
+    return tilejson(request, layers, catalog.bounds(layers, cities), url)
 
 
 @router.get("/styles/default/style.json", summary="MapLibre style built from the layer declarations")

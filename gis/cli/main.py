@@ -18,6 +18,8 @@ keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once, when 
 app.add_typer(keys_app, name="keys")
 layers_app = typer.Typer(help="Layers added at runtime (they appear without a restart).", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
+city_app = typer.Typer(help="The cities held (kab/kota): adopt, list, remove.", no_args_is_help=True)
+app.add_typer(city_app, name="city")
 
 
 def _fail(message: str) -> None:
@@ -45,27 +47,36 @@ def db_current() -> None:
 
 @app.command("load-sample")
 def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet"),
-                force: bool = typer.Option(False, help="overwrite sample features edited since the last load")
+                force: bool = typer.Option(False, help="overwrite sample features edited since the last load"),
+                region: str = typer.Option(None, help="also adopt a sample region's cities: mebidangro (Kabupaten "
+                                                      "Deli Serdang and Kabupaten Karo, real boundaries)")
                 ) -> None:
-    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters). Reloading keeps
-    feature ids and refuses to overwrite edits made since the last load unless --force."""
-    from gis.data.sample import is_empty
+    """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters), and with --region
+    the region's other cities (boundaries only). Reloading keeps feature ids and refuses to overwrite edits made
+    since the last load unless --force."""
+    from gis.data.sample import is_empty, load_region
     from gis.data.sample import load_sample as load
 
     settings = Settings()
     engine = db.make_engine(settings, pool_size=1)
     if if_empty and not is_empty(engine):
         typer.echo("sample city already loaded")
-        return
-    steps = ["generating layers", "checking for edits", "writing rasters",
-             *[f"loading {x}" for x in _sample_layers()], "loading ITBX and raster registry"]
-    try:
-        with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
-            counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
-                          force=force)
-    except PetaKotaError as exc:
-        _fail(exc.detail)
-    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    else:
+        steps = ["generating layers", "checking for edits", "writing rasters",
+                 *[f"loading {x}" for x in _sample_layers()], "loading ITBX and raster registry"]
+        try:
+            with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
+                counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
+                              force=force)
+        except PetaKotaError as exc:
+            _fail(exc.detail)
+        typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if region:
+        try:
+            for adopted in load_region(engine, region):
+                typer.echo(_adopted_line(adopted))
+        except PetaKotaError as exc:
+            _fail(exc.detail)
 
 
 @app.command("backup")
@@ -106,7 +117,7 @@ def _sample_layers() -> list[str]:
 @app.command("import-boundaries")
 def import_boundaries(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile..."),
-    level: str = typer.Option(..., help="kota, kecamatan or kelurahan"),
+    level: str = typer.Option(..., help="kota, kecamatan or kelurahan (desa: the same level)"),
     code_field: str = typer.Option(None, help="field with the Kemendagri code (detected if omitted)"),
     name_field: str = typer.Option(None, help="field with the name (detected if omitted)"),
     crs: str = typer.Option(None, help="CRS of the file when it declares none, e.g. EPSG:32647"),
@@ -124,6 +135,68 @@ def import_boundaries(
     except PetaKotaError as exc:
         _fail(exc.detail)
     typer.echo(f"imported {n} {level} features from {file.name}")
+
+
+def _adopted_line(a) -> str:
+    verb = "updated" if a.replaced else "adopted"
+    removed = f", {a.removed} no longer in the files removed" if a.removed else ""
+    return (f"{verb} {a.code} {a.name} ({a.kind}, metric CRS EPSG:{a.metric_crs}): {a.kecamatan} kecamatan, "
+            f"{a.level4} kelurahan/desa ({a.desa} desa){removed}")
+
+
+@city_app.command("add")
+def city_add(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="the city's kelurahan/desa (GeoJSON, "
+                                                                       "GeoPackage, Shapefile...)"),
+    level: str = typer.Option(..., help="kelurahan or desa: the level-4 units in FILE"),
+    kecamatan: Path = typer.Option(None, exists=True, dir_okay=False, help="the kecamatan (else dissolved)"),
+    kabkota: Path = typer.Option(None, exists=True, dir_okay=False, help="the kab/kota boundary (else dissolved)"),
+    population: int = typer.Option(None, help="the city's population (cite the figure's source in your notes)"),
+    crs: str = typer.Option(None, help="metric CRS for areas and distances (default: the city's UTM zone)"),
+    city: str = typer.Option(None, help="the city to take from a file holding several, e.g. 12.07"),
+    code_field: str = typer.Option(None, help="field with the Kemendagri code (detected if omitted)"),
+    name_field: str = typer.Option(None, help="field with the name (detected if omitted)"),
+    file_crs: str = typer.Option(None, help="CRS of files that declare none, e.g. EPSG:32647"),
+    repair: bool = typer.Option(False, help="repair invalid geometries instead of refusing the files"),
+) -> None:
+    """Adopt a city: kab/kota, kecamatan and kelurahan/desa checked together (codes nest, one city, no overlap
+    with a city held), then written all-or-nothing. Adopting a held city again updates it, never copies it."""
+    from gis.data.boundaries import add_city
+
+    try:
+        adopted = add_city(db.make_engine(Settings(), pool_size=1), file, level, kecamatan=kecamatan,
+                           kabkota=kabkota, population=population, crs=crs, city=city, code_field=code_field,
+                           name_field=name_field, repair=repair, crs_of_file=file_crs)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(_adopted_line(adopted))
+
+
+@city_app.command("list")
+def city_list() -> None:
+    """List the cities held."""
+    from gis.data.cities import held_cities
+
+    with db.make_engine(Settings(), pool_size=1).connect() as conn:
+        for c in held_cities(conn):
+            area = f"{c.area_ha / 100:,.1f} km2" if c.area_ha else "?"
+            people = f"{c.population:,}" if c.population else "population unknown"
+            typer.echo(f"{c.code}  {c.name} ({c.kind}), {area}, {people}, EPSG:{c.metric_crs}")
+
+
+@city_app.command("remove")
+def city_remove(code: str = typer.Argument(..., help="Kemendagri code, e.g. 12.07"),
+                yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation")) -> None:
+    """Remove a city and every feature of every layer in it (the edit history keeps them)."""
+    from gis.data.boundaries import remove_city
+
+    if not yes:
+        typer.confirm(f"Remove city {code} and every feature of every layer in it?", abort=True)
+    try:
+        counts = remove_city(db.make_engine(Settings(), pool_size=1), code)
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    typer.echo(f"removed city {code}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
 
 
 @keys_app.command("create")

@@ -14,9 +14,12 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, text
 
 from gis.core.errors import InvalidInput, NotFound
+from gis.core.scope import Scope, parse_cities
 from gis.data.auth import Principal
 from gis.data.changes import EVERYTHING
+from gis.data.cities import City, held_cities
 from gis.data.counting import within_budget
+from gis.data.features import city_clause
 from gis.data.registry import load_catalog
 from layers.schema import Layer
 
@@ -38,12 +41,20 @@ class LayerStats:
         return out
 
 
-def layer_stats(conn: Connection, layer: Layer, budget_ms: int) -> LayerStats:
+def layer_stats(conn: Connection, layer: Layer, budget_ms: int, cities: Scope = ()) -> LayerStats:
     """Exact count and extent in one scan within the budget; past it, no count and PostGIS's estimated extent
-    (from the planner statistics, slightly generous: fine for a bounding box, never used as a count)."""
-    row = within_budget(conn, budget_ms, f"SELECT n, ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, "
-                                         f"ST_YMax(e) y1 FROM (SELECT count(*) n, ST_Extent(geom) e FROM {layer.id}) s")
-    if row is None:
+    (from the planner statistics, slightly generous: fine for a bounding box, never used as a count). Scoped to
+    `cities` when given (then past the budget, no count and the extent of the cities' boundaries)."""
+    params: dict = {}
+    scoped = city_clause(cities, params)
+    where = f"WHERE {scoped}" if scoped else ""
+    row = within_budget(conn, budget_ms, f"SELECT n, ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 "
+                                         f"FROM (SELECT count(*) n, ST_Extent(geom) e FROM {layer.id} {where}) s",
+                        params)
+    if row is None and cities:
+        row = conn.execute(text(f"SELECT NULL AS n, ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 "
+                                f"FROM (SELECT ST_Extent(geom) e FROM {CITY_LAYER} {where}) s"), params).one()
+    elif row is None:
         row = conn.execute(text("SELECT NULL AS n, ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 "
                                 "FROM (SELECT ST_EstimatedExtent(:t, 'geom')::geometry e) s"), {"t": layer.id}).one()
     bbox = None if row.x0 is None else (row.x0, row.y0, row.x1, row.y1)
@@ -71,7 +82,8 @@ class CatalogService:
         self.count_budget_ms = count_budget_ms
         self.stats_ttl = stats_ttl  # a safety net only: edits reach `invalidate` at once
         self._catalog: tuple[float, dict[str, Layer]] | None = None
-        self._stats: dict[str, tuple[float, LayerStats]] = {}
+        self._cities: tuple[float, list[City]] | None = None
+        self._stats: dict[tuple[str, Scope], tuple[float, LayerStats]] = {}
         self._generations: dict[str, int] = {}  # bumped by each change of a layer
         self._epoch = 0  # bumped when anything may have changed
         self._lock = threading.Lock()
@@ -124,14 +136,48 @@ class CatalogService:
             return self.chosen(names, who)
         return await anyio.to_thread.run_sync(self.chosen, names, who)
 
+    # --- the cities held ----------------------------------------------------------------------------------------
+
+    def cities(self) -> list[City]:
+        """The kab/kota held (cached until the `kota` layer changes)."""
+        cached = self._cities
+        if cached is not None and time.monotonic() - cached[0] < self.stats_ttl:
+            return cached[1]
+        epoch = self._generation(CITY_LAYER)
+        with self.engine.connect() as conn:
+            cities = held_cities(conn)
+        with self._lock:
+            if self._generation(CITY_LAYER) == epoch:
+                self._cities = (time.monotonic(), cities)
+        return cities
+
+    def city(self, code: str) -> City:
+        for city in self.cities():
+            if city.code == code:
+                return city
+        raise NotFound(f"no city {code[:20]!r} is held; see /cities")
+
+    def scope(self, value: str | None) -> Scope:
+        """`?city=` checked against the cities held: sorted codes, empty for every city."""
+        if not value:
+            return ()
+        return parse_cities(value, {c.code: c.name for c in self.cities()})
+
+    async def scope_async(self, value: str | None) -> Scope:
+        """`scope` for async routes: from memory when the cities are cached, else on a worker thread."""
+        cached = self._cities
+        if not value or (cached is not None and time.monotonic() - cached[0] < self.stats_ttl):
+            return self.scope(value)
+        return await anyio.to_thread.run_sync(self.scope, value)
+
     # --- what the database holds --------------------------------------------------------------------------------
 
-    def stats(self, layers: list[Layer]) -> dict[str, LayerStats]:
-        """layer id -> exact feature count (or none) and extent."""
+    def stats(self, layers: list[Layer], cities: Scope = ()) -> dict[str, LayerStats]:
+        """layer id -> exact feature count (or none) and extent, within the cities when given."""
         now = time.monotonic()
         out, missing = {}, []
         for layer in layers:
-            hit = self._stats.get(layer.id)
+            hit = self._stats.get((layer.id, cities))
             if hit and now - hit[0] < self.stats_ttl:
                 out[layer.id] = hit[1]
             else:
@@ -140,11 +186,13 @@ class CatalogService:
             generations = {layer.id: self._generation(layer.id) for layer in missing}
             with self.engine.connect() as conn:
                 for layer in missing:
-                    out[layer.id] = layer_stats(conn, layer, self.count_budget_ms)
+                    out[layer.id] = layer_stats(conn, layer, self.count_budget_ms, cities)
             with self._lock:  # an edit while counting makes the result stale: give it, do not keep it
+                if len(self._stats) > 10_000:
+                    self._stats.clear()
                 for layer in missing:
                     if self._generation(layer.id) == generations[layer.id]:
-                        self._stats[layer.id] = (now, out[layer.id])
+                        self._stats[(layer.id, cities)] = (now, out[layer.id])
         return out
 
     def _generation(self, layer_id: str) -> tuple[int, int]:
@@ -154,10 +202,15 @@ class CatalogService:
         city = self.layers().get(CITY_LAYER)
         return self.stats([city])[CITY_LAYER].bbox if city else None
 
-    def bounds(self, layers: list[Layer]) -> Bounds:
-        """Where these layers' features are (lon/lat); the city when they are empty, the world without a city."""
-        stats = self.stats(layers)
-        return union(s.bbox for s in stats.values() if s.bbox) or self.city_bounds() or WORLD
+    def bounds(self, layers: list[Layer], cities: Scope = ()) -> Bounds:
+        """Where these layers' features are (lon/lat), within the cities when given; the cities' (or all held
+        cities') extent when they are empty, the world without a city."""
+        stats = self.stats(layers, cities)
+        found = union(s.bbox for s in stats.values() if s.bbox)
+        if found:
+            return found
+        held = [c.bbox for c in self.cities() if not cities or c.code in cities]
+        return union(held) or WORLD
 
     def invalidate(self, layer_id: str) -> None:
         """A layer changed (or, for EVERYTHING, anything may have): its statistics are computed again."""
@@ -166,8 +219,12 @@ class CatalogService:
                 self._epoch += 1
                 self._stats.clear()
                 self._catalog = None
+                self._cities = None
             else:
                 self._generations[layer_id] = self._generations.get(layer_id, 0) + 1
-                self._stats.pop(layer_id, None)
+                for key in [k for k in self._stats if k[0] == layer_id]:
+                    del self._stats[key]
+                if layer_id == CITY_LAYER:
+                    self._cities = None
                 if self._catalog and layer_id not in self._catalog[1]:
                     self._catalog = None  # a table we do not know yet: most likely a layer just added elsewhere

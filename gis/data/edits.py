@@ -19,6 +19,7 @@ from gis.core.crs import Crs
 from gis.core.errors import InvalidInput, NotFound, VersionConflict
 from gis.data.store import geom_sql
 from layers.schema import Field, Layer
+from layers.tables import CITY_COLUMN
 
 _PY_TYPES = {"text": (str,), "integer": (int,), "bigint": (int,), "number": (int, float), "boolean": (bool,),
              "date": (str,)}
@@ -53,7 +54,8 @@ def check_properties(layer: Layer, props, partial: bool) -> dict:
     if not isinstance(props, dict):
         raise InvalidInput("'properties' must be a JSON object")
     writable = {f.name: f for f in layer.fields if not f.computed}
-    computed = {f.name for f in layer.fields if f.computed}
+    # Derived by the database, so ignored: computed fields (area_ha) and the city a feature lies in (kabkota).
+    computed = {f.name for f in layer.fields if f.computed} | {CITY_COLUMN}
     unknown = [k for k in props if k not in writable and k not in computed]
     if unknown:
         raise InvalidInput(f"unknown properties {', '.join(map(repr, unknown))} for {layer.id}; "

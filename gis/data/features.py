@@ -15,6 +15,7 @@ from gis.data import cql2
 from gis.data.counting import count_within
 from gis.data.key_scope import CITIES_PARAM, row_in_cities_sql
 from layers.schema import FIELD_SQL_TYPES, Layer
+from layers.tables import CITY_COLUMN
 
 MAX_LIMIT = 10_000
 Cities = tuple[str, ...] | None  # the cities where a caller reads private fields (None: everywhere)
@@ -34,6 +35,7 @@ class ItemsQuery:
     filter_lang: str = "cql2-text"
     filter_crs: Crs = field(default_factory=lambda: Crs("CRS84", 4326))
     equals: dict[str, str] = field(default_factory=dict)  # ?field=value (Part 1 property filters)
+    cities: tuple[str, ...] = ()  # ?city=: Kemendagri codes of the kab/kota in scope; empty: every city
 
 
 @dataclass
@@ -49,7 +51,19 @@ def visible_fields(layer: Layer, include_private: bool):
 
 
 def _queryables(layer: Layer, include_private: bool) -> dict[str, str]:
-    return {"id": "integer", **{f.name: f.type for f in visible_fields(layer, include_private)}}
+    return {"id": "integer", **{f.name: f.type for f in visible_fields(layer, include_private)},
+            CITY_COLUMN: "text"}
+
+
+def city_clause(cities: tuple[str, ...], params: dict) -> str | None:
+    """The scope's condition (served by the (kabkota, id) index), or None for every city."""
+    if not cities:
+        return None
+    if len(cities) == 1:
+        params["city"] = cities[0]
+        return f"{CITY_COLUMN} = :city"
+    params["cities"] = list(cities)
+    return f"{CITY_COLUMN} = ANY(CAST(:cities AS text[]))"
 
 
 def geometry_sql(crs: Crs, column: str = "geom") -> str:
@@ -61,6 +75,9 @@ def geometry_sql(crs: Crs, column: str = "geom") -> str:
 def _where(layer: Layer, q: ItemsQuery, include_private: bool) -> tuple[list[str], dict]:
     clauses, params = [], {}
     fields = _queryables(layer, include_private)
+    scoped = city_clause(q.cities, params)
+    if scoped:
+        clauses.append(scoped)
     if q.bbox:
         x0, y0, x1, y1 = q.bbox
         if q.bbox_crs.lat_lon:
@@ -106,17 +123,26 @@ def _selected(layer: Layer, q: ItemsQuery, include_private: bool):
     fields = visible_fields(layer, include_private)
     if q.properties is None:
         return fields
-    names = {f.name for f in fields}
+    names = {f.name for f in fields} | {CITY_COLUMN}
     unknown = [p for p in q.properties if p not in names]
     if unknown:
         raise InvalidInput(f"unknown properties {', '.join(map(repr, unknown))}; available: {', '.join(names)}")
     return tuple(f for f in fields if f.name in q.properties)
 
 
-def feature_json_sql(layer: Layer, fields, crs: Crs, private_cities: Cities = None) -> str:
-    """A Feature's GeoJSON text; with `private_cities`, private fields only in features lying in those cities."""
+def with_city(q: ItemsQuery) -> bool:
+    """Whether the answer carries each feature's city (always, unless `properties` leaves it out)."""
+    return q.properties is None or CITY_COLUMN in q.properties
+
+
+def feature_json_sql(layer: Layer, fields, crs: Crs, private_cities: Cities = None, city: bool = True) -> str:
+    """A Feature's GeoJSON text with its city (`kabkota`); with `private_cities`, private fields only in features
+    lying in those cities."""
     def props(chosen) -> str:
-        return "json_build_object(" + ", ".join(f"'{f.name}', \"{f.name}\"" for f in chosen) + ")"
+        pairs = [f"'{f.name}', \"{f.name}\"" for f in chosen]
+        if city:
+            pairs.append(f"'{CITY_COLUMN}', {CITY_COLUMN}")
+        return "json_build_object(" + ", ".join(pairs) + ")"
 
     properties = props(fields)
     public = tuple(f for f in fields if f.public)
@@ -149,7 +175,7 @@ def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: 
     sql = (
         f"SELECT coalesce(string_agg(f, ',' ORDER BY rn) FILTER (WHERE rn <= :last), '') AS features, "
         f"count(*) AS n FROM (SELECT row_number() OVER (ORDER BY {order}) AS rn, "
-        f"{feature_json_sql(layer, fields, q.crs, private_cities)} AS f FROM {layer.id} {where} "
+        f"{feature_json_sql(layer, fields, q.crs, private_cities, with_city(q))} AS f FROM {layer.id} {where} "
         f"ORDER BY {order} LIMIT :limit_plus OFFSET :offset) page"
     )
     row = conn.execute(text(sql), {**params, **_scope(private_cities), "last": q.offset + q.limit,
@@ -188,7 +214,7 @@ def fetch_frame(conn: Connection, layer: Layer, q: ItemsQuery, include_private: 
             return f'"{f.name}"'
         return f'CASE WHEN {row_in_cities_sql(layer.id)} THEN "{f.name}" END AS "{f.name}"'
 
-    cols = ", ".join(["id", *(column(f) for f in fields)])
+    cols = ", ".join(["id", *(column(f) for f in fields), *[CITY_COLUMN] * with_city(q)])
     geom = f"ST_Transform(geom, {int(q.crs.srid)})" if q.crs.srid != 4326 else "geom"
     sql = (f"SELECT {cols}, {geom} AS geometry FROM {layer.id} {where} ORDER BY {_order(layer, q, queryable)} "
            f"LIMIT :limit OFFSET :offset")

@@ -1,8 +1,8 @@
 """Where a key limited to cities may read private fields and write: the city a feature lies in.
 
-A feature lies in the kab/kota (layer `kota`) that holds a point on its surface: one city per feature, even for
-one straddling a border, and the same rule for reads and writes. `city_of_row_sql` is the only place that
-says so; once every layer table stores its kab/kota code, it becomes that column."""
+A feature lies in the kab/kota stored in its row (`kabkota`, kept by the database from codes or geometry): one
+city per feature, even for one straddling a border, and the same rule for reads and writes.
+`city_of_row_sql` is the only place that says so."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from sqlalchemy import Connection, text
 from gis.core.errors import Forbidden
 from gis.data.auth import Principal
 from layers.schema import Layer
+from layers.tables import CITY_COLUMN
 
 CITIES_PARAM = "scope_cities"  # the bound parameter holding the key's city codes
 
 
 def city_of_row_sql(table: str) -> str:
     """SQL for the Kemendagri code of the city a row of `table` lies in (NULL: in no city held)."""
-    return (f"(SELECT k.kode FROM kota k WHERE ST_Intersects(k.geom, ST_PointOnSurface({table}.geom)) "
-            f"ORDER BY k.kode LIMIT 1)")
+    return f"{table}.{CITY_COLUMN}"
 
 
 def row_in_cities_sql(table: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import geopandas as gpd
 from sqlalchemy import Connection, Engine, text
 
-from gis.core.errors import Conflict
+from gis.core.errors import Conflict, InvalidInput
 from gis.core.settings import Settings
 from gis.data import store
 from layers import CATALOG
@@ -35,6 +35,7 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
     Returns the number of features per layer."""
     progress("generating layers")
     city = build()
+    city.kota["population"] = settings.city.population
     layers = city.all_layers()
     with engine.begin() as conn:
         progress("checking for edits")
@@ -45,6 +46,8 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
         layers["project_parcels"] = _at_first_status(layers["project_parcels"], new_parcels)
         for layer_id, gdf in layers.items():
             _stage(conn, layer_id, gdf)
+        conn.execute(text("SELECT set_config('petakota.sample_city', :c, true)"),
+                     {"c": str(city.kota.kode.iloc[0])})
         if not force:
             edits = [line for layer_id in layers for line in _edits_since_load(conn, layer_id)]
             if edits:
@@ -81,6 +84,10 @@ def _stage(conn: Connection, layer_id: str, gdf: gpd.GeoDataFrame) -> None:
     store.insert_features(conn, dataclasses.replace(CATALOG[layer_id], id=_staging(layer_id)), gdf)
 
 
+# The sample city's own rows (other cities held in the same database are not the sample's to change).
+IN_SAMPLE_CITY = "t.kabkota IS NOT DISTINCT FROM current_setting('petakota.sample_city', true)"
+
+
 def _match(layer_id: str, a: str, b: str) -> str:
     return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in NATURAL_KEYS[layer_id])
 
@@ -112,6 +119,7 @@ def _edits_since_load(conn: Connection, layer_id: str) -> list[str]:
         LEFT JOIN {s} ON {_match(layer_id, 't', s)}
         WHERE (h.actor IS NOT NULL OR l.last_version IS NULL OR t.version > l.last_version)
           AND ({s}.geom IS NULL OR {_differs(cols, 't', s)})
+          AND ({s}.geom IS NOT NULL OR {IN_SAMPLE_CITY} OR t.kabkota IS NULL)
         ORDER BY t.id"""), {"layer": layer_id, "loader": LOADER}).all()
     deleted = conn.execute(text(f"""
         SELECT DISTINCT ON (h.feature_id) h.feature_id, h.actor,
@@ -134,8 +142,8 @@ def _apply(conn: Connection, layer_id: str) -> int:
     s, cols = _staging(layer_id), _staged_columns(conn, layer_id)
     conn.execute(text(f"UPDATE {layer_id} t SET {', '.join(f'{c} = {s}.{c}' for c in [*cols, 'geom'])} "
                       f"FROM {s} WHERE {_match(layer_id, 't', s)} AND {_differs(cols, 't', s)}"))
-    conn.execute(text(f"DELETE FROM {layer_id} t "
-                      f"WHERE NOT EXISTS (SELECT 1 FROM {s} WHERE {_match(layer_id, 't', s)})"))
+    conn.execute(text(f"DELETE FROM {layer_id} t WHERE ({IN_SAMPLE_CITY} OR t.kabkota IS NULL) "
+                      f"AND NOT EXISTS (SELECT 1 FROM {s} WHERE {_match(layer_id, 't', s)})"))
     keys = NATURAL_KEYS[layer_id]
     conn.execute(text(f"""
         INSERT INTO {layer_id} (id, version, {', '.join(cols)}, geom)
@@ -175,3 +183,21 @@ def _replay_status_steps(conn: Connection, parcels: gpd.GeoDataFrame, new: set) 
     if later:
         conn.execute(text("UPDATE project_parcels SET status = :s, status_date = :d WHERE parcel_id = :p"),
                      [{"s": status, "d": day, "p": parcel_id} for day, parcel_id, status in later])
+
+
+# Sample regions: cities adopted next to Binjai from real boundaries (layers/sample/data, see SOURCES.md). Their
+# populations are left empty: no figure checked against a citable source ships with the sample.
+REGIONS = {"mebidangro": ("deli_serdang", "karo")}
+
+
+def load_region(engine: Engine, region: str) -> list:
+    """Adopt a sample region's cities (kab/kota, kecamatan, desa/kelurahan), each all-or-nothing; adopting
+    them again updates them in place."""
+    from gis.data.boundaries import add_city
+    from layers.sample.generate import DATA
+
+    if region not in REGIONS:
+        raise InvalidInput(f"no sample region {region[:40]!r}; regions: {', '.join(REGIONS)}")
+    return [add_city(engine, DATA / f"desa_kelurahan_{name}.geojson", "desa",
+                     kecamatan=DATA / f"kecamatan_{name}.geojson", kabkota=DATA / f"kabkota_{name}.geojson")
+            for name in REGIONS[region]]

@@ -14,6 +14,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gis.core.errors import InvalidInput
+from gis.data.cities import inside_cities
 from gis.data.registry import find_layer
 from layers.schema import Layer
 
@@ -72,7 +73,8 @@ def insert_features(conn: Connection, layer: Layer | str, gdf: gpd.GeoDataFrame,
         sql += f" ON CONFLICT ({layer.key}) DO UPDATE SET {updates}"
     rows = list(_rows(layer, gdf, columns))
     if rows:
-        conn.execute(text(sql), rows)
+        with inside_cities():
+            conn.execute(text(sql), rows)
     return len(rows)
 
 

@@ -19,6 +19,7 @@ from gis.core.crs import parse as parse_crs
 from gis.core.errors import InvalidInput
 from gis.data import edits, key_scope
 from gis.data.auth import Principal
+from gis.data.cities import inside_cities
 from gis.data.edits import Expected
 from layers.schema import Layer
 
@@ -114,7 +115,7 @@ class FeatureWriter:
     def _unit(self, layer: Layer, actor: Actor, work: Callable[[Connection], Written], fid: int | None = None,
               action: str = "") -> Written:
         who = _key_holder(layer, actor)
-        with self.engine.begin() as conn:
+        with inside_cities(), self.engine.begin() as conn:
             edits.set_actor(conn, who.name if who else actor, action)
             if who and fid is not None:
                 key_scope.check_city(conn, who, layer, fid, "stored")

@@ -114,14 +114,15 @@ class TileService:
     # --- vector tiles -----------------------------------------------------------------------------------------
 
     async def vector_tile(self, layers: list[Layer], z: int, x: int, y: int, include_private: bool,
-                          if_none_match: str | None = None) -> TileReply:
-        """One MVT with a layer per collection: from memory if cached, else rendered by PostGIS on a worker
-        thread and kept."""
+                          if_none_match: str | None = None, cities: tuple[str, ...] = ()) -> TileReply:
+        """One MVT with a layer per collection (only the features of `cities` when given): from memory if
+        cached, else rendered by PostGIS on a worker thread and kept."""
         check_tile(z, x, y)
-        key = self.cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, include_private)
+        key = self.cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, include_private, cities)
         tile = self.cache.get(key)
         if tile is None:
-            tile = await anyio.to_thread.run_sync(self._render_vector, key, layers, z, x, y, include_private)
+            tile = await anyio.to_thread.run_sync(self._render_vector, key, layers, z, x, y, include_private,
+                                                  cities)
         headers = {"ETag": tile.etag,
                    # no-cache: the browser asks again (a cheap 304), so an edit shows on the next pan
                    "Cache-Control": ("private" if include_private else "public") + ", no-cache"}
@@ -131,9 +132,10 @@ class TileService:
             return TileReply(304, headers=headers)
         return TileReply(200, tile.data, headers, MVT)
 
-    def _render_vector(self, key, layers: list[Layer], z: int, x: int, y: int, include_private: bool) -> Tile:
+    def _render_vector(self, key, layers: list[Layer], z: int, x: int, y: int, include_private: bool,
+                       cities: tuple[str, ...] = ()) -> Tile:
         with self.engine.connect() as conn:
-            tile = render_tile(conn, layers, z, x, y, include_private, self.feature_cap)
+            tile = render_tile(conn, layers, z, x, y, include_private, self.feature_cap, cities)
         self.cache.put(key, tile)
         return tile
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from gis.core.errors import InvalidInput
+from gis.data.features import city_clause
 from layers.schema import Layer
+from layers.tables import CITY_COLUMN
 
 EXTENT = 4096  # tile coordinate grid: geometry is quantised (and so simplified) to it
 BUFFER = 64  # pixels of geometry kept outside the tile edge, so lines and fills join across tiles
@@ -52,14 +54,15 @@ def _geometry_sql(layer: Layer) -> str:
             f"ST_AsMVTGeom({stand_in}, b.env, {EXTENT}, {BUFFER}, true))")
 
 
-def _layer_sql(layer: Layer, n: int, include_private: bool, cap: int) -> str:
+def _layer_sql(layer: Layer, n: int, include_private: bool, cap: int, scoped: str | None) -> str:
     fields = layer.fields if include_private else layer.public_fields
-    cols = "".join(f', "{f.name}"' for f in fields)
+    cols = "".join([*(f', "{f.name}"' for f in fields), f", {CITY_COLUMN}"])
     # Drop polygons smaller than about a pixel at this zoom (they would only add bytes), unless the layer's
     # small features matter.
     tiny = "AND ST_Area(ST_Envelope(geom_3857)) > power(b.pixel, 2) " \
         if layer.is_polygon and not layer.keep_small_features else ""
-    where = f"FROM {layer.id}, bounds b WHERE geom_3857 && b.env_buffered {tiny}"
+    city = f"AND {scoped} " if scoped else ""
+    where = f"FROM {layer.id}, bounds b WHERE geom_3857 && b.env_buffered {tiny}{city}"
     # The cut is reported, not silent: a row past the cap (index only, no geometry work) means truncated.
     return (
         f"(SELECT coalesce(ST_AsMVT(t, '{layer.id}', {EXTENT}, 'geom', 'id'), ''::bytea) AS mvt, "
@@ -70,12 +73,15 @@ def _layer_sql(layer: Layer, n: int, include_private: bool, cap: int) -> str:
 
 
 def render_tile(conn: Connection, layers: list[Layer], z: int, x: int, y: int, include_private: bool,
-                cap: int) -> Tile:
-    """One MVT with a layer per collection, in the order given, at most `cap` features per layer."""
+                cap: int, cities: tuple[str, ...] = ()) -> Tile:
+    """One MVT with a layer per collection, in the order given, at most `cap` features per layer, only the
+    features of `cities` when given."""
     check_tile(z, x, y)
     if not layers:
         raise InvalidInput("no collections to draw")
-    parts = [_layer_sql(layer, n, include_private, cap) for n, layer in enumerate(layers)]
+    params = {"z": z, "x": x, "y": y}
+    scoped = city_clause(cities, params)
+    parts = [_layer_sql(layer, n, include_private, cap, scoped) for n, layer in enumerate(layers)]
     data_sql = " || ".join(f"l{n}.mvt" for n in range(len(layers)))
     flags = ", ".join(f"l{n}.truncated" for n in range(len(layers)))
     sql = (
@@ -84,5 +90,5 @@ def render_tile(conn: Connection, layers: list[Layer], z: int, x: int, y: int, i
         "(ST_XMax(ST_TileEnvelope(:z, :x, :y)) - ST_XMin(ST_TileEnvelope(:z, :x, :y))) / 256.0 AS pixel) "
         f"SELECT {data_sql} AS data, ARRAY[{flags}] AS truncated FROM {', '.join(parts)}"
     )
-    row = conn.execute(text(sql), {"z": z, "x": x, "y": y}).one()
+    row = conn.execute(text(sql), params).one()
     return make_tile(bytes(row.data), tuple(layer.id for layer, hit in zip(layers, row.truncated, strict=True) if hit))

@@ -56,6 +56,8 @@ class SampleCity:
 def read_boundaries() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     kota = gpd.read_file(DATA / "kota_binjai.geojson")[["kode", "nama", "geometry"]]
     kota["provinsi_kode"] = "12"
+    # The kab/kota level's own facts: a kota, measured in UTM 47N, opening on the city centre.
+    kota = kota.assign(jenis="kota", metric_crs=METRIC, center_lon=98.49, center_lat=3.60, zoom=12)
     kec = gpd.read_file(DATA / "kecamatan_binjai.geojson")[["kode", "nama", "kota_kode", "geometry"]]
     kel = gpd.read_file(DATA / "kelurahan_binjai.geojson")[
         ["kode", "nama", "jenis", "kecamatan_kode", "kota_kode", "geometry"]

@@ -8,7 +8,7 @@ Revises: 0004
 from alembic import op
 
 revision = "0005_key_scopes"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
