@@ -336,6 +336,7 @@ def add_city(engine: Engine, path: Path, level: str = "kelurahan", *, kecamatan:
                                    {"c": code, "keep": list(codes)}).rowcount
                       for table, codes in (("kelurahan", level4.kode), ("kecamatan", kec.kode)))
         _adopt_unplaced(conn, code)
+        conn.execute(text("ANALYZE kota, kecamatan, kelurahan"))  # the planner sees the new city at once
     return Adopted(code, name, _kind(code, name), srid, len(kec), len(level4), int((level4.jenis == "desa").sum()),
                    held, removed)
 
