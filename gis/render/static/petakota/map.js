@@ -233,11 +233,12 @@
     var v = choice.view;
     state.city = v.codes.slice();
     scope = v.scope.slice();
+    // New addresses first (no tile of the old scope is asked for at the new view), then the move, then redraw.
+    cfg.layers.forEach(function (layer) { grids[layer.id].setUrl(tileUrl(layer), true); });
     showView(v);
     state.ready = false;
     cfg.layers.forEach(function (layer) {
-      if (map.hasLayer(grids[layer.id])) { pending[layer.id] = true; }
-      grids[layer.id].setUrl(tileUrl(layer));
+      if (map.hasLayer(grids[layer.id])) { pending[layer.id] = true; grids[layer.id].redraw(); }
     });
     if (Object.keys(pending).length === 0) { state.ready = true; }
     document.title = title(choice.title);
