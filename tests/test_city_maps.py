@@ -5,6 +5,7 @@ values come from the source boundary files and the database, never from the code
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 import shapely
 from PIL import Image
+from pmtiles.reader import MmapSource, all_tiles
 from pyproj import Transformer
 from sqlalchemy import text
 
@@ -233,6 +235,20 @@ def test_render_and_embed_snippet_take_a_city(region, tmp_path):
     snippet = cli(settings, "embed-snippet", "12.07", "--base-url", "https://peta.example.go.id").stdout
     assert 'src="https://peta.example.go.id/embed/12.07"' in snippet
     assert 'title="Peta Tata Ruang Kabupaten Deli Serdang"' in snippet
+    # the static export of a city: its title and view, and an archive holding only its features
+    site = tmp_path / "karo"
+    cli(settings, "export-embed", "12.06", "--out", str(site), "--minzoom", "9", "--maxzoom", "9")
+    page = (site / "index.html").read_text()
+    assert "<title>Peta Tata Ruang Kabupaten Karo</title>" in page
+    assert config_of(page)["city"]["codes"] == ["12.06"]
+    with open(site / "12.06.pmtiles", "rb") as f:
+        source = MmapSource(f)
+        tiles = list(all_tiles(source))
+    cities = set()
+    for _, data in tiles:
+        decoded = mapbox_vector_tile.decode(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+        cities |= {f["properties"]["kabkota"] for layer in decoded.values() for f in layer["features"]}
+    assert tiles and cities == {"12.06"}
 
 
 # --- raster tiles -----------------------------------------------------------------------------------------------
@@ -306,3 +322,15 @@ def test_html_views_of_items_keep_the_city_in_their_links(api):
     # without a city, links are as before
     plain = api.get("/collections/kelurahan/items", params={"f": "html", "limit": 2}).text
     assert "city=" not in plain.split("<main>", 1)[1].split("</main>", 1)[0]
+
+
+def test_measuring_takes_the_city_metric_crs(api):
+    square = {"type": "Polygon", "coordinates": [[[98.80, 3.50], [98.81, 3.50], [98.81, 3.51], [98.80, 3.51],
+                                                  [98.80, 3.50]]]}
+    to_utm = Transformer.from_crs(4326, 32647, always_xy=True)
+    expected = shapely.transform(shapely.geometry.shape(square),
+                                 lambda xy: np.column_stack(to_utm.transform(xy[:, 0], xy[:, 1]))).area / 1e4
+    measured = api.post("/measure", params={"city": "12.07"}, json={"geometry": square}).json()
+    assert measured["crs"] == api.get("/cities/12.07").json()["metric_crs"]
+    assert measured["area_ha"] == pytest.approx(expected, rel=1e-6)
+    assert problem_of(api.post("/measure", params={"city": "12.99"}, json={"geometry": square}))["status"] == 404
