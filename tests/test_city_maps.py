@@ -334,3 +334,14 @@ def test_measuring_takes_the_city_metric_crs(api):
     assert measured["crs"] == api.get("/cities/12.07").json()["metric_crs"]
     assert measured["area_ha"] == pytest.approx(expected, rel=1e-6)
     assert problem_of(api.post("/measure", params={"city": "12.99"}, json={"geometry": square}))["status"] == 404
+
+
+def test_with_one_city_held_the_map_is_as_before(http, settings):
+    """The Binjai-only database: no switcher, unscoped tiles (shared with every other client), the map's own title."""
+    cfg = config_of(http.get("/map").text)
+    assert cfg["cities"] == [] and cfg["city"]["scope"] == []
+    assert all("city=" not in layer["tiles"] for layer in cfg["layers"])
+    assert cfg["title"]["id"] == MAPS[settings.city.map_id].title_id
+    assert (cfg["city"]["center_lon"], cfg["city"]["center_lat"], cfg["city"]["zoom"]) == (
+        settings.city.center_lon, settings.city.center_lat, settings.city.zoom)
+    assert [c["code"] for c in http.get("/", params={"f": "json"}).json()["cities"]] == [settings.city.kode]

@@ -24,25 +24,25 @@ def _base(request: Request) -> str:
 
 
 @router.get("/map", response_class=HTMLResponse, summary="The planners' web map (Bahasa Indonesia, ?lang=en)")
-def planner_map(request: Request, who: Caller, cities: Catalog, project: str | None = None, lang: str = "id",
+def planner_map(request: Request, who: Caller, catalog_service: Catalog, project: str | None = None, lang: str = "id",
                 city: MapCity = None):
     state = request.app.state
-    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), cities.cities(),
+    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), catalog_service.cities(),
                                      private=who.reads_all_private, base=_base(request), city=city, project=project,
                                      lang=lang))
 
 
 @router.get("/embed/{map_id}", response_class=HTMLResponse,
             summary="A public map for an <iframe>: a map id or a city's Kemendagri code (e.g. 12.07)")
-def embed(request: Request, map_id: str, cities: Catalog, lang: str = "id", city: MapCity = None):
+def embed(request: Request, map_id: str, catalog_service: Catalog, lang: str = "id", city: MapCity = None):
     state = request.app.state
-    page = embed_page(state.engine, state.settings, catalog(request), cities.cities(), map_id, base=_base(request),
-                      city=city, lang=lang)
+    page = embed_page(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id,
+                      base=_base(request), city=city, lang=lang)
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/maps/{map_id}.{fmt}", summary="A static map (PNG or PDF) with title, legend, scale bar, north arrow")
-def static_map(request: Request, map_id: str, fmt: str, cities: Catalog, bbox: str | None = None,
+def static_map(request: Request, map_id: str, fmt: str, catalog_service: Catalog, bbox: str | None = None,
                width: int = 1200, height: int = 900, lang: str = "id", city: MapCity = None):
     box = None
     if bbox:
@@ -55,16 +55,16 @@ def static_map(request: Request, map_id: str, fmt: str, cities: Catalog, bbox: s
     from gis.render.static_map import render_public_map  # matplotlib loads only when a static map is asked for
 
     state = request.app.state
-    data = render_public_map(state.engine, state.settings, catalog(request), cities.cities(), map_id, bbox=box,
+    data = render_public_map(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id, bbox=box,
                              width=width, height=height, fmt=fmt, lang=lang, city=city)
     return Response(data, media_type="image/png" if fmt == "png" else "application/pdf")
 
 
 @router.post("/measure", summary="Area (ha) and length (m) of a GeoJSON geometry, in the city's metric CRS")
-def measure_geometry(request: Request, geometry: Annotated[dict, Body(embed=True)], cities: Catalog,
+def measure_geometry(request: Request, geometry: Annotated[dict, Body(embed=True)], catalog_service: Catalog,
                      city: Annotated[str | None, Query(description="the Kemendagri code of the city whose metric "
                                                                     "CRS measures (default: the service's)")] = None):
     metric_crs = request.app.state.settings.city.metric_crs
     if city:
-        metric_crs = cities.city(city).metric_crs or metric_crs
+        metric_crs = catalog_service.city(city).metric_crs or metric_crs
     return measure(geometry, metric_crs)
