@@ -31,7 +31,8 @@ def html_page(request: Request, page: str, doc: dict, title: str) -> HTMLRespons
 
     lang = "en" if request.query_params.get("lang") == "en" else "id"
     base = str(request.base_url).rstrip("/")
-    return HTMLResponse(render(page, doc, title=title, lang=lang, base_url=base))
+    return HTMLResponse(render(page, doc, title=title, lang=lang, base_url=base,
+                               city=request.query_params.get("city")))
 
 
 def json_or_html(request: Request, fmt: str, page: str, doc: dict, title: str,

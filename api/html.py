@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.html_city import city_rows, keep_city
 from gis.core.language import LOCALES, format_value
 from gis.render import TEMPLATES_DIR
 from gis.render.messages import catalogue, lang_of
@@ -320,8 +321,9 @@ def _collection_rows(doc: dict, lang: str, base: str) -> list[dict]:
 # --- render ----------------------------------------------------------------------------------------------------
 
 
-def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str = "") -> str:
-    """The HTML page `page` (one of PAGES) for `doc`, the endpoint's f=json document."""
+def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str = "", city: str | None = None) -> str:
+    """The HTML page `page` (one of PAGES) for `doc`, the endpoint's f=json document; `city`, the page's `?city=`,
+    is kept by its links."""
     if page not in PAGES:
         raise ValueError(f"unknown page {page!r}; expected one of {', '.join(PAGES)}")
     lang = lang_of(lang)
@@ -352,6 +354,7 @@ def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str 
         "description": localized(doc.get("description"), lang),
     }
     if page == "landing":
+        ctx["cities"] = city_rows(doc)
         ctx["main_links"] = [{"label": labels[_LANDING_RELS[lk["rel"]]], "href": html_href(doc, lk["rel"])
                               if lk["rel"] in ("data", "conformance") else safe_href(lk.get("href"))}
                              for lk in ctx["links"] if lk.get("rel") in _LANDING_RELS and lk.get("href")]
@@ -387,6 +390,8 @@ def render(page: str, doc: dict, *, title: str, lang: str = "id", base_url: str 
         entries = doc.get("history") if isinstance(doc.get("history"), list) else []
         ctx["entries"] = [dict(e, changes=_diff(e.get("before"), e.get("after")))
                           for e in entries if isinstance(e, dict)]
+    if page in MAP_PAGES:
+        keep_city(ctx, city)
     if "data" in ctx:
         ctx["data_json"] = embed_json(ctx["data"])
     return _env.get_template(f"{page}.html").render(ctx)

@@ -104,6 +104,22 @@ def server(settings, engine) -> str:
 
 
 @pytest.fixture(scope="session")
+def region(tmp_path_factory):
+    """(engine, base URL, settings) of a region database - the Binjai sample, Kabupaten Deli Serdang and
+    Kabupaten Karo (real boundaries) - with its own server; one per test session."""
+    from gis.data.sample import load_region
+
+    settings = scratch_settings("region", tmp_path_factory.mktemp("region"))
+    db.upgrade(settings)
+    engine = db.make_engine(settings, pool_size=2)
+    load_sample(engine, settings)
+    load_region(engine, "mebidangro")
+    with serve(settings) as url:
+        yield engine, url, settings
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def keys(engine) -> dict[str, str]:
     """One API key per role."""
     from gis.data.auth import create_key

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import mapbox_vector_tile
@@ -746,3 +746,71 @@ def test_static_export_runs_without_the_service(settings, engine, tmp_path, watc
         assert loaded == {i for i in MAPS["binjai"].visible if CATALOG[i].public}
         img = screenshot(page, "export-embed-binjai", "#map")
         check_drew(page, img, engine, "static export")
+
+
+# --- 9: cities: the switcher and the region view ----------------------------------------------------------------
+
+def boundary_points(engine, code: str, n: int = 80) -> list[tuple[float, float]]:
+    with engine.connect() as conn:
+        geom = wkt.loads(conn.execute(text("SELECT ST_AsText(ST_Boundary(geom)) FROM kota WHERE kode = :c"),
+                                      {"c": code}).scalar())
+    return [tuple(geom.interpolate(i / n, normalized=True).coords[0]) for i in range(n)]
+
+
+def test_the_map_switches_city_in_place_and_shows_the_region(watched, region):
+    engine, base, settings = region
+    with engine.connect() as conn:
+        cities = {r.kode: r for r in conn.execute(text(
+            "SELECT kode, nama, ST_XMin(geom) w, ST_YMin(geom) s, ST_XMax(geom) e, ST_YMax(geom) n FROM kota"))}
+    w = watched().open(f"{base}/map?basemap=none")
+    page = w.page
+    assert page.locator("#pk-city option").evaluate_all("os => os.map(o => o.value)") == [*sorted(cities), "all"]
+    assert page.locator("#pk-city").input_value() == settings.city.kode
+    # some panel state: a search's results (in the city in view)
+    page.fill("#pk-search", f"{settings.city.kode}.01")
+    page.dispatch_event("#pk-search", "change")
+    page.wait_for_function("() => document.querySelectorAll('#pk-search-results li').length > 0")
+    found = page.locator("#pk-search-results").inner_text()
+    assert found.count(f"({settings.city.kode}.01") >= 2
+    asked = len(w.requests)
+
+    page.select_option("#pk-city", "12.07")
+    wait_ready(page)
+    deli = cities["12.07"]
+    lng, lat = page.evaluate("() => { const c = petakota.map.getCenter(); return [c.lng, c.lat]; }")
+    assert deli.w <= lng <= deli.e and deli.s <= lat <= deli.n, (lng, lat)
+    title = f"Peta Tata Ruang {deli.nama}"
+    assert page.locator("#pk-title").inner_text() == title and page.title() == title
+    assert parse_qs(urlsplit(page.url).query)["city"] == ["12.07"]
+    assert page.locator("#pk-search-results").inner_text() == found  # the panel kept its state
+    tiles = [u for u in w.requests[asked:] if "/tiles/WebMercatorQuad/" in u]
+    assert tiles and all(parse_qs(urlsplit(u).query).get("city") == ["12.07"] for u in tiles), tiles[:3]
+    # the legend lists the visible layers with features in Deli Serdang, and only those
+    legend = page.locator("#pk-legend").inner_text()
+    with engine.connect() as conn:
+        for layer_id in (i for i in MAPS["binjai"].visible if CATALOG[i].public):
+            there = conn.execute(text(f"SELECT count(*) FROM {layer_id} WHERE kabkota = '12.07'")).scalar() > 0
+            assert (CATALOG[layer_id].title_id in legend) == there, (layer_id, there, legend)
+    img = screenshot(page, "map-switch-deli-serdang", "#map")
+    screenshot(page, "map-switch-deli-serdang-page")
+    hit, checked = grey_line_near(page, img, boundary_points(engine, "12.07"), radius=3)
+    assert checked >= 20 and hit >= 0.7 * checked, f"Deli Serdang's boundary drawn at {hit} of {checked} points"
+
+    # the whole region: every city in view, tiles unscoped
+    asked = len(w.requests)
+    page.select_option("#pk-city", "all")
+    wait_ready(page)
+    bounds = page.evaluate("() => petakota.map.getBounds().toBBoxString()").split(",")
+    west, south, east, north = (float(v) for v in bounds)
+    for c in cities.values():
+        assert west <= (c.w + c.e) / 2 <= east and south <= (c.s + c.n) / 2 <= north, c.kode
+    tiles = [u for u in w.requests[asked:] if "/tiles/WebMercatorQuad/" in u]
+    assert tiles and all("city=" not in u for u in tiles)
+    assert all(c.nama in page.locator("#pk-title").inner_text() for c in cities.values())
+    screenshot(page, "map-switch-region")
+    assert w.errors() == []
+    # the address names the region: a reload opens it again
+    page.reload(wait_until="load")
+    wait_ready(page)
+    assert page.locator("#pk-city").input_value() == "all"
+    assert w.errors() == []

@@ -321,3 +321,31 @@ def test_vendored_leaflet_is_complete_and_offline():
         assert "//unpkg" not in text and "cdn" not in text.lower()
     # CSS assets are relative to the vendored directory
     assert all(not u.startswith(("http:", "https:", "//")) for u in re.findall(r"url\(([^)]+)\)", css))
+
+
+def test_items_page_keeps_the_city_in_its_links_and_drops_what_is_not_a_city():
+    page = render("items", items_doc(), title="Taman", base_url=BASE, city="12.06,12.75")
+    hrefs = [htmllib.unescape(h) for h in re.findall(r'href="([^"]+)"', page)]
+    features = [h for h in hrefs if re.search(r"/collections/parks/items/\d+\?", h)]
+    assert len(features) == 3 and all(h.endswith("&city=12.06,12.75") for h in features)
+    embedded = json.loads(DATA_RE.search(page).group(1))["features"]
+    assert all(f["href"].endswith("city=12.06,12.75") for f in embedded)
+    assert f"{BASE}/collections/parks?f=html&city=12.06,12.75" in hrefs  # the breadcrumb back to the collection
+    assert f"{BASE}/?f=html" in hrefs  # home takes no city
+    for hostile in (HOSTILE, '12.75"><b>x</b>', "javascript:alert(1)"):
+        assert "city=" not in render("items", items_doc(), title="Taman", base_url=BASE, city=hostile)
+    assert "city=" not in render("items", items_doc(), title="Taman", base_url=BASE)
+
+
+def test_landing_lists_the_cities_with_their_data_and_map():
+    doc = {"title": "PetaKota", "links": [link(f"{BASE}/?f=json", "self")], "cities": [
+        {"code": "12.07", "name": "Kabupaten Deli Serdang", "kind": "kabupaten", "links": [
+            link(f"{BASE}/cities/12.07", "describedby"), link(f"{BASE}/map?city=12.07", "alternate", "text/html")]},
+        {"code": "12.99", "name": HOSTILE, "kind": None, "links": [
+            link("javascript:alert(1)", "describedby"), link("//evil.example/map", "alternate", "text/html")]}]}
+    page = render("landing", doc, title="PetaKota", base_url=BASE)
+    section = page.split('<section id="cities">', 1)[1].split("</section>", 1)[0]
+    assert f'href="{BASE}/cities/12.07"' in section and f'href="{BASE}/map?city=12.07"' in section
+    assert "Kabupaten Deli Serdang" in section and "kabupaten" in section
+    assert HOSTILE not in page and "javascript:" not in section and "evil.example" not in section
+    assert '<section id="cities">' not in render("landing", {"title": "PetaKota"}, title="PetaKota", base_url=BASE)

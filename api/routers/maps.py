@@ -1,18 +1,22 @@
-"""Map renderers: the planners' web map, public embeds, static PNG/PDF maps, and measuring drawn shapes."""
+"""Map renderers: the planners' web map, public embeds, static PNG/PDF maps, and measuring drawn shapes; each
+follows `?city=` (a city held, several, or `all`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import Caller, catalog
+from api.deps import Caller, Catalog, catalog
 from gis.analyses.measure import measure
 from gis.core.errors import InvalidInput
 from gis.render.webmap import embed_page, planner_page
 
 router = APIRouter(tags=["maps"])
+MAP_CITY_DOC = ("Kemendagri codes of the cities to show, comma-separated (e.g. 12.07), or `all` for every city "
+                "held; default: the service's own city. See /cities")
+MapCity = Annotated[str | None, Query(description=MAP_CITY_DOC)]
 
 
 def _base(request: Request) -> str:
@@ -20,21 +24,26 @@ def _base(request: Request) -> str:
 
 
 @router.get("/map", response_class=HTMLResponse, summary="The planners' web map (Bahasa Indonesia, ?lang=en)")
-def planner_map(request: Request, who: Caller, project: str | None = None, lang: str = "id"):
+def planner_map(request: Request, who: Caller, catalog_service: Catalog, project: str | None = None, lang: str = "id",
+                city: MapCity = None):
     state = request.app.state
-    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), private=who.reads_all_private,
-                                     base=_base(request), project=project, lang=lang))
+    return HTMLResponse(planner_page(state.engine, state.settings, catalog(request), catalog_service.cities(),
+                                     private=who.reads_all_private, base=_base(request), city=city, project=project,
+                                     lang=lang))
 
 
-@router.get("/embed/{map_id}", response_class=HTMLResponse, summary="A public map for an <iframe>")
-def embed(request: Request, map_id: str, lang: str = "id"):
-    page = embed_page(request.app.state.settings, catalog(request), map_id, base=_base(request), lang=lang)
+@router.get("/embed/{map_id}", response_class=HTMLResponse,
+            summary="A public map for an <iframe>: a map id or a city's Kemendagri code (e.g. 12.07)")
+def embed(request: Request, map_id: str, catalog_service: Catalog, lang: str = "id", city: MapCity = None):
+    state = request.app.state
+    page = embed_page(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id,
+                      base=_base(request), city=city, lang=lang)
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/maps/{map_id}.{fmt}", summary="A static map (PNG or PDF) with title, legend, scale bar, north arrow")
-def static_map(request: Request, map_id: str, fmt: str, bbox: str | None = None, width: int = 1200,
-               height: int = 900, lang: str = "id"):
+def static_map(request: Request, map_id: str, fmt: str, catalog_service: Catalog, bbox: str | None = None,
+               width: int = 1200, height: int = 900, lang: str = "id", city: MapCity = None):
     box = None
     if bbox:
         try:
@@ -46,11 +55,16 @@ def static_map(request: Request, map_id: str, fmt: str, bbox: str | None = None,
     from gis.render.static_map import render_public_map  # matplotlib loads only when a static map is asked for
 
     state = request.app.state
-    data = render_public_map(state.engine, state.settings, catalog(request), map_id, bbox=box, width=width,
-                             height=height, fmt=fmt, lang=lang)
+    data = render_public_map(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id, bbox=box,
+                             width=width, height=height, fmt=fmt, lang=lang, city=city)
     return Response(data, media_type="image/png" if fmt == "png" else "application/pdf")
 
 
 @router.post("/measure", summary="Area (ha) and length (m) of a GeoJSON geometry, in the city's metric CRS")
-def measure_geometry(request: Request, geometry: Annotated[dict, Body(embed=True)]):
-    return measure(geometry, request.app.state.settings.city.metric_crs)
+def measure_geometry(request: Request, geometry: Annotated[dict, Body(embed=True)], catalog_service: Catalog,
+                     city: Annotated[str | None, Query(description="the Kemendagri code of the city whose metric "
+                                                                    "CRS measures (default: the service's)")] = None):
+    metric_crs = request.app.state.settings.city.metric_crs
+    if city:
+        metric_crs = catalog_service.city(city).metric_crs or metric_crs
+    return measure(geometry, metric_crs)

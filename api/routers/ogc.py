@@ -12,6 +12,7 @@ from api.formats import json_or_html, links_for, negotiate
 from api.routers.items import CITY_DOC
 from gis.core import crs as crs_mod
 from gis.data.catalog import LayerStats
+from gis.data.cities import City
 from layers.schema import Layer
 from layers.tables import CITY_COLUMN
 
@@ -60,8 +61,17 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/", summary="Landing page")
-def landing(request: Request, f: str | None = None):
+def _held(base: str, city: City) -> dict:
+    """A city on the landing page: what it is, its data and its map."""
+    return {"code": city.code, "name": city.name, "kind": city.kind, "links": [
+        {"href": f"{base}/cities/{city.code}", "rel": "describedby", "type": "application/json",
+         "title": f"{city.name}: data"},
+        {"href": f"{base}/map?city={city.code}", "rel": "alternate", "type": "text/html",
+         "title": f"{city.name}: map"}]}
+
+
+@router.get("/", summary="Landing page (with the cities held)")
+def landing(request: Request, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
     base = _base(request)
     settings = request.app.state.settings
@@ -84,6 +94,7 @@ def landing(request: Request, f: str | None = None):
             {"href": f"{base}/cities", "rel": "related",
              "type": "application/json", "title": "Cities held (kab/kota): the scope of ?city="},
         ],
+        "cities": [_held(base, city) for city in catalog.cities()],
     }
     return json_or_html(request, fmt, "landing", doc, doc["title"])
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from api.deps import Caller, Tiles
+from api.deps import Caller, Catalog, Tiles
+from api.routers.items import CITY_DOC
 from gis.core.errors import InvalidInput, NotFound
 from gis.data.auth import Principal
 from gis.tiles import rasters
@@ -53,15 +54,18 @@ def raster(request: Request, raster_id: str, who: Caller):
     return doc
 
 
-@router.get("/{raster_id}/tiles/WebMercatorQuad/{z}/{x}/{y}.png", summary="A PNG tile of a raster")
+@router.get("/{raster_id}/tiles/WebMercatorQuad/{z}/{x}/{y}.png",
+            summary="A PNG tile of a raster (?city=: transparent outside those cities)")
 async def raster_tile(request: Request, raster_id: str, z: int, x: int, y: int, who: Caller, tiles: Tiles,
-                      if_none_match: Annotated[str | None, Header()] = None):
+                      catalog: Catalog, if_none_match: Annotated[str | None, Header()] = None,
+                      city: Annotated[str | None, Query(description=CITY_DOC)] = None):
     check_tile(z, x, y)
+    cities = await catalog.scope_async(city)
     entry = (request.app.state.catalog_cache.peek("rasters") or {}).get(raster_id)
     if not rasters.readable(entry, who.name):
         entry = await run_in_threadpool(_entry, request, raster_id, who)
     # A result raster is its owner's: no shared caches.
-    reply = await tiles.raster_tile(entry, z, x, y, if_none_match, private=bool(entry["owner"]))
+    reply = await tiles.raster_tile(entry, z, x, y, if_none_match, private=bool(entry["owner"]), cities=cities)
     return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
 

@@ -249,88 +249,6 @@ def export_pmtiles(
                f"to {out}")
 
 
-@app.command("render")
-def render(map_id: str = typer.Argument(..., help="a map id, e.g. binjai"),
-           out: Path = typer.Option(..., help="the .png or .pdf to write"),
-           bbox: str = typer.Option(None, help="minlon,minlat,maxlon,maxlat (default: the city)"),
-           width: int = typer.Option(1600), height: int = typer.Option(1200),
-           lang: str = typer.Option("id", help="id (Bahasa Indonesia) or en")) -> None:
-    """A static map for reports and letters: title, legend, scale bar, north arrow, attribution."""
-    from gis.data.registry import load_catalog
-    from gis.render.static_map import render_map
-    from layers.maps import MAPS
-
-    settings = Settings()
-    if map_id not in MAPS:
-        _fail(f"no map {map_id!r}; maps: {', '.join(MAPS)}")
-    fmt = out.suffix.lstrip(".").lower()
-    try:
-        box = tuple(float(v) for v in bbox.split(",")) if bbox else None
-        with db.make_engine(settings, pool_size=1).connect() as conn:
-            data = render_map(conn, MAPS[map_id], load_catalog(conn), bbox=box, width=width, height=height,
-                              fmt=fmt, lang=lang, metric_crs=settings.city.metric_crs)
-    except ValueError:
-        _fail("bbox must be minlon,minlat,maxlon,maxlat")
-    except PetaKotaError as exc:
-        _fail(exc.detail)
-    out.write_bytes(data)
-    typer.echo(f"wrote {out} ({width}x{height})")
-
-
-@app.command("export-embed")
-def export_embed(map_id: str = typer.Argument(..., help="a public map id, e.g. binjai"),
-                 out: Path = typer.Option(..., help="a folder to write index.html, scripts and tiles into"),
-                 minzoom: int = typer.Option(10), maxzoom: int = typer.Option(15),
-                 lang: str = typer.Option("id")) -> None:
-    """A public map the city website hosts as plain files: the embed page reading a PMTiles archive
-    (public layers and fields only), no PetaKota server needed."""
-
-    from gis.data.catalog import city_bounds
-    from gis.data.registry import load_catalog
-    from gis.render.webmap import export_static_embed
-    from gis.tiles.pmtiles import export_pmtiles as write_pmtiles
-    from gis.tiles.pmtiles import tiles_to_export
-    from layers.maps import MAPS
-
-    settings = Settings()
-    mapdef = MAPS.get(map_id)
-    if mapdef is None or not mapdef.public:
-        _fail(f"no public map {map_id!r}; maps: {', '.join(k for k, m in MAPS.items() if m.public)}")
-    engine = db.make_engine(settings, pool_size=1)
-    with engine.connect() as conn:
-        catalog = load_catalog(conn)
-        bounds = city_bounds(conn)
-    if bounds is None:
-        _fail("no city boundary loaded: nothing to export")
-    layers = [catalog[i] for i in mapdef.layers if i in catalog and catalog[i].public]
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with tqdm(total=len(tiles_to_export(bounds, minzoom, maxzoom)), desc="tiles", unit="tile") as bar:
-            write_pmtiles(engine, layers, out / f"{map_id}.pmtiles", bounds, minzoom, maxzoom, include_private=False,
-                          cap=settings.tile_feature_cap, progress=bar.update)
-    except PetaKotaError as exc:
-        _fail(exc.detail)
-    page = export_static_embed(settings, mapdef, layers, out, f"{map_id}.pmtiles", lang)
-    typer.echo(f"wrote {page} and {map_id}.pmtiles: copy the folder to the website and point an <iframe> at it")
-
-
-@app.command("embed-snippet")
-def embed_snippet(map_id: str = typer.Argument(..., help="a public map id, e.g. binjai"),
-                  base_url: str = typer.Option("http://127.0.0.1:8000", help="where the city reaches the service"),
-                  height: int = typer.Option(480)) -> None:
-    """Print the <iframe> code that puts a public map on the city website."""
-    from html import escape
-
-    from layers.maps import MAPS
-
-    mapdef = MAPS.get(map_id)
-    if mapdef is None or not mapdef.public:
-        _fail(f"no public map {map_id!r}; maps: {', '.join(k for k, m in MAPS.items() if m.public)}")
-    src = f"{base_url.rstrip('/')}/embed/{map_id}"
-    typer.echo(f'<iframe src="{escape(src)}" title="{escape(mapdef.title_id)}" width="100%" height="{height}" '
-               f'style="border:0" loading="lazy" referrerpolicy="no-referrer"></iframe>')
-
-
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False) -> None:
     """Serve the API and web map."""
@@ -359,3 +277,6 @@ def info() -> None:
                 typer.echo(f"  {layer_id:20s} {n:6d} features")
     except Exception as exc:  # info must report, not crash, when the database is down
         _fail(f"database not reachable or not migrated: {exc.__class__.__name__}: {exc}")
+
+
+from gis.cli import maps  # noqa: E402, F401 - registers the map commands (render, export-embed, embed-snippet)

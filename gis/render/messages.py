@@ -95,6 +95,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upcoming": {"id": "akan datang", "en": "upcoming"},
     "candidates": {"id": "Kandidat lokasi", "en": "Candidate sites"},
     "source": {"id": "Sumber", "en": "Sources"},
+    "city": {"id": "Kabupaten / kota", "en": "Regency / city"},
+    "all_cities": {"id": "Semua kabupaten / kota (wilayah)", "en": "Every regency / city (region)"},
+    "and": {"id": "dan", "en": "and"},
+    "cities_held": {"id": "Kabupaten / kota", "en": "Regencies and cities"},
+    "code": {"id": "Kode", "en": "Code"},
+    "kind": {"id": "Jenis", "en": "Kind"},
+    "data": {"id": "Data", "en": "Data"},
     # --- static maps --------------------------------------------------------------------------------------
     "static_subtitle": {"id": "Legenda, skala dan arah utara", "en": "Legend, scale and north"},
     "north": {"id": "U", "en": "N"},

@@ -18,9 +18,13 @@ from sqlalchemy import Connection, Engine, text  # noqa: E402
 
 from gis.core.errors import InvalidInput  # noqa: E402
 from gis.core.language import format_date, format_number  # noqa: E402
+from gis.core.scope import Scope  # noqa: E402
 from gis.core.settings import Settings  # noqa: E402
 from gis.data.catalog import city_bounds  # noqa: E402
-from gis.render.messages import illustrative_suffix, message  # noqa: E402
+from gis.data.cities import City  # noqa: E402
+from gis.data.features import city_clause  # noqa: E402
+from gis.render.city_view import map_title, resolve_view  # noqa: E402
+from gis.render.messages import illustrative_suffix, lang_of, message  # noqa: E402
 from gis.render.style_spec import StyleSpec, style_spec  # noqa: E402
 from gis.render.webmap import public_map  # noqa: E402
 from layers.maps import MapDef  # noqa: E402
@@ -31,13 +35,16 @@ DPI = 100
 PT_PER_PX = 72 / DPI  # the specification's widths are screen pixels; matplotlib's are points
 
 
-def _read(conn: Connection, layer: Layer, bbox) -> gpd.GeoDataFrame:
+def _read(conn: Connection, layer: Layer, bbox, cities: Scope = ()) -> gpd.GeoDataFrame:
     cols = ", ".join(f'"{f.name}"' for f in layer.public_fields)
-    sql = f"SELECT {cols + ', ' if cols else ''}geom FROM {layer.id}"
-    params = {}
+    params: dict = {}
+    where = [c for c in [city_clause(cities, params)] if c]
     if bbox:
-        sql += " WHERE geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
-        params = dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+        where.append("geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+    sql = f"SELECT {cols + ', ' if cols else ''}geom FROM {layer.id}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
 
 
@@ -95,8 +102,10 @@ def legend_handles(layers: list[Layer], lang: str) -> list[Artist]:
 
 
 def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, metric_crs: int, bbox=None,
-               width: int = 1200, height: int = 900, fmt: str = "png", lang: str = "id") -> bytes:
-    """The map's visible layers with their public fields only (static maps go to the public)."""
+               width: int = 1200, height: int = 900, fmt: str = "png", lang: str = "id", cities: Scope = (),
+               extent=None, title: str | None = None) -> bytes:
+    """The map's visible layers with their public fields only (static maps go to the public): only the features
+    of `cities` when given, framing `bbox`, else `extent` (the cities'), else every city's boundary."""
     if not (100 <= width <= MAX_PIXELS and 100 <= height <= MAX_PIXELS):
         raise InvalidInput(f"width and height must be between 100 and {MAX_PIXELS} pixels")
     if fmt not in ("png", "pdf"):
@@ -111,7 +120,7 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
         layer = catalog.get(layer_id)
         if layer is None or not layer.public:
             continue
-        gdf = _read(conn, layer, bbox)
+        gdf = _read(conn, layer, bbox, cities)
         if gdf.empty:
             continue
         draw_layer(ax, gdf.to_crs(metric_crs), style_spec(layer))
@@ -119,7 +128,7 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
     if not drawn:
         raise InvalidInput("nothing to draw in this extent")
     if bbox is None:  # default: the city, with a margin
-        city = city_bounds(conn)
+        city = extent or city_bounds(conn)
         if city is not None:
             x0, y0, x1, y1 = city
             dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
@@ -136,7 +145,8 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
     ax.set_ylabel("")
     fig.legend(handles=legend_handles(drawn, lang), loc="upper left", bbox_to_anchor=(0.735, 0.90), fontsize=6.5,
                frameon=False)
-    fig.text(0.02, 0.95, mapdef.title_en if lang == "en" else mapdef.title_id, fontsize=14, weight="bold")
+    title = title or (mapdef.title_en if lang == "en" else mapdef.title_id)
+    fig.text(0.02, 0.95, title, fontsize=14, weight="bold")
     fig.text(0.02, 0.92, f"{message('static_subtitle', lang)}; {format_date(date.today(), lang)}", fontsize=7,
              color="#555")
     # Scale bar (metres, the axes are in the metric CRS) and north arrow.
@@ -158,10 +168,19 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
     return buf.getvalue()
 
 
-def render_public_map(engine: Engine, settings: Settings, catalog: dict[str, Layer], map_id: str, *, bbox=None,
-                      width: int = 1200, height: int = 900, fmt: str = "png", lang: str = "id") -> bytes:
-    """The public map `map_id` as a PNG or PDF, drawn in the city's metric CRS."""
+def render_city_map(conn: Connection, settings: Settings, mapdef: MapDef, catalog: dict[str, Layer],
+                    cities: list[City], city: str | None = None, **kwargs) -> bytes:
+    """`mapdef` drawn for the cities `city` names (codes or `all`; default the service's own city): their
+    features only, their extent, their title, and their metric CRS for a true scale bar."""
+    view = resolve_view(cities, city, settings.city.kode)
+    return render_map(conn, mapdef, catalog, metric_crs=view.metric_crs(settings.city.metric_crs),
+                      cities=view.scope, extent=view.bbox, title=map_title(mapdef, view, lang_of(kwargs.get("lang"))),
+                      **kwargs)
+
+
+def render_public_map(engine: Engine, settings: Settings, catalog: dict[str, Layer], cities: list[City],
+                      map_id: str, *, city: str | None = None, **kwargs) -> bytes:
+    """The public map `map_id` as a PNG or PDF for the cities `city` names."""
     mapdef = public_map(map_id)
     with engine.connect() as conn:
-        return render_map(conn, mapdef, catalog, metric_crs=settings.city.metric_crs, bbox=bbox, width=width,
-                          height=height, fmt=fmt, lang=lang)
+        return render_city_map(conn, settings, mapdef, catalog, cities, city, **kwargs)

@@ -4,6 +4,7 @@ of an embed (HTML + assets + PMTiles) that the city website can host with no ser
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -16,13 +17,16 @@ from gis.analyses import rules
 from gis.core.errors import NotFound
 from gis.core.language import LOCALES
 from gis.core.settings import Settings
+from gis.data.cities import City
 from gis.render import STATIC_DIR, TEMPLATES_DIR
+from gis.render.city_view import EVERY_CITY, CityView, layers_present, map_title, resolve_view
 from gis.render.messages import catalogue, lang_of, message
 from gis.render.style_spec import style_spec
 from layers.maps import MAPS, PLANNER_ORDER, MapDef
 from layers.schema import Layer
 
 TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
+CITY_CODE = re.compile(r"\d{2}\.\d{2}")
 EMBED_ASSETS = ("vendor/leaflet", "vendor/leaflet.vectorgrid", "vendor/pmtiles", "petakota")
 
 
@@ -32,32 +36,50 @@ def safe_json(value) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _layer_config(layer: Layer, visible: bool, tiles: str, private: bool) -> dict:
+def _layer_config(layer: Layer, visible: bool, tiles: str, private: bool, cities: list[str] | None) -> dict:
     fields = layer.fields if private else layer.public_fields
     return {"id": layer.id, "title": {"id": layer.title_id, "en": layer.title_en},
             "geometry_type": layer.geometry_type, "illustrative": layer.illustrative, "visible": visible,
             "style": style_spec(layer).to_dict(), "source": layer.source, "tiles": tiles,
+            "cities": cities,  # where the layer has features (None: not known, e.g. a static export)
             "fields": [{"name": f.name, "type": f.type, "title": {"id": f.title_id, "en": f.title_en}}
                        for f in fields]}
 
 
-def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed: bool, base: str,
-               pmtiles: str | None = None, private: bool = False, lang: str = "id") -> dict:
-    def tiles(layer: Layer) -> str:
-        if pmtiles:  # one archive holds every layer; the page reads it through a fetch shim
-            return "pmtiles://{z}/{x}/{y}"
-        return f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
+def _views(settings: Settings, mapdef: MapDef, view: CityView) -> list[dict]:
+    """The switcher's choices: each city held, then the whole region, each with its title in both languages."""
+    if len(view.held) < 2:
+        return []
+    choices = [(c.code, CityView((c,), view.held, False)) for c in view.held]
+    choices.append((EVERY_CITY, CityView(view.held, view.held, True)))
+    return [{"value": value, "label": v.name("id") if value != EVERY_CITY else None,
+             "title": {lang: map_title(mapdef, v, lang) for lang in ("id", "en")},
+             "view": v.to_config(settings)} for value, v in choices]
 
-    city, lang = settings.city, lang_of(lang)
+
+def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed: bool, base: str,
+               view: CityView | None = None, present: dict[str, list[str]] | None = None,
+               pmtiles: str | None = None, private: bool = False, lang: str = "id") -> dict:
+    view = view or CityView((), (), False)
+    query = f"?{view.query}" if view.query else ""
+
+    def tiles(layer: Layer) -> str:
+        if pmtiles:  # one archive holds every layer: the page reads it through a fetch shim
+            return "pmtiles://{z}/{x}/{y}"
+        return f"{base}/collections/{layer.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}{query}"
+
+    lang = lang_of(lang)
     return {
         "base": base, "embed": embed, "pmtiles": pmtiles,
         "lang": lang, "locale": LOCALES[lang], "messages": catalogue(lang),
-        "title": {"id": mapdef.title_id, "en": mapdef.title_en},
-        "city": {"name": city.name, "center_lon": city.center_lon, "center_lat": city.center_lat, "zoom": city.zoom},
+        "title": {"id": map_title(mapdef, view, "id"), "en": map_title(mapdef, view, "en")},
+        "city": view.to_config(settings),
+        "cities": _views(settings, mapdef, view),
         "basemap": ({"url": settings.basemap_url, "attribution": settings.basemap_attribution}
                     if settings.basemap_url else None),
         "attribution": "; ".join(dict.fromkeys(layer.source for layer in layers)),
-        "layers": [_layer_config(layer, layer.id in mapdef.visible, tiles(layer), private) for layer in layers],
+        "layers": [_layer_config(layer, layer.id in mapdef.visible, tiles(layer), private,
+                                 present.get(layer.id) if present is not None else None) for layer in layers],
         "target_ha": rules.ESTATE_TARGET_HA.value,
     }
 
@@ -67,10 +89,6 @@ def render_page(config: dict, title: str, static: str) -> str:
     return TEMPLATES.get_template("webmap.html").render(
         config_json=safe_json(config), title=title, lang=lang, embed=config["embed"], static=static,
         pmtiles=bool(config.get("pmtiles")), t=lambda key: message(key, lang))
-
-
-def _title(mapdef: MapDef, lang: str) -> str:
-    return mapdef.title_en if lang_of(lang) == "en" else mapdef.title_id
 
 
 def _activities(conn: Connection) -> list[str]:
@@ -85,46 +103,72 @@ def _project_geometry(conn: Connection, slug: str) -> dict:
     return json.loads(geom)
 
 
-def planner_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], *, private: bool, base: str,
-                 project: str | None = None, lang: str = "id") -> str:
+def planner_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], cities: list[City], *,
+                 private: bool, base: str, city: str | None = None, project: str | None = None,
+                 lang: str = "id") -> str:
     """The planners' map: every layer of the catalog it may see (private ones with `private`), the city's map
-    switched on, or a project's map with the project's panel when `project` names one."""
+    switched on, or a project's map with the project's panel when `project` names one; `city` (codes or `all`)
+    chooses the city or region in view."""
+    view = resolve_view(cities, city, settings.city.kode)
     order = [i for i in PLANNER_ORDER if i in catalog] + [i for i in catalog if i not in PLANNER_ORDER]
     layers = [catalog[i] for i in order if catalog[i].public or private]
     mapdef = MAPS[settings.city.map_id]
     if project:
         mapdef = MAPS.get(project) or MAPS.get(settings.city.project, mapdef)
-    config = map_config(settings, replace(mapdef, layers=tuple(order)), layers, embed=False, base=base,
-                        private=private, lang=lang)
     with engine.connect() as conn:
+        present = layers_present(conn, layers, tuple(c.code for c in view.held))
+        config = map_config(settings, replace(mapdef, layers=tuple(order)), layers, embed=False, base=base,
+                            view=view, present=present, private=private, lang=lang)
         config["activities"] = _activities(conn)
         if project:
             config["project"], config["project_geometry"] = project, _project_geometry(conn, project)
-    return render_page(config, _title(mapdef, lang), f"{base}/static")
+    return render_page(config, config["title"][lang_of(lang)], f"{base}/static")
 
 
 def public_map(map_id: str) -> MapDef:
     mapdef = MAPS.get(map_id)
     if mapdef is None or not mapdef.public:
-        raise NotFound(f"no public map {map_id[:80]!r}; maps: {', '.join(k for k, m in MAPS.items() if m.public)}")
+        raise NotFound(f"no public map {map_id[:80]!r}; maps: {', '.join(k for k, m in MAPS.items() if m.public)}"
+                       " (or the Kemendagri code of a city held, e.g. 12.75)")
     return mapdef
 
 
-def embed_page(settings: Settings, catalog: dict[str, Layer], map_id: str, *, base: str, lang: str = "id") -> str:
-    """A public map for an <iframe>: its public layers, public fields only, no planner tools."""
-    mapdef = public_map(map_id)
+def is_city_code(value: str) -> bool:
+    """`12.07` names a kab/kota (Kemendagri: province.regency); a map id never looks like one."""
+    return bool(CITY_CODE.fullmatch(value))
+
+
+def public_map_for(settings: Settings, cities: list[City], map_or_city: str,
+                   city: str | None = None) -> tuple[MapDef, CityView]:
+    """A public map and the cities it shows: `/embed/12.06` is the service's public map of that city,
+    `/embed/{map id}?city=12.07` a declared map of another city."""
+    if is_city_code(map_or_city):
+        if map_or_city not in {c.code for c in cities}:
+            held = ", ".join(f"{c.code} ({c.name})" for c in cities) or "none yet"
+            raise NotFound(f"no city {map_or_city!r} is held; cities: {held}")
+        return public_map(settings.city.map_id), resolve_view(cities, map_or_city, settings.city.kode)
+    return public_map(map_or_city), resolve_view(cities, city, settings.city.kode)
+
+
+def embed_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], cities: list[City], map_id: str, *,
+               base: str, city: str | None = None, lang: str = "id") -> str:
+    """A public map for an <iframe>: its public layers, public fields only, no planner tools; `map_id` is a
+    map's id or a city's code."""
+    mapdef, view = public_map_for(settings, cities, map_id, city)
     layers = [catalog[i] for i in mapdef.layers if i in catalog and catalog[i].public]
-    config = map_config(settings, mapdef, layers, embed=True, base=base, lang=lang)
-    return render_page(config, _title(mapdef, lang), f"{base}/static")
+    with engine.connect() as conn:
+        present = layers_present(conn, layers, view.codes)
+    config = map_config(settings, mapdef, layers, embed=True, base=base, view=view, present=present, lang=lang)
+    return render_page(config, config["title"][lang_of(lang)], f"{base}/static")
 
 
 def export_static_embed(settings: Settings, mapdef: MapDef, layers: list[Layer], out_dir: Path,
-                        pmtiles_name: str, lang: str = "id") -> Path:
+                        pmtiles_name: str, lang: str = "id", view: CityView | None = None) -> Path:
     """index.html + the scripts it needs; tiles come from `pmtiles_name` next to it (written separately)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for rel in EMBED_ASSETS:
         shutil.copytree(STATIC_DIR / rel, out_dir / "static" / rel, dirs_exist_ok=True)
-    config = map_config(settings, mapdef, layers, embed=True, base=".", pmtiles=pmtiles_name, lang=lang)
+    config = map_config(settings, mapdef, layers, embed=True, base=".", view=view, pmtiles=pmtiles_name, lang=lang)
     page = out_dir / "index.html"
-    page.write_text(render_page(config, _title(mapdef, lang), "static"))
+    page.write_text(render_page(config, config["title"][lang_of(lang)], "static"))
     return page

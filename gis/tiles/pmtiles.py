@@ -28,16 +28,16 @@ def tiles_to_export(bounds: tuple[float, float, float, float], minzoom: int, max
 
 def export_pmtiles(engine: Engine, layers: list[Layer], out: Path, bounds: tuple[float, float, float, float],
                    minzoom: int, maxzoom: int, include_private: bool, cap: int,
-                   progress: Callable[[int], None] = lambda n: None) -> int:
-    """Write the archive (via a temporary file, so a failed export leaves nothing half-written).
-    Returns the number of non-empty tiles."""
+                   progress: Callable[[int], None] = lambda n: None, cities: tuple[str, ...] = ()) -> int:
+    """Write the archive (via a temporary file, so a failed export leaves nothing half-written), with only the
+    features of `cities` when given. Returns the number of non-empty tiles."""
     tiles = tiles_to_export(bounds, minzoom, maxzoom)
     tmp = out.with_suffix(out.suffix + ".tmp")
     written = 0
     with open(tmp, "wb") as f, engine.connect() as conn:
         writer = Writer(f)
         for t in tiles:
-            tile = render_tile(conn, layers, t.z, t.x, t.y, include_private, cap)
+            tile = render_tile(conn, layers, t.z, t.x, t.y, include_private, cap, cities)
             if tile.data:
                 writer.write_tile(zxy_to_tileid(t.z, t.x, t.y), gzip.compress(tile.data))
                 written += 1

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from gis.data.changes import EVERYTHING
 from gis.tiles import rasters
+from gis.tiles.city_mask import CITY_LAYER, inside_cities, mask_png
 from gis.tiles.vector import Tile, check_tile, make_tile, render_tile
 from layers.schema import Layer
 
@@ -142,13 +143,15 @@ class TileService:
     # --- raster tiles -----------------------------------------------------------------------------------------
 
     async def raster_tile(self, entry: dict, z: int, x: int, y: int, if_none_match: str | None = None,
-                          private: bool = False) -> TileReply:
-        """A PNG tile of a registered raster; 204 where the raster has no pixels."""
+                          private: bool = False, cities: tuple[str, ...] = ()) -> TileReply:
+        """A PNG tile of a registered raster, transparent outside `cities` when given; 204 where it has no
+        pixels. A scoped tile's key names the scope and the city layer's generation (a boundary edit redraws)."""
         check_tile(z, x, y)
-        key = self.cache.key("png", (f"raster:{entry['id']}",), entry["path"], z, x, y)
+        sources = (f"raster:{entry['id']}", *((CITY_LAYER,) if cities else ()))
+        key = self.cache.key("png", sources, entry["path"], z, x, y, *((cities,) if cities else ()))
         tile = self.cache.get(key)
         if tile is None:
-            tile = await anyio.to_thread.run_sync(self._render_raster, key, entry, z, x, y)
+            tile = await anyio.to_thread.run_sync(self._render_raster, key, entry, z, x, y, cities)
         if not tile.data:
             return TileReply(204)
         # Raster files do not change in place (a new result is a new raster), so browsers may keep tiles.
@@ -157,7 +160,11 @@ class TileService:
             return TileReply(304, headers=headers)
         return TileReply(200, tile.data, headers, PNG)
 
-    def _render_raster(self, key, entry: dict, z: int, x: int, y: int) -> Tile:
-        tile = make_tile(rasters.render_tile(entry, self.data_dir, z, x, y) or b"")
+    def _render_raster(self, key, entry: dict, z: int, x: int, y: int, cities: tuple[str, ...] = ()) -> Tile:
+        data = rasters.render_tile(entry, self.data_dir, z, x, y) or b""
+        if data and cities:
+            with self.engine.connect() as conn:
+                data = mask_png(data, inside_cities(conn, cities, z, x, y, rasters.TILE_SIZE))
+        tile = make_tile(data)
         self.cache.put(key, tile)
         return tile

@@ -77,8 +77,32 @@
   // Leaflet.VectorGrid 1.3 predates Leaflet 1.9, whose canvas keeps clicks from the map and lacks
   // DomEvent.fakeStop: hand every click on a tile canvas to the map (the grids are drawn, not clicked).
   L.Canvas.Tile.prototype._onClick = function (e) { this._fireEvent(false, e); };
-  var map = state.map = L.map("map", {zoomControl: true, attributionControl: true})
-    .setView([cfg.city.center_lat, cfg.city.center_lon], cfg.city.zoom);
+  var map = state.map = L.map("map", {zoomControl: true, attributionControl: true});
+  // The city (or region) in view: a city opens at its own center and zoom, a region fits its box. Tiles, searches
+  // and popups ask for the cities in scope only (`?city=`; no scope when every city held is in view).
+  state.city = cfg.city.codes.slice();
+  var scope = cfg.city.scope.slice();
+  function showView(v) {
+    if (v.fit && v.bbox) {
+      map.fitBounds([[v.bbox[1], v.bbox[0]], [v.bbox[3], v.bbox[2]]], {animate: false});
+    } else {
+      map.setView([v.center_lat, v.center_lon], v.zoom, {animate: false});
+    }
+  }
+  function cityQuery(sep) { return scope.length ? sep + "city=" + encodeURIComponent(scope.join(",")) : ""; }
+  function tileUrl(layer) {
+    return cfg.pmtiles ? layer.tiles : layer.tiles.split("?")[0] + cityQuery("?");
+  }
+  function inView(layer) {  // the layer has features in a city in view (legend entries follow the city)
+    return !layer.cities || !state.city.length || layer.cities.some(function (c) {
+      return state.city.indexOf(c) >= 0;
+    });
+  }
+  function withCity(inputs) {  // processes: the city in view (or the region's cities) when several are held
+    if (cfg.cities.length) { inputs.city = state.city.length === 1 ? state.city[0] : state.city.slice(); }
+    return inputs;
+  }
+  showView(cfg.city);
   map.attributionControl.setPrefix("");
   if (cfg.basemap && params.get("basemap") !== "none") {
     L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution, maxZoom: 19}).addTo(map);
@@ -125,7 +149,7 @@
     // A PMTiles tile holds every layer: each grid draws only its own (an empty style list hides the rest).
     cfg.layers.forEach(function (other) { styles[other.id] = []; });
     styles[layer.id] = styleFor(layer);
-    var grid = L.vectorGrid.protobuf(layer.tiles, {
+    var grid = L.vectorGrid.protobuf(tileUrl(layer), {
       vectorTileLayerStyles: styles, interactive: false, maxNativeZoom: 22, maxZoom: 22,
       rendererFactory: L.canvas.tile, fetchOptions: {headers: headers()},
       getFeatureId: function (f) { return f.id; }
@@ -155,7 +179,7 @@
       var l = g.petakotaLayer, q = l.geometry_type.indexOf("Polygon") >= 0
         ? "filter=" + encodeURIComponent("S_INTERSECTS(geometry, POINT(" + p.lng + " " + p.lat + "))")
         : "bbox=" + bbox;
-      return api("/collections/" + l.id + "/items?limit=1&" + q).catch(function () { return {features: []}; });
+      return api("/collections/" + l.id + "/items?limit=1&" + q + cityQuery("&")).catch(function () { return {features: []}; });
     })).then(function (answers) {
       for (var i = 0; i < answers.length; i++) {
         if (answers[i].features.length) {
@@ -170,10 +194,11 @@
 
   // Legend, from the layer declarations: the layers on the map now.
   var legend = L.control({position: cfg.embed ? "bottomleft" : "bottomright"});
+  var legendBox = null;
   function fillLegend(box) {
     box.innerHTML = "";
     box.appendChild(el("b", {text: t("legend")}));
-    cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).forEach(function (layer) {
+    cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]) && inView(l); }).forEach(function (layer) {
       var entries = layer.style.legend;
       box.appendChild(el("div", {"class": "pk-legend-title", text: title(layer.title) +
         (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
@@ -184,7 +209,7 @@
     });
   }
   legend.onAdd = function () {
-    var box = el("div", {"class": "pk-legend", id: "pk-legend"});
+    var box = legendBox = el("div", {"class": "pk-legend", id: "pk-legend"});
     fillLegend(box);
     map.on("overlayadd overlayremove", function () { fillLegend(box); });
     return box;
@@ -202,6 +227,44 @@
   }
   var out = el("div", {id: "pk-output", "class": "pk-output"});
 
+  // The city switcher: another city (or the whole region) in place, the panel's state kept; the address follows,
+  // so a reload, the language button or a shared link open the same city.
+  function switchTo(choice) {
+    var v = choice.view;
+    state.city = v.codes.slice();
+    scope = v.scope.slice();
+    // New addresses first (no tile of the old scope is asked for at the new view), then the move, then redraw.
+    cfg.layers.forEach(function (layer) { grids[layer.id].setUrl(tileUrl(layer), true); });
+    showView(v);
+    state.ready = false;
+    cfg.layers.forEach(function (layer) {
+      if (map.hasLayer(grids[layer.id])) { pending[layer.id] = true; grids[layer.id].redraw(); }
+    });
+    if (Object.keys(pending).length === 0) { state.ready = true; }
+    document.title = title(choice.title);
+    document.getElementById("pk-title").textContent = title(choice.title);
+    if (legendBox) { fillLegend(legendBox); }
+    params.set("city", choice.value);
+    history.replaceState(null, "", location.pathname + "?" + params.toString());
+    state.results.city = choice.value;
+  }
+  if (cfg.cities.length) {
+    var choices = cfg.cities.slice(), current = state.city.join(",");
+    var chosen = choices.filter(function (c) { return c.view.codes.join(",") === current; })[0];
+    if (!chosen) {  // a region of some of the cities held, as the address named it
+      chosen = {value: current, label: cfg.city.name, title: cfg.title, view: cfg.city};
+      choices.splice(choices.length - 1, 0, chosen);
+    }
+    var pick = el("select", {id: "pk-city"}, choices.map(function (c) {
+      return el("option", {value: c.value, text: c.label || t("all_cities")});
+    }));
+    pick.value = chosen.value;
+    pick.addEventListener("change", function () {
+      switchTo(choices.filter(function (c) { return c.value === pick.value; })[0]);
+    });
+    section(t("city"), [pick]);
+  }
+
   // Search by kelurahan name or Kemendagri code.
   var results = el("ul", {id: "pk-search-results"});
   var search = el("input", {id: "pk-search", type: "search", placeholder: t("search")});
@@ -209,7 +272,8 @@
     var q = search.value.trim().replace(/'/g, "''");
     if (!q) { return; }
     var filter = /^[0-9.]+$/.test(q) ? "kode LIKE '" + q + "%'" : "CASEI(nama) LIKE CASEI('%" + q + "%')";
-    api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent(filter)).then(function (fc) {
+    api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent(filter) + cityQuery("&"))
+      .then(function (fc) {
       results.innerHTML = "";
       if (!fc.features.length) { results.appendChild(el("li", {text: t("noresult")})); }
       fc.features.forEach(function (f) {
@@ -253,15 +317,15 @@
     drawing = null;
     map.getContainer().style.cursor = "";
     out.textContent = t("running");
-    api("/measure", {geometry: geom}).then(function (m) {
+    api("/measure" + (state.city.length === 1 ? "?city=" + state.city[0] : ""), {geometry: geom}).then(function (m) {
       state.results.measure = m;
       var text = d.mode === "line" ? t("length") + ": " + num(m.length_m, 1) + " m"
         : t("area") + ": " + num(m.area_ha, 2) + " ha, " + t("perimeter") + ": " + num(m.length_m, 0) + " m";
       out.textContent = text;
       if (d.mode !== "site") { return; }
       return Promise.all([
-        api("/processes/zoning-conformity/execution", {inputs: {geometry: geom, activity: activity.value}}),
-        api("/processes/site-suitability/execution", {inputs: {mode: "evaluate", site: geom}})
+        api("/processes/zoning-conformity/execution", {inputs: withCity({geometry: geom, activity: activity.value})}),
+        api("/processes/site-suitability/execution", {inputs: withCity({mode: "evaluate", site: geom})})
       ]).then(function (r) {
         state.results.conformity = r[0];
         state.results.evaluate = r[1];
@@ -288,7 +352,7 @@
   section(t("siting"), [
     el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
       siteOut.textContent = t("running");
-      api("/processes/site-suitability/execution", {inputs: {target_ha: cfg.target_ha}}).then(function (r) {
+      api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})}).then(function (r) {
         state.results.siting = r;
         siteLayers.forEach(function (l) { map.removeLayer(l); });
         siteLayers = [
