@@ -123,6 +123,23 @@ def problem_of(response) -> dict:
     return body
 
 
+@pytest.fixture(scope="session")
+def region(tmp_path_factory):
+    """(engine, base URL, settings) of one database per test session holding three cities - the Binjai sample,
+    Kabupaten Deli Serdang and Kabupaten Karo (real boundaries) - with its own server."""
+    from api.app import create_app
+    from gis.data.sample import load_region
+
+    settings = scratch_settings("region", tmp_path_factory.mktemp("region"))
+    db.upgrade(settings)
+    eng = db.make_engine(settings, pool_size=2)
+    load_sample(eng, settings)
+    load_region(eng, "mebidangro")
+    with serve_app(create_app(settings)) as url:
+        yield eng, url, settings
+    eng.dispose()
+
+
 @pytest.fixture()
 def http(server):
     with httpx.Client(base_url=server, timeout=30) as client:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,10 +18,9 @@ from pyproj import Geod
 from shapely.geometry import box, mapping
 from sqlalchemy import text
 
-from gis.core import db
 from gis.data.registry import load_catalog
-from gis.data.sample import load_region, load_sample
-from tests.conftest import problem_of, scratch_settings
+from gis.data.sample import load_sample
+from tests.conftest import problem_of
 
 DATA = Path(__file__).resolve().parents[1] / "layers" / "sample" / "data"
 FILES = {"12.75": ("kota_binjai", "kecamatan_binjai", "kelurahan_binjai"),
@@ -33,34 +29,6 @@ FILES = {"12.75": ("kota_binjai", "kecamatan_binjai", "kelurahan_binjai"),
 COUNTS = {"12.75": (5, 37), "12.07": (22, 394), "12.06": (17, 269)}  # kecamatan, kelurahan/desa
 TMS = morecantile.tms.get("WebMercatorQuad")
 GEOD = Geod(ellps="WGS84")
-
-
-@pytest.fixture(scope="module")
-def region(tmp_path_factory):
-    """(engine, base URL) of a database holding the three cities, with its own server."""
-    from api.app import create_app
-
-    settings = scratch_settings("region", tmp_path_factory.mktemp("region"))
-    db.upgrade(settings)
-    engine = db.make_engine(settings, pool_size=2)
-    load_sample(engine, settings)
-    load_region(engine, "mebidangro")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    import uvicorn
-
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        assert time.time() < deadline and thread.is_alive(), "region server did not start"
-        time.sleep(0.05)
-    yield engine, f"http://127.0.0.1:{port}", settings
-    srv.should_exit = True
-    thread.join(10)
-    engine.dispose()
 
 
 @pytest.fixture()

@@ -1,0 +1,236 @@
+"""Analyses per city and across a region, on the session's region database (Binjai sample + Kabupaten Deli
+Serdang + Kabupaten Karo, real boundaries) over real HTTP: Binjai's numbers equal a Binjai-only database's, a
+run without a city is refused naming the choices, Deli Serdang's coverage says its population grid is missing
+until `petakota population build` makes one, a park across the border serves people on the other side, and a
+region-wide siting run reports the cities each candidate touches."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import Affine
+from shapely.geometry import box, mapping
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from gis.core import db
+from gis.core.cog import write_cog
+from gis.data.sample import load_sample
+from gis.processes import Context, execute
+from tests.conftest import problem_of, scratch_settings
+
+DATA = Path(__file__).resolve().parents[1] / "layers" / "sample" / "data"
+UTM = 32647
+CHOICES = ("12.06 (Kabupaten Karo)", "12.07 (Kabupaten Deli Serdang)", "12.75 (Kota Binjai)")
+
+
+@pytest.fixture(scope="module")
+def api(region):
+    with httpx.Client(base_url=region[1], timeout=300) as client:
+        yield client
+
+
+def run(api, process: str, inputs: dict) -> dict:
+    r = api.post(f"/processes/{process}/execution", json={"inputs": inputs})
+    assert r.status_code == 200, r.text[:500]
+    return r.json()
+
+
+def city_shape(name: str):
+    return shapely.make_valid(gpd.read_file(DATA / f"{name}.geojson").to_crs(UTM).geometry.iloc[0])
+
+
+def _without_ids(value):
+    """A result without the ids of the result rasters (each run registers its own), numbers to 9 digits."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "tiles")}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    return value
+
+
+def test_every_analysis_for_binjai_in_the_region_equals_it_on_a_binjai_only_database(api, tmp_path_factory):
+    settings = scratch_settings("binjai_only", tmp_path_factory.mktemp("binjai_only"))
+    db.upgrade(settings)
+    engine = db.make_engine(settings, pool_size=1)
+    load_sample(engine, settings)
+    with engine.connect() as conn:
+        estate = shapely.from_wkb(conn.execute(text("SELECT ST_AsBinary(ST_Buffer(geom, -0.002)) FROM projects"))
+                                  .scalar())
+    alone = Context(engine, settings, include_private=False, owner="anonymous")
+    cases = [("park-coverage", {}), ("rth-ratio", {}), ("business-center-coverage", {}),
+             ("zoning-conformity", {"geometry": mapping(estate), "activity": "industri besar"}),
+             ("project-progress", {"as_of": "2025-06-30"}), ("change-detection", {}),
+             ("site-suitability", {"target_ha": 138, "n_candidates": 3})]
+    try:
+        for process, inputs in cases:
+            expected = _without_ids(execute(process, alone, inputs))  # one city held: no city needed
+            got = _without_ids(run(api, process, {**inputs, "city": "12.75"}))
+            assert got == expected, process
+            assert [c["code"] for c in got["cities"]] == ["12.75"], process
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("process", ["park-coverage", "rth-ratio", "business-center-coverage", "site-suitability",
+                                     "zoning-conformity", "project-progress", "change-detection"])
+def test_no_city_with_several_held_is_refused_naming_the_choices(api, process):
+    inputs = {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61)), "activity": "taman"} \
+        if process == "zoning-conformity" else {}
+    problem = problem_of(api.post(f"/processes/{process}/execution", json={"inputs": inputs}))
+    assert problem["status"] == 400 and "input 'city'" in problem["detail"]
+    assert all(choice in problem["detail"] for choice in CHOICES), problem["detail"]
+    unknown = problem_of(api.post(f"/processes/{process}/execution", json={"inputs": {**inputs, "city": "12.99"}}))
+    assert unknown["status"] == 400 and "'12.99'" in unknown["detail"]
+    assert all(choice in unknown["detail"] for choice in CHOICES)
+    wrong = problem_of(api.post(f"/processes/{process}/execution", json={"inputs": {**inputs, "city": 12.75}}))
+    assert wrong["status"] == 400 and "input 'city'" in wrong["detail"]
+
+
+def test_a_city_without_a_population_grid_says_so_until_one_is_built(api, region):
+    engine, _, settings = region
+    missing = run(api, "park-coverage", {"city": "12.07"})
+    assert missing["population"] == "missing" and "petakota population build" in missing["message"]
+    assert missing["cities"][0]["population"] == "missing"
+    assert missing["underserved"] == [] and missing["kelurahan"]["features"] == []
+    region_run = run(api, "park-coverage", {"city": ["12.75", "12.07"]})
+    assert region_run["population"] == "partial"
+    assert {f["properties"]["kabkota"] for f in region_run["kelurahan"]["features"]} == {"12.75"}
+
+    from gis.cli.main import app
+
+    env = {"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
+    out = CliRunner().invoke(app, ["population", "build", "--city", "12.07", "--total", "2000000"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "the land evenly" in out.output  # Deli Serdang has neither zoning nor land cover here
+    with engine.connect() as conn:
+        path = conn.execute(text("SELECT path FROM rasters WHERE city = '12.07' AND dataset = 'population'")).scalar()
+    with rasterio.open(settings.data_dir / path) as ds:
+        grid = ds.read(1).astype("float64")
+        assert ds.crs.to_epsg() == UTM and ds.res == (10.0, 10.0)
+        assert grid.sum() == pytest.approx(2_000_000, rel=1e-6)
+        # people only on pixel centres inside Deli Serdang, evenly
+        rows, cols = np.nonzero(grid)
+        x, y = ds.transform * (cols[::5000] + 0.5, rows[::5000] + 0.5)
+    assert shapely.contains_xy(city_shape("kabkota_deli_serdang"), x, y).all()
+    assert np.unique(grid[grid > 0].round(4)).size == 1
+
+    present = run(api, "park-coverage", {"city": "12.07"})
+    assert present["population"] == "present" and "message" not in present
+    features = [f["properties"] for f in present["kelurahan"]["features"]]
+    assert len(features) == 394
+    assert sum(f["population"] for f in features) == pytest.approx(2_000_000, rel=2e-3)  # border slivers
+    assert present["underserved"] == sorted(f["nama"] for f in features if f["underserved"])
+    assert all(0 <= f["share_served"] <= 1 for f in features)
+
+
+@contextmanager
+def added(engine, table: str, values: str, geom_wkt: str):
+    with engine.begin() as conn:
+        fid = conn.execute(text(f"INSERT INTO {table} {values} RETURNING id"), {"g": geom_wkt}).scalar()
+    try:
+        yield fid
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table} WHERE id = :i"), {"i": fid})
+
+
+def border_point(offset_m: float):
+    """A point in Deli Serdang `offset_m` east of Binjai's easternmost boundary point (UTM 47N)."""
+    binjai = city_shape("kota_binjai")
+    xs, ys = np.asarray(binjai.exterior.coords if binjai.geom_type == "Polygon"
+                        else max(binjai.geoms, key=lambda g: g.area).exterior.coords).T
+    i = int(np.argmax(xs))
+    point = shapely.Point(xs[i] + offset_m, ys[i])
+    assert city_shape("kabkota_deli_serdang").contains(point) and not binjai.contains(point)
+    return point
+
+
+def to_wkt_4326(geom) -> str:
+    return gpd.GeoSeries([geom], crs=UTM).to_crs(4326).iloc[0].wkt
+
+
+def test_a_park_just_across_the_border_serves_people_on_the_other_side(api, region):
+    engine, _, settings = region
+    inputs = {"city": "12.75", "radii_m": {"hutan kota": 1000}}  # Binjai's one hutan kota lies far from it
+    before = run(api, "park-coverage", inputs)
+    park = border_point(150).buffer(40, cap_style="square")
+    values = "(nama, kelas, publik, geom) VALUES ('Hutan Uji Perbatasan', 'hutan kota', true, ST_Multi(" \
+             "ST_GeomFromText(:g, 4326)))"
+    with added(engine, "parks", values, to_wkt_4326(park)) as fid:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT kabkota FROM parks WHERE id = :i"), {"i": fid}).scalar() == "12.07"
+            others = [shapely.from_wkb(g) for g in conn.execute(text(
+                "SELECT ST_AsBinary(ST_Transform(geom, 32647)) FROM parks WHERE kelas = 'hutan kota' AND publik "
+                "AND id <> :i"), {"i": fid}).scalars()]
+        after = run(api, "park-coverage", inputs)
+    # independently: Binjai's people (pixel centres) within 1 km of the new park and of no other hutan kota
+    with rasterio.open(settings.data_dir / "rasters/population.tif") as pop:
+        people, transform = pop.read(1).astype("float64"), pop.transform
+    rows, cols = np.nonzero(people)
+    x, y = transform * (cols + 0.5, rows + 0.5)
+    points = shapely.points(x, y)
+    near = shapely.distance(points, park) <= 1000
+    served_already = np.zeros(near.shape, bool)
+    for other in others:
+        served_already |= shapely.distance(points, other) <= 1000
+    expected = people[rows, cols][near & ~served_already].sum()
+    assert expected > 100
+    gained = after["overall"]["served"] - before["overall"]["served"]
+    assert gained == pytest.approx(expected, rel=1e-3)
+    assert after["overall"]["population"] == pytest.approx(before["overall"]["population"])
+    assert after["cities"][0]["share_served"] > before["cities"][0]["share_served"]
+
+
+def _deli_serdang_rasters(engine, settings, around) -> None:
+    """Flat, dry plantation land for Deli Serdang around a point (illustrative rasters registered for 12.07)."""
+    x0, y1 = np.floor((around.x - 4000) / 10) * 10, np.ceil((around.y + 4000) / 10) * 10
+    transform, shape = Affine(10.0, 0, x0, 0, -10.0, y1), (800, 800)
+    arrays = {"slope": np.full(shape, 2.0, "float32"), "flood_hazard": np.ones(shape, "uint8"),
+              "landcover_2024": np.full(shape, 2, "uint8")}
+    with engine.begin() as conn:
+        for dataset, array in arrays.items():
+            rel = f"rasters/{dataset}_12_07.tif"
+            write_cog(settings.data_dir / rel, array, transform, UTM)
+            conn.execute(text(
+                "INSERT INTO rasters (id, title_id, title_en, path, units, kind, illustrative, city, dataset) "
+                "VALUES (:id, :id, :id, :p, '', 'continuous', true, '12.07', :d) ON CONFLICT (id) DO NOTHING"),
+                {"id": f"{dataset}_12_07", "p": rel, "d": dataset})
+
+
+def test_a_region_siting_run_reports_the_cities_each_candidate_touches(api, region):
+    engine, _, settings = region
+    gate = border_point(300)
+    _deli_serdang_rasters(engine, settings, gate)
+    study = gpd.GeoSeries([gate.buffer(2500)], crs=UTM).to_crs(4326).iloc[0]
+    values = "(nama, geom) VALUES ('Gerbang Uji Perbatasan', ST_GeomFromText(:g, 4326))"
+    with added(engine, "toll_gates", values, to_wkt_4326(gate)):
+        result = run(api, "site-suitability", {"city": ["12.75", "12.07"], "target_ha": 50, "n_candidates": 4,
+                                               "study_area": mapping(study)})
+        only_binjai = run(api, "site-suitability", {"city": "12.75", "target_ha": 50, "n_candidates": 4,
+                                                    "study_area": mapping(study)})
+    shapes = {"12.75": city_shape("kota_binjai"), "12.07": city_shape("kabkota_deli_serdang")}
+    sites = result["candidates"]["features"]
+    assert sites
+    for f in sites:
+        site = gpd.GeoSeries([shapely.geometry.shape(f["geometry"])], crs=4326).to_crs(UTM).iloc[0]
+        touched = {code: site.intersection(g).area / 1e4 for code, g in shapes.items()}
+        expected = sorted(code for code, ha in touched.items() if ha > 0.01)
+        assert f["properties"]["cities"] == expected
+        for code in expected:
+            assert f["properties"]["area_ha_by_city"][code] == pytest.approx(touched[code], abs=0.05)
+        assert f["properties"]["area_ha"] >= 50
+    assert any("12.07" in f["properties"]["cities"] for f in sites)  # Deli Serdang land is used
+    by_city = {c["code"]: c["candidates"] for c in result["cities"]}
+    assert by_city["12.07"] == [f["properties"]["rank"] for f in sites if "12.07" in f["properties"]["cities"]]
+    # a run on Binjai alone never leaves it
+    assert all(f["properties"]["cities"] == ["12.75"] for f in only_binjai["candidates"]["features"])
