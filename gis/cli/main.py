@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
+from gis.cli.population import population_app
 from gis.core import db
 from gis.core.errors import PetaKotaError
 from gis.core.settings import Settings
@@ -20,8 +21,6 @@ layers_app = typer.Typer(help="Layers added at runtime (they appear without a re
 app.add_typer(layers_app, name="layers")
 city_app = typer.Typer(help="The cities held (kab/kota): adopt, list, remove.", no_args_is_help=True)
 app.add_typer(city_app, name="city")
-population_app = typer.Typer(help="Population grids per city (park-coverage counts people on them).",
-                             no_args_is_help=True)
 app.add_typer(population_app, name="population")
 
 
@@ -200,26 +199,6 @@ def city_remove(code: str = typer.Argument(..., help="Kemendagri code, e.g. 12.0
     except PetaKotaError as exc:
         _fail(exc.detail)
     typer.echo(f"removed city {code}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
-
-
-@population_app.command("build")
-def population_build(
-    city: str = typer.Option(..., help="Kemendagri code of the city, e.g. 12.07"),
-    total: float = typer.Option(..., help="the city's population (cite the figure's source in your notes)"),
-    per_desa: Path = typer.Option(None, exists=True, dir_okay=False,
-                                  help="CSV with columns kode, population: figures per desa/kelurahan (the rest of "
-                                       "the total goes to those not listed)"),
-) -> None:
-    """Build the city's 10 m population grid: the total (or each desa's figure) spread over residential zoning,
-    else built-up land cover, else the land evenly. All-or-nothing; replaces the city's previous grid."""
-    from gis.data.population import build_population
-
-    settings = Settings()
-    try:
-        built = build_population(db.make_engine(settings, pool_size=1), settings, city, total, per_desa)
-    except PetaKotaError as exc:
-        _fail(exc.detail)
-    typer.echo(built.line())
 
 
 @keys_app.command("create")
