@@ -58,11 +58,19 @@ def _without_ids(value):
     return value
 
 
-def test_every_analysis_for_binjai_in_the_region_equals_it_on_a_binjai_only_database(api, tmp_path_factory):
+@pytest.fixture(scope="module")
+def binjai_only(tmp_path_factory):
+    """(engine, settings) of a database holding Binjai alone."""
     settings = scratch_settings("binjai_only", tmp_path_factory.mktemp("binjai_only"))
     db.upgrade(settings)
     engine = db.make_engine(settings, pool_size=1)
     load_sample(engine, settings)
+    yield engine, settings
+    engine.dispose()
+
+
+def test_every_analysis_for_binjai_in_the_region_equals_it_on_a_binjai_only_database(api, binjai_only):
+    engine, settings = binjai_only
     with engine.connect() as conn:
         estate = shapely.from_wkb(conn.execute(text("SELECT ST_AsBinary(ST_Buffer(geom, -0.002)) FROM projects"))
                                   .scalar())
@@ -71,14 +79,11 @@ def test_every_analysis_for_binjai_in_the_region_equals_it_on_a_binjai_only_data
              ("zoning-conformity", {"geometry": mapping(estate), "activity": "industri besar"}),
              ("project-progress", {"as_of": "2025-06-30"}), ("change-detection", {}),
              ("site-suitability", {"target_ha": 138, "n_candidates": 3})]
-    try:
-        for process, inputs in cases:
-            expected = _without_ids(execute(process, alone, inputs))  # one city held: no city needed
-            got = _without_ids(run(api, process, {**inputs, "city": "12.75"}))
-            assert got == expected, process
-            assert [c["code"] for c in got["cities"]] == ["12.75"], process
-    finally:
-        engine.dispose()
+    for process, inputs in cases:
+        expected = _without_ids(execute(process, alone, inputs))  # one city held: no city needed
+        got = _without_ids(run(api, process, {**inputs, "city": "12.75"}))
+        assert got == expected, process
+        assert [c["code"] for c in got["cities"]] == ["12.75"], process
 
 
 @pytest.mark.parametrize("process", ["park-coverage", "rth-ratio", "business-center-coverage", "site-suitability",
@@ -234,3 +239,84 @@ def test_a_region_siting_run_reports_the_cities_each_candidate_touches(api, regi
     assert by_city["12.07"] == [f["properties"]["rank"] for f in sites if "12.07" in f["properties"]["cities"]]
     # a run on Binjai alone never leaves it
     assert all(f["properties"]["cities"] == ["12.75"] for f in only_binjai["candidates"]["features"])
+
+
+def test_rth_and_business_centres_across_a_region_report_each_city_and_kecamatan_with_its_city(api, region):
+    engine = region[0]
+    with engine.connect() as conn:  # RTH per kecamatan computed by PostGIS itself, whatever parks exist now
+        rth_sql = dict(conn.execute(text(
+            "SELECT k.kode, coalesce(ST_Area(ST_Transform(ST_Intersection(k.geom, a.g), 32647)) / 1e4, 0) "
+            "FROM kecamatan k, (SELECT ST_Union(geom) g FROM parks) a WHERE k.kabkota IN ('12.75', '12.07')")).all())
+        no_centre = dict(conn.execute(text(
+            "SELECT kabkota, count(*) FROM kelurahan k WHERE kabkota IN ('12.75', '12.07') AND NOT EXISTS "
+            "(SELECT 1 FROM business_centers b WHERE b.kelurahan_kode = k.kode) GROUP BY 1")).all())
+    rth = run(api, "rth-ratio", {"city": ["12.07", "12.75"]})
+    rows = [f["properties"] for f in rth["kecamatan"]["features"]]
+    assert [r["kode"] for r in rows if r["kode"] in ("12.07", "12.75")] == ["12.07", "12.75"]  # each city's row
+    assert len(rows) == 22 + 1 + 5 + 1
+    for r in rows:
+        assert r["kode"].startswith(r["kabkota"])  # a kecamatan is always shown with its own city
+        if r["kode"] in rth_sql:
+            assert r["rth_ha"] == pytest.approx(rth_sql[r["kode"]], rel=1e-6, abs=1e-6)
+    areas = {"12.07": city_shape("kabkota_deli_serdang").area / 1e4, "12.75": city_shape("kota_binjai").area / 1e4}
+    by_city = {c["code"]: c for c in rth["cities"]}
+    for code, ha in areas.items():
+        assert by_city[code]["area_ha"] == pytest.approx(ha, rel=1e-6)
+    assert rth["overall"]["area_ha"] == pytest.approx(sum(areas.values()), rel=1e-6)
+    assert rth["overall"]["rth_ha"] == pytest.approx(sum(c["rth_ha"] for c in rth["cities"]))
+
+    business = run(api, "business-center-coverage", {"city": ["12.07", "12.75"]})
+    assert {k["kabkota"] for k in business["kecamatan"]} == {"12.07", "12.75"}
+    assert all(k["kecamatan_kode"].startswith(k["kabkota"]) for k in business["kecamatan"])
+    assert {c["code"]: c["kelurahan"] - c["with_centre"] for c in business["cities"]} == no_centre
+    assert business["overall"]["kelurahan"] == 394 + 37
+
+
+def test_population_from_per_desa_figures_over_residential_zoning(binjai_only, tmp_path):
+    from gis.core.errors import InvalidInput
+    from gis.data.population import build_population
+
+    engine, settings = binjai_only
+    with engine.connect() as conn:
+        kel = gpd.read_postgis(text("SELECT kode, geom FROM kelurahan ORDER BY kode"), conn, geom_col="geom")
+        homes = gpd.read_postgis(text("SELECT geom FROM zoning WHERE kode_zona LIKE 'R-%'"), conn, geom_col="geom")
+        before = conn.execute(text("SELECT path FROM rasters WHERE id = 'population'")).scalar()
+    a, b = kel.kode.iloc[0], kel.kode.iloc[5]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"kode,population\n99.99.99.9999,10\n{a},-5\n")
+    files = set((settings.data_dir / "rasters").iterdir())
+    with pytest.raises(InvalidInput) as refused:
+        build_population(engine, settings, "12.75", 400_000, bad)
+    assert "line 2: '99.99.99.9999'" in refused.value.detail and "line 3" in refused.value.detail
+    with pytest.raises(InvalidInput, match="more than the total"):
+        (tmp_path / "big.csv").write_text(f"kode,penduduk\n{a},500000\n")
+        build_population(engine, settings, "12.75", 400_000, tmp_path / "big.csv")
+    with engine.connect() as conn:  # nothing written
+        assert conn.execute(text("SELECT path FROM rasters WHERE id = 'population'")).scalar() == before
+    assert set((settings.data_dir / "rasters").iterdir()) == files
+
+    good = tmp_path / "good.csv"
+    good.write_text(f"kode,population\n{a},10000\n{b},20000\n")
+    built = build_population(engine, settings, "12.75", 400_000, good)
+    assert built.basis == "residential zoning" and built.from_file == 2
+    with engine.connect() as conn:
+        path = conn.execute(text("SELECT path FROM rasters WHERE id = 'population'")).scalar()
+    with rasterio.open(settings.data_dir / path) as ds:
+        grid, transform = ds.read(1).astype("float64"), ds.transform
+    assert grid.sum() == pytest.approx(400_000, rel=1e-6)
+    rows, cols = np.nonzero(grid)
+    x, y = transform * (cols + 0.5, rows + 0.5)
+    values = grid[rows, cols]
+    geoms = kel.set_index("kode").to_crs(UTM).geometry
+    for kode, people in ((a, 10_000), (b, 20_000)):
+        # the real boundaries overlap by slivers, whose cells go to one kelurahan only: the figure lies between
+        # the kelurahan's own cells and all the cells it shares with a neighbour
+        inside = shapely.contains_xy(geoms[kode], x, y)
+        shared = inside & shapely.contains_xy(geoms.drop(kode).union_all(), x, y)
+        assert values[inside & ~shared].sum() - 1e-3 <= people <= values[inside].sum() + 1e-3
+        assert values[inside].sum() == pytest.approx(people, rel=2e-3)
+    residential = homes.to_crs(UTM).union_all()
+    sample = slice(None, None, 97)
+    in_home = shapely.contains_xy(residential, x[sample], y[sample])
+    assert in_home.mean() > 0.99  # people where the zoning says they live (pixel edges aside)
+    assert not (settings.data_dir / before).exists()  # the previous grid's file is gone with its row
