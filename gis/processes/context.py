@@ -115,7 +115,8 @@ class Context:
         try:
             return self.raster(name)
         except InvalidInput:
-            raise InvalidInput(f"{city.name} ({city.code}) has no raster {name!r} (see /rasters)") from None
+            raise InvalidInput(f"raster {name!r} is not in the registry, nor a raster of {city.name} ({city.code}) "
+                               "(see /rasters)") from None
 
     def raster(self, raster_id: str) -> Raster:
         with self.engine.connect() as conn:
