@@ -66,7 +66,8 @@ class ProcessInputs(BaseModel):
         description="Kemendagri code of the kab/kota to analyse (see /cities), e.g. \"12.75\", or a list of codes "
                     "for one region-wide run. Default: the city held, when only one is; with several held it must "
                     "be given. Layers are read within the chosen cities and measured in each city's metric CRS; "
-                    "results are reported per city")
+                    "results are reported per city",
+        json_schema_extra=lambda schema: schema.pop("default", None))  # the default is said in words
 
 
 def _polygon(value: Any) -> BaseGeometry:
