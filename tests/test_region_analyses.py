@@ -322,3 +322,32 @@ def test_population_from_per_desa_figures_over_residential_zoning(binjai_only, t
     in_home = shapely.contains_xy(residential, x[sample], y[sample])
     assert in_home.mean() > 0.99  # people where the zoning says they live (pixel edges aside)
     assert not (settings.data_dir / before).exists()  # the previous grid's file is gone with its row
+
+
+def test_population_over_built_up_land_cover_where_a_city_has_no_zoning(region):
+    from gis.data.population import build_population
+
+    engine, _, settings = region
+    karo = city_shape("kabkota_karo")
+    centre = gpd.GeoSeries([shapely.Point(98.5, 3.1)], crs=4326).to_crs(UTM).iloc[0]  # Kabanjahe
+    x0, y1 = np.floor(centre.x / 10) * 10 - 1000, np.ceil(centre.y / 10) * 10 + 1000
+    cover = np.full((200, 200), 3, dtype="uint8")  # farmland, with a 500 m built-up block
+    cover[50:100, 80:130] = 1
+    block = box(x0 + 800, y1 - 1000, x0 + 1300, y1 - 500)
+    assert karo.contains(block)
+    write_cog(settings.data_dir / "rasters/landcover_2024_12_06.tif", cover, Affine(10.0, 0, x0, 0, -10.0, y1), UTM)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO rasters (id, title_id, title_en, path, units, kind, illustrative, city, dataset) VALUES "
+            "('landcover_2024_12_06', 'Tutupan lahan', 'Land cover', 'rasters/landcover_2024_12_06.tif', 'class', "
+            "'categorical', true, '12.06', 'landcover_2024')"))
+    built = build_population(engine, settings, "12.06", 1000)
+    assert built.basis == "built-up land cover (landcover_2024)" and built.cells == 50 * 50
+    with engine.connect() as conn:
+        path = conn.execute(text("SELECT path FROM rasters WHERE city = '12.06' AND dataset = 'population'")).scalar()
+    with rasterio.open(settings.data_dir / path) as ds:
+        grid, transform = ds.read(1).astype("float64"), ds.transform
+    rows, cols = np.nonzero(grid)
+    x, y = transform * (cols + 0.5, rows + 0.5)
+    assert grid.sum() == pytest.approx(1000, rel=1e-6)
+    assert shapely.contains_xy(block, x, y).all() and rows.size == 2500
