@@ -67,15 +67,35 @@ def _siting(settings, out) -> None:
 def main() -> None:
     from sqlalchemy.engine import make_url
 
-    from gis.core import db
     from gis.core.settings import Settings
-    from gis.data.sample import load_region, load_sample
     from tests.conftest import create_database
 
     base = make_url(Settings().sqlalchemy_url)
     url = base.set(drivername="postgresql", database=f"{base.database}_bench_deli_serdang")
-    settings = Settings(database_url=create_database(url.render_as_string(hide_password=False)),
-                        data_dir=Path(tempfile.mkdtemp(prefix="petakota-bench-")))
+    with tempfile.TemporaryDirectory(prefix="petakota-bench-") as data_dir:
+        settings = Settings(database_url=create_database(url.render_as_string(hide_password=False)),
+                            data_dir=Path(data_dir))
+        try:
+            figures = _measure(settings)
+        finally:
+            _drop(url)
+    print(json.dumps({"city": "12.07 Kabupaten Deli Serdang", "resolution_m": 10, **figures}))
+
+
+def _drop(url) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url.set(drivername="postgresql+psycopg", database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _measure(settings) -> dict:
+    from gis.core import db
+    from gis.data.sample import load_region, load_sample
+
     db.upgrade(settings)
     engine = db.make_engine(settings, pool_size=1)
     load_sample(engine, settings)
@@ -87,7 +107,7 @@ def main() -> None:
     child.start()
     figures = queue.get()
     child.join()
-    print(json.dumps({"city": "12.07 Kabupaten Deli Serdang", "resolution_m": 10, **grid, **figures}))
+    return {**grid, **figures}
 
 
 if __name__ == "__main__":
