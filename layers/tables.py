@@ -141,6 +141,9 @@ RASTERS = Table(
     Column("acquired", Date),
     Column("owner", Text),  # a result raster: only its owner sees it (NULL: the city's own, public rasters)
     Column("job_id", Text, ForeignKey("jobs.id", ondelete="CASCADE")),  # deleted with the job that made it
+    # Per city (0006): the kab/kota it covers (NULL: the default city's) and what it holds (NULL: its id's).
+    Column("city", Text),
+    Column("dataset", Text),
 )
 
 FEATURE_HISTORY = Table(

@@ -216,3 +216,44 @@ def test_explanations_write_numbers_as_their_language_does():
     text = zoning_conformity(site, "industri besar", ZONES, ITBX)["explanation"]
     assert "10,00 ha" in text["id"] and "KI (70 %)" in text["id"], text["id"]
     assert "10.00 ha" in text["en"] and "KI (70 %)" in text["en"], text["en"]
+
+
+def test_rasters_of_several_cities_are_placed_on_one_grid():
+    """A city's own raster is copied onto an aligned grid cell for cell; another CRS is resampled; where two
+    overlap the first wins, and where none has a value the grid says so."""
+    from gis.analyses.grid import aligned_grid, mosaic, place
+
+    a = Raster(np.arange(20, dtype="float32").reshape(4, 5), Affine(10, 0, X0, 0, -10, Y0), 32647)
+    b = Raster(np.full((4, 5), 99, dtype="float32"), Affine(10, 0, X0 + 30, 0, -10, Y0 - 20), 32647)
+    grid = aligned_grid((X0 + 3, Y0 - 62, X0 + 77, Y0 - 1), a)
+    assert (grid.transform.c, grid.transform.f, grid.shape) == (X0, Y0, (7, 8))
+    values, covered = place(a, grid, "float32")
+    assert (values[:4, :5] == a.array).all() and covered[:4, :5].all() and covered.sum() == 20
+    both, has = mosaic([a, b], grid, "float32")
+    assert (both[:4, :5] == a.array).all()  # a first: its cells kept where b overlaps
+    assert (both[4:6, 5:8] == 99).all() and (both[2:4, 5:8] == 99).all()
+    assert has.sum() == 20 + 20 - 2 * 2 and not has[6, 0]
+    # the same raster described in another CRS lands on the same places (nearest neighbour)
+    lonlat = gpd.GeoSeries([Point(X0 + 25, Y0 - 15)], crs=32647).to_crs(4326).iloc[0]
+    ll_transform = Affine(0.00005, 0, lonlat.x - 0.0001, 0, -0.00005, lonlat.y + 0.0001)  # ~22 m square
+    c = Raster(np.full((4, 4), 7, dtype="uint8"), ll_transform, 4326)
+    resampled, hit = place(c, grid, "uint8")
+    assert hit[1, 2] and resampled[1, 2] == 7 and not hit[6, 7]
+
+
+def test_a_candidate_site_reports_the_cities_it_touches(data):
+    """Two cities side by side: a site across their border reports both, with its hectares in each."""
+    from gis.analyses.suitability import cities_touched
+
+    west, east = box(X0, Y0, X0 + 1000, Y0 + 2000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 2000)
+    cities = gpd.GeoDataFrame({"kode": ["99.01", "99.02"]}, geometry=[west, east], crs=32647)
+    site = box(X0 + 700, Y0 + 100, X0 + 1200, Y0 + 600)  # 300 m west, 200 m east, 500 m tall
+    assert cities_touched(site, cities) == pytest.approx({"99.01": 15.0, "99.02": 10.0})
+    assert cities_touched(box(X0 + 500, Y0, X0 + 1000, Y0 + 500), cities) == {"99.01": 25.0}  # an edge: no touch
+    region = SitingData(**{**data.__dict__, "city": cities.to_crs(4326)})
+    _, sites = site_suitability(region, Criteria(target_ha=25, n_candidates=3))
+    for geom, touched, by_city in zip(sites.to_crs(32647).geometry, sites.cities, sites.area_ha_by_city,
+                                      strict=True):
+        expected = {k: geom.intersection(g).area / 1e4 for k, g in (("99.01", west), ("99.02", east))}
+        assert touched == sorted(k for k, ha in expected.items() if ha > 1e-4)
+        assert by_city == pytest.approx({k: ha for k, ha in expected.items() if ha > 1e-4}, abs=1e-3)

@@ -28,7 +28,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0005_key_scopes"
+        assert db.current_revision(engine) == "0006_city_rasters"
         tables = set(inspect(engine).get_table_names())
         assert set(CATALOG) | {"itbx", "rasters", "feature_history", "api_keys", "layer_registry", "jobs"} <= tables
         assert _schema_differences(engine) == []
@@ -45,7 +45,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0005_key_scopes"
+        assert db.current_revision(engine) == "0006_city_rasters"
     finally:
         engine.dispose()
 

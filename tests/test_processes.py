@@ -146,3 +146,19 @@ def test_an_async_job_reports_status_and_results(http):
     sync = run(http, "rth-ratio", {})
     assert np.isclose(results["kecamatan"]["features"][-1]["properties"]["rth_ha"],
                       sync["kecamatan"]["features"][-1]["properties"]["rth_ha"])
+
+
+def test_every_process_takes_a_city_and_refuses_one_not_held(http):
+    for process in PROCESS_IDS:
+        described = http.get(f"/processes/{process}").json()["inputs"]["city"]
+        assert described["minOccurs"] == 0 and "region-wide" in described["description"]
+        assert {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 50} in \
+            described["schema"]["oneOf"]
+    problem = problem_of(http.post("/processes/rth-ratio/execution", json={"inputs": {"city": "12.07"}}))
+    assert problem["status"] == 400 and "'12.07'" in problem["detail"] and "12.75 (Kota Binjai)" in problem["detail"]
+    for bad in ([], [12], ""):
+        r = http.post("/processes/rth-ratio/execution", json={"inputs": {"city": bad}})
+        assert r.status_code == 400 and "input 'city' must be a Kemendagri kab/kota code" in problem_of(r)["detail"]
+    named = run(http, "rth-ratio", {"city": ["12.75"]})
+    assert named == {**run(http, "rth-ratio", {}), "cities": named["cities"]}
+    assert named["cities"][0]["code"] == "12.75" and named["cities"][0]["name"] == "Kota Binjai"

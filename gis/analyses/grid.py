@@ -57,17 +57,22 @@ class Raster:
         geoms = [g for g in geometries if g is not None and not g.is_empty]
         if not geoms:
             return np.full(self.shape, np.inf)
-        if all(g.geom_type == "Point" for g in geoms):
-            rows, cols = np.indices(self.shape)
-            xs, ys = self.transform * (cols + 0.5, rows + 0.5)
-            return np.min([np.hypot(xs - g.x, ys - g.y) for g in geoms], axis=0)
-        t = self.transform * Affine.translation(-pad, -pad)
         h, w = self.shape
+        if all(g.geom_type == "Point" for g in geoms):
+            # one row and one column of centre coordinates, broadcast: memory of one grid, not one per point
+            t = self.transform
+            xs, ys = t.c + t.a * (np.arange(w) + 0.5), t.f + t.e * (np.arange(h) + 0.5)
+            out = np.full(self.shape, np.inf, dtype="float32")
+            for g in geoms:
+                np.minimum(out, np.hypot(xs[None, :] - g.x, ys[:, None] - g.y), out=out, casting="unsafe")
+            return out
+        t = self.transform * Affine.translation(-pad, -pad)
         burnt = rasterize([(g, 1) for g in geoms], out_shape=(h + 2 * pad, w + 2 * pad), transform=t, fill=0,
                           dtype="uint8", all_touched=True).astype(bool)
         if not burnt.any():
-            return np.full(self.shape, np.inf)
-        return ndimage.distance_transform_edt(~burnt)[pad:pad + h, pad:pad + w] * abs(self.transform.a)
+            return np.full(self.shape, np.inf, dtype="float32")
+        distance = ndimage.distance_transform_edt(~burnt)[pad:pad + h, pad:pad + w].astype("float32")
+        return distance * np.float32(abs(self.transform.a))
 
     def polygons(self, mask: np.ndarray):
         """The pixels of a boolean mask as one (multi)polygon in this raster's CRS."""
@@ -94,3 +99,59 @@ def metric_crs_of(data: gpd.GeoDataFrame | gpd.GeoSeries, metric_crs: int | str 
         return metric_crs
     crs = data.estimate_utm_crs()
     return crs.to_epsg() or crs
+
+
+def aligned_grid(bounds: tuple[float, float, float, float], like: Raster, margin: float = 0.0) -> Raster:
+    """An empty grid (zeros) covering `bounds` (in `like`'s CRS) plus a margin, with `like`'s pixel size and
+    pixel edges, so that `like` itself is placed on it by copying, without resampling."""
+    t = like.transform
+    res_x, res_y = t.a, -t.e
+    x0 = t.c + np.floor((bounds[0] - margin - t.c) / res_x) * res_x
+    y1 = t.f - np.floor((t.f - bounds[3] - margin) / res_y) * res_y
+    width = int(np.ceil((bounds[2] + margin - x0) / res_x))
+    height = int(np.ceil((y1 - bounds[1] + margin) / res_y))
+    return Raster(np.zeros((max(height, 1), max(width, 1)), dtype="uint8"), Affine(res_x, 0.0, x0, 0.0, -res_y, y1),
+                  like.crs)
+
+
+def place(source: Raster, grid: Raster, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """`source` on `grid`: the values (0 where it has none) and where it has them. Copied when the grids share
+    CRS, pixel size and pixel edges (a city's own rasters), else resampled by nearest neighbour."""
+    out = np.zeros(grid.shape, dtype=dtype)
+    covered = np.zeros(grid.shape, dtype=bool)
+    s, g = source.transform, grid.transform
+    col, row = (s.c - g.c) / g.a, (s.f - g.f) / g.e
+    if (source.crs == grid.crs and (s.a, s.b, s.d, s.e) == (g.a, g.b, g.d, g.e)
+            and abs(col - round(col)) < 1e-6 and abs(row - round(row)) < 1e-6):
+        col, row = int(round(col)), int(round(row))
+        h, w = source.shape
+        r0, c0 = max(row, 0), max(col, 0)
+        r1, c1 = min(row + h, grid.shape[0]), min(col + w, grid.shape[1])
+        if r1 > r0 and c1 > c0:
+            out[r0:r1, c0:c1] = source.array[r0 - row:r1 - row, c0 - col:c1 - col]
+            covered[r0:r1, c0:c1] = True
+        return out, covered
+    from rasterio.warp import Resampling, reproject
+
+    marker = np.ones(source.shape, dtype="uint8")
+    for src, dst in ((source.array.astype(dtype, copy=False), out), (marker, covered.view("uint8"))):
+        reproject(src, dst, src_transform=s, src_crs=_crs(source.crs), dst_transform=g, dst_crs=_crs(grid.crs),
+                  resampling=Resampling.nearest, src_nodata=None, dst_nodata=0)
+    return out, covered
+
+
+def mosaic(sources: list[Raster], grid: Raster, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Several rasters (one per city) on one grid, the first one's value where they overlap, and where any has
+    a value."""
+    out = np.zeros(grid.shape, dtype=dtype)
+    covered = np.zeros(grid.shape, dtype=bool)
+    for source in sources:
+        values, has = place(source, grid, dtype)
+        new = has & ~covered
+        out[new] = values[new]
+        covered |= has
+    return out, covered
+
+
+def _crs(crs):
+    return f"EPSG:{crs}" if isinstance(crs, int) else crs

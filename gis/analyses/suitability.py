@@ -35,6 +35,7 @@ EXCLUSION_NAMES = {
     "built_up": ("lahan terbangun", "built-up land"),
     "water": ("badan air", "water"),
     "housing_zone": ("zona perumahan", "housing zone"),
+    "no_data": ("tanpa data raster", "no raster data"),
 }
 
 
@@ -50,7 +51,8 @@ class SitingData:
     zoning: gpd.GeoDataFrame
     parks: gpd.GeoDataFrame
     rivers: gpd.GeoDataFrame
-    city: gpd.GeoDataFrame
+    city: gpd.GeoDataFrame  # the study's cities (a region: several rows, each with its `kode`)
+    no_data: np.ndarray | None = None  # True where a raster has no value (a city without that raster)
 
 
 def _with_default_weights(given: dict) -> dict:
@@ -137,6 +139,8 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
         "water": land_cover == 5,
         "housing_zone": grid.mask(in_crs(housing, crs)),
     }
+    if data.no_data is not None:
+        excluded["no_data"] = data.no_data
     total_w = sum(c.weights.get(k, 0) for k in CRITERIA)
     score = sum(c.weights.get(k, 0) * parts[k] for k in CRITERIA) / total_w
     any_excluded = np.logical_or.reduce(list(excluded.values()))
@@ -293,7 +297,31 @@ def site_suitability(data: SitingData, criteria: Criteria | None = None) -> tupl
     """The suitability surface (0..1, NaN where excluded) and the ranked candidate sites."""
     c = criteria or Criteria()
     surface = build_surface(data, c)
-    return surface.grid.like(surface.score), find_sites(surface, c)
+    sites = find_sites(surface, c)
+    if "kode" in data.city.columns:
+        sites = _with_cities(sites, data.city, surface.grid.crs)
+    return surface.grid.like(surface.score), sites
+
+
+def cities_touched(site_metric, cities_metric: gpd.GeoDataFrame) -> dict[str, float]:
+    """Hectares of a site (in the grid's CRS) in each city it touches, by city code."""
+    out = {}
+    for code, geom in zip(cities_metric["kode"], cities_metric.geometry, strict=True):
+        ha = site_metric.intersection(geom).area / 1e4
+        if ha > 1e-4:  # a shared edge is not a touch
+            out[str(code)] = out.get(str(code), 0.0) + round(ha, 4)
+    return out
+
+
+def _with_cities(sites: gpd.GeoDataFrame, city: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
+    """Each candidate with the cities it touches (a region-wide site may straddle a border) and its hectares in
+    each."""
+    cities_metric = city.to_crs(crs)
+    by_site = [cities_touched(g, cities_metric) for g in sites.to_crs(crs).geometry]
+    out = sites.copy()
+    out.insert(1, "cities", [sorted(d) for d in by_site])
+    out.insert(2, "area_ha_by_city", by_site)
+    return out
 
 
 def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> dict:
@@ -327,6 +355,9 @@ def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> d
         "gate_distance_m": round(float(surface.distances["gate"][mask].min())),
         "percentile": round(percentile, 1),
     }
+    if "kode" in data.city.columns:
+        by_city = cities_touched(metric, data.city.to_crs(surface.grid.crs))
+        result.update(cities=sorted(by_city), area_ha_by_city=by_city)
     # Edge pixels of a drawn polygon may touch a neighbouring zone: up to 2 % excluded still counts as clear.
     verdict_id = "layak" if result["feasible_share"] >= 0.98 and result["meets_minimum"] else "perlu kajian"
     result["explanation"] = {

@@ -8,6 +8,7 @@ import typer
 from tqdm import tqdm
 
 from gis.cli.city import adopted_line, city_app
+from gis.cli.population import population_app
 from gis.core import db
 from gis.core.errors import PetaKotaError
 from gis.core.settings import Settings
@@ -20,6 +21,7 @@ app.add_typer(keys_app, name="keys")
 layers_app = typer.Typer(help="Layers added at runtime (they appear without a restart).", no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
 app.add_typer(city_app, name="city")
+app.add_typer(population_app, name="population")
 
 
 def _fail(message: str) -> None:

@@ -67,10 +67,12 @@ PROCESSES = {p.id: p for p in (
             "English.",
             ZoningConformityInputs, {"result": JSON_OUT}, run_zoning_conformity),
     Process("park-coverage", "Jangkauan layanan taman", "Park service coverage",
-            "Share of population within the service radius of a park of each class (SNI table), per kelurahan.",
+            "Share of population within the service radius of a park of each class (SNI table), per kelurahan and "
+            "city; parks across a city border count; a city without a population grid is reported as missing.",
             ParkCoverageInputs, {"result": JSON_OUT}, run_park_coverage),
     Process("rth-ratio", "Rasio RTH", "Green open space ratio",
-            "RTH area and share per kecamatan and city against 30 % total / 20 % public (UU 26/2007).",
+            "RTH area and share per kecamatan and city (and overall for a region) against 30 % total / 20 % public "
+            "(UU 26/2007).",
             RthRatioInputs, {"result": JSON_OUT}, run_rth_ratio),
     Process("business-center-coverage", "Cakupan sentra kewirausahaan (Sakasanwira)", "Business centre coverage",
             "Which kelurahan have a business centre and which don't (the gap list); UMKM per centre and kelurahan.",

@@ -14,6 +14,8 @@ from gis.core.db import make_engine
 from gis.core.errors import InvalidInput
 from gis.core.settings import Settings
 from gis.data import store
+from gis.data.cities import City, held_cities
+from gis.data.registry import find_layer
 
 _engines: dict[str, Engine] = {}  # one engine per database in each worker process
 
@@ -39,9 +41,82 @@ class Context:
     def __reduce__(self):
         return _rebuild, (self.settings, self.include_private, self.owner, self.job_id)
 
-    def layer(self, layer_id: str) -> gpd.GeoDataFrame:
+    def layer(self, layer_id: str, cities: list[City] | None = None, *, near_m: float | None = None,
+              intersecting: bool = False) -> gpd.GeoDataFrame:
+        """A layer (EPSG:4326), whole or within the cities: their own rows (`kabkota`), or, across city borders,
+        every row intersecting them or within `near_m` metres of them (a park just across the border)."""
+        if cities is None:
+            with self.engine.connect() as conn:
+                return store.read_layer(conn, layer_id, self.include_private).rename_geometry("geometry")
+        params = {"codes": [c.code for c in cities]}
+        if near_m is not None:
+            # the bounding-box test first (index), then the exact distance; 1 degree >= 100 km at these latitudes
+            params.update(m=near_m, deg=near_m / 100_000)
+            where = "t.geom && ST_Expand(a.g, :deg) AND ST_DWithin(t.geom::geography, a.g::geography, :m)"
+        elif intersecting:
+            where = "ST_Intersects(t.geom, a.g)"
+        else:
+            where = "t.kabkota = ANY(CAST(:codes AS text[]))"
         with self.engine.connect() as conn:
-            return store.read_layer(conn, layer_id, self.include_private).rename_geometry("geometry")
+            layer = find_layer(conn, layer_id)
+            fields = layer.fields if self.include_private else layer.public_fields
+            cols = ", ".join(f"t.{name}" for name in ["id", *(f.name for f in fields), "kabkota", "geom"])
+            gdf = gpd.read_postgis(text(
+                f"WITH a AS (SELECT ST_Union(geom) AS g FROM kota WHERE kode = ANY(CAST(:codes AS text[]))) "
+                f"SELECT {cols} FROM {layer.id} t, a WHERE {where} ORDER BY t.id"), conn, geom_col="geom",
+                params=params)
+        return gdf.rename_geometry("geometry")
+
+    def cities(self, codes: tuple[str, ...] | None) -> list[City]:
+        """The cities a run covers: those named (checked against the cities held), else the only city held. With
+        several held and none named, the run is refused naming the choices rather than guessing."""
+        with self.engine.connect() as conn:
+            held = held_cities(conn)
+        by_code = {c.code: c for c in held}
+        choices = ", ".join(f"{c.code} ({c.name})" for c in held)
+        if not held:
+            raise InvalidInput("no city is held yet: adopt one with `petakota city add` (or load the sample)")
+        if not codes:
+            if len(held) == 1:
+                return held
+            raise InvalidInput(f"several cities are held: input 'city' must name one (or a list for a region-wide "
+                               f"run); choices: {choices}")
+        unknown = [c for c in codes if c not in by_code]
+        if unknown:
+            raise InvalidInput(f"input 'city': unknown city {', '.join(repr(c[:20]) for c in unknown[:5])}; "
+                               f"choices: {choices}")
+        return [by_code[c] for c in codes]
+
+    def metric_crs(self, city: City) -> int:
+        """The city's metric CRS (its `kota` row), the settings' as the fallback."""
+        return city.metric_crs or self.settings.city.metric_crs
+
+    def region_crs(self, cities: list[City]) -> int:
+        """One metric CRS for a region-wide grid: the one most of the cities use (the first city's on a tie)."""
+        crss = [self.metric_crs(c) for c in cities]
+        return max(crss, key=lambda crs: (crss.count(crs), -crss.index(crs)))
+
+    def city_raster(self, dataset: str, city: City) -> Raster | None:
+        """The city's raster of a dataset (population, slope, landcover_2024...), or None when it has none. A
+        registry row without a city is the default city's (settings), one without a dataset holds its id's."""
+        with self.engine.connect() as conn:
+            path = conn.execute(text(
+                "SELECT path FROM rasters WHERE owner IS NULL AND coalesce(dataset, id) = :d "
+                "AND coalesce(city, :default) = :c ORDER BY city IS NULL, id LIMIT 1"),
+                {"d": dataset, "c": city.code, "default": self.settings.city.kode}).scalar()
+        return None if path is None else Raster.open(self.settings.data_dir / path)
+
+    def raster_of(self, name: str, city: City) -> Raster:
+        """A raster input: the city's raster of that dataset, else the registry entry of that id (a result of the
+        caller's own run, say); refused naming the city when there is neither."""
+        found = self.city_raster(name, city)
+        if found is not None:
+            return found
+        try:
+            return self.raster(name)
+        except InvalidInput:
+            raise InvalidInput(f"raster {name!r} is not in the registry, nor a raster of {city.name} ({city.code}) "
+                               "(see /rasters)") from None
 
     def raster(self, raster_id: str) -> Raster:
         with self.engine.connect() as conn:
@@ -78,11 +153,16 @@ def _rebuild(settings: Settings, include_private: bool, owner: str | None, job_i
     return Context(_engine_for(settings), settings, include_private, owner, job_id)
 
 
-def _inside_city(ctx: Context, geom, name: str):
-    city = ctx.layer("kota").union_all()
-    if not geom.intersects(city):
-        raise InvalidInput(f"input '{name}' lies outside the city ({ctx.settings.city.name})")
-    return city
+def _inside_city(ctx: Context, geom, name: str, cities: list[City]):
+    area = ctx.layer("kota", cities).union_all()
+    if not geom.intersects(area):
+        raise InvalidInput(f"input '{name}' lies outside the city ({', '.join(c.name for c in cities)})")
+    return area
+
+
+def city_entries(cities: list[City]) -> list[dict]:
+    """The `cities` of a result: who each city is, before its figures."""
+    return [{"code": c.code, "name": c.name, "kind": c.kind} for c in cities]
 
 
 def _features(gdf: gpd.GeoDataFrame) -> dict:

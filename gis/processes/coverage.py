@@ -1,13 +1,18 @@
-"""park-coverage, rth-ratio and business-center-coverage."""
+"""park-coverage, rth-ratio and business-center-coverage, per city: each city's units measured in its own metric
+CRS, with the parks and centres across its borders counted for the people near them; a region-wide run reports
+each city and the overall figures."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import geopandas as gpd
+import pandas as pd
 from pydantic import Field
 
 from gis.analyses import coverage, rules
-from gis.processes.context import Context, _features
+from gis.data.cities import City
+from gis.processes.context import Context, _features, city_entries
 from gis.processes.inputs import ProcessInputs
 from layers.planning import PARK_CLASSES
 
@@ -16,6 +21,7 @@ ParkClass = Literal[tuple(PARK_CLASSES)]  # the classes of the parks layer
 # the unconfirmed city-park radii reach most of the city and would hide every gap.
 DEFAULT_PARK_RADII = {k: v.radius_m for k, v in rules.PARK_STANDARDS.items()
                       if v.radius_confirmed or k in ("taman bermain anak", "taman lansia")}
+CENTRE_REACH_M = 5_000  # centres this close to a city count as its kelurahan's nearest, across the border
 
 
 class ParkCoverageInputs(ProcessInputs):
@@ -28,23 +34,89 @@ class ParkCoverageInputs(ProcessInputs):
                     "underserved")
 
 
+def _in_city(gdf: gpd.GeoDataFrame, city: City) -> gpd.GeoDataFrame:
+    return gdf[(gdf["kabkota"] == city.code).to_numpy()]
+
+
+def _with_city(result: gpd.GeoDataFrame, city: City) -> gpd.GeoDataFrame:
+    out = result.copy()
+    out.insert(0, "kabkota", city.code)
+    return out
+
+
+def _joined(frames: list[gpd.GeoDataFrame]) -> dict:
+    if not frames:
+        return {"type": "FeatureCollection", "features": []}
+    return _features(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
+
+
+def missing_population(city: City) -> str:
+    return (f"{city.name} ({city.code}) has no population grid: no share of its people can be computed and none "
+            f"of its kelurahan/desa is listed as underserved. Build one with `petakota population build --city "
+            f"{city.code} --total N`")
+
+
 def run_park_coverage(ctx: Context, inputs: ParkCoverageInputs) -> dict:
-    result = coverage.park_coverage(ctx.layer("kelurahan"), ctx.layer("parks"), ctx.raster("population"),
-                                    radii_m=inputs.radii_m, metric_crs=ctx.settings.city.metric_crs,
-                                    underserved_below=inputs.underserved_below)
-    return {"kelurahan": _features(result), "city": result.attrs.get("city"),
-            "underserved": sorted(result[result.underserved].nama), "source": rules.PARK_STANDARDS_SOURCE}
+    cities = ctx.cities(inputs.city)
+    reach = max(inputs.radii_m.values(), default=0.0)
+    parks = ctx.layer("parks", cities, near_m=reach)  # parks across a border serve the people near it
+    kelurahan = ctx.layer("kelurahan", cities)
+    frames, entries = [], []
+    for city, entry in zip(cities, city_entries(cities), strict=True):
+        population = ctx.city_raster("population", city)
+        if population is None:
+            entries.append({**entry, "population": "missing", "message": missing_population(city)})
+            continue
+        result = coverage.park_coverage(_in_city(kelurahan, city), parks, population, radii_m=inputs.radii_m,
+                                        metric_crs=ctx.metric_crs(city), underserved_below=inputs.underserved_below)
+        figures = result.attrs["city"]
+        entries.append({**entry, "population": "present", "people": figures["population"],
+                        "served": figures["served"], "share_served": figures["share_served"],
+                        "underserved": sorted(result[result.underserved].nama)})
+        frames.append(_with_city(result, city))
+    present = [e for e in entries if e["population"] == "present"]
+    people, served = sum(e["people"] for e in present), sum(e["served"] for e in present)
+    overall = {"population": people, "served": served, "share_served": served / people if people else 0.0}
+    out = {"kelurahan": _joined(frames), "city": overall, "overall": overall, "cities": entries,
+           "underserved": sorted(n for e in present for n in e["underserved"]),
+           "population": "present" if len(present) == len(entries) else "missing" if not present else "partial",
+           "source": rules.PARK_STANDARDS_SOURCE}
+    if len(present) < len(entries):
+        out["message"] = "; ".join(e["message"] for e in entries if e["population"] == "missing")
+    return out
 
 
 class RthRatioInputs(ProcessInputs):
-    """No inputs: the targets are the law's (UU 26/2007)."""
+    """No inputs but the city: the targets are the law's (UU 26/2007)."""
+
+
+RTH_SUMS = ("area_ha", "rth_ha", "rth_public_ha", "rth_private_ha")
+
+
+def _rth_overall(rows: list[dict]) -> dict:
+    sums = {k: sum(r[k] for r in rows) for k in RTH_SUMS}
+    total, public = rules.RTH_TOTAL_SHARE.value, rules.RTH_PUBLIC_SHARE.value
+    share_total = sums["rth_ha"] / sums["area_ha"] if sums["area_ha"] else 0.0
+    share_public = sums["rth_public_ha"] / sums["area_ha"] if sums["area_ha"] else 0.0
+    return {**sums, "share_total": share_total, "share_public": share_public,
+            "meets_total": share_total >= total, "meets_public": share_public >= public,
+            "deficit_total_ha": max(total * sums["area_ha"] - sums["rth_ha"], 0.0),
+            "deficit_public_ha": max(public * sums["area_ha"] - sums["rth_public_ha"], 0.0)}
 
 
 def run_rth_ratio(ctx: Context, inputs: RthRatioInputs) -> dict:
-    result = coverage.rth_ratio(ctx.layer("kecamatan"), ctx.layer("parks"), city=ctx.layer("kota"),
-                                metric_crs=ctx.settings.city.metric_crs)
-    return {"kecamatan": _features(result), "targets": {"total": vars(rules.RTH_TOTAL_SHARE),
-                                                        "public": vars(rules.RTH_PUBLIC_SHARE)}}
+    cities = ctx.cities(inputs.city)
+    parks = ctx.layer("parks", cities, intersecting=True)  # a park across a border is RTH on both sides
+    kecamatan, kota = ctx.layer("kecamatan", cities), ctx.layer("kota", cities)
+    frames, entries = [], []
+    for city, entry in zip(cities, city_entries(cities), strict=True):
+        result = _with_city(coverage.rth_ratio(_in_city(kecamatan, city), parks, city=_in_city(kota, city),
+                                               metric_crs=ctx.metric_crs(city)), city)
+        frames.append(result)  # the city's kecamatan by code, then the city itself
+        figures = result.iloc[-1].drop(["geometry", "kabkota", "kode", "nama"]).to_dict()
+        entries.append({**entry, **figures})
+    return {"kecamatan": _joined(frames), "cities": entries, "overall": _rth_overall(entries),
+            "targets": {"total": vars(rules.RTH_TOTAL_SHARE), "public": vars(rules.RTH_PUBLIC_SHARE)}}
 
 
 class BusinessCenterCoverageInputs(ProcessInputs):
@@ -52,8 +124,18 @@ class BusinessCenterCoverageInputs(ProcessInputs):
 
 
 def run_business_center_coverage(ctx: Context, inputs: BusinessCenterCoverageInputs) -> dict:
-    result = coverage.business_center_coverage(ctx.layer("kelurahan"), ctx.layer("business_centers"),
-                                                active_only=inputs.active_only,
-                                                metric_crs=ctx.settings.city.metric_crs)
-    return {"kelurahan": _features(result), "gap_list": result.attrs.get("gap_list"),
-            "kecamatan": result.attrs.get("kecamatan")}
+    cities = ctx.cities(inputs.city)
+    kelurahan = ctx.layer("kelurahan", cities)
+    centres = ctx.layer("business_centers", cities, near_m=CENTRE_REACH_M)
+    frames, entries, kecamatan = [], [], []
+    for city, entry in zip(cities, city_entries(cities), strict=True):
+        result = coverage.business_center_coverage(_in_city(kelurahan, city), centres,
+                                                   active_only=inputs.active_only, metric_crs=ctx.metric_crs(city))
+        frames.append(_with_city(result, city))
+        # kecamatan codes carry their city's prefix, and each summary names its city too
+        kecamatan += [{"kabkota": city.code, **k} for k in result.attrs["kecamatan"]]
+        entries.append({**entry, "kelurahan": len(result), "with_centre": int(result["has_centre"].sum()),
+                        "umkm": int(result["umkm"].sum()), "gap_list": result.attrs["gap_list"]})
+    overall = {k: sum(e[k] for e in entries) for k in ("kelurahan", "with_centre", "umkm")}
+    return {"kelurahan": _joined(frames), "gap_list": sorted(n for e in entries for n in e["gap_list"]),
+            "kecamatan": kecamatan, "cities": entries, "overall": overall}

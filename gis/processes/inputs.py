@@ -28,11 +28,46 @@ from gis.core.errors import InvalidInput
 GEOJSON_POLYGON = "a GeoJSON Polygon or MultiPolygon (or a Feature of one) in lon/lat (CRS84)"
 
 
+MAX_CITIES = 50
+CITY_SCHEMA = {"oneOf": [{"type": "string", "examples": ["12.75"]},
+                         {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_CITIES}]}
+
+
+def _city_codes(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    codes = [value] if isinstance(value, str) else value
+    if not isinstance(codes, list | tuple) or not codes or not all(isinstance(c, str) and c.strip() for c in codes):
+        raise ValueError('must be a Kemendagri kab/kota code such as "12.75", or a list of codes for a region-wide '
+                         'run (see /cities)')
+    if len(codes) > MAX_CITIES:
+        raise ValueError(f"names more than {MAX_CITIES} cities")
+    return tuple(sorted({c.strip() for c in codes}))
+
+
+CityChoice = Annotated[
+    tuple[str, ...] | None,
+    PlainValidator(_city_codes),
+    PlainSerializer(lambda codes: list(codes) if codes else None),
+    WithJsonSchema(CITY_SCHEMA),
+]
+"""The city (kab/kota code) a process runs on, or several for a region-wide run; checked against the cities held
+when the process runs."""
+
+
 class ProcessInputs(BaseModel):
     """Base of every process's input model: unknown inputs are refused, types are not coerced (the number 5,
-    not the text "5"), NaN and infinity are refused."""
+    not the text "5"), NaN and infinity are refused. Every process takes `city`."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    city: CityChoice = Field(
+        None, title="City or cities",
+        description="Kemendagri code of the kab/kota to analyse (see /cities), e.g. \"12.75\", or a list of codes "
+                    "for one region-wide run. Default: the city held, when only one is; with several held it must "
+                    "be given. Layers are read within the chosen cities and measured in each city's metric CRS; "
+                    "results are reported per city",
+        json_schema_extra=lambda schema: schema.pop("default", None))  # the default is said in words
 
 
 def _polygon(value: Any) -> BaseGeometry:

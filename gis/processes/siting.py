@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import geopandas as gpd
+import numpy as np
+from affine import Affine
 from pydantic import Field, model_validator
 
 from gis.analyses import rules, suitability
-from gis.processes.context import Context, _features, _inside_city
+from gis.analyses.grid import Raster, aligned_grid, mosaic
+from gis.core.errors import InvalidInput
+from gis.data.cities import City
+from gis.processes.context import Context, _features, _inside_city, city_entries
 from gis.processes.inputs import GeoJSONPolygon, ProcessInputs
 
 
@@ -42,22 +48,73 @@ class SiteSuitabilityInputs(ProcessInputs):
         return self
 
 
+SITING_MARGIN_M = 500.0  # the grid reaches this far past the study area (river setbacks, edges)
+
+
+def siting_data(ctx: Context, cities: list[City], c: suitability.Criteria, land_cover: str,
+                extra=None) -> suitability.SitingData:
+    """The siting inputs of one or several cities on one grid: the study area (the cities' union, cut to the
+    study area if given) in one metric CRS at the first city's raster resolution, each city's slope, flood hazard
+    and land cover placed on it (where a city has none: excluded as no data), and the vector layers around it
+    across every border (a toll gate just past the city line still gives access)."""
+    kota = ctx.layer("kota", cities)
+    slopes = {city.code: ctx.city_raster("slope", city) for city in cities}
+    base = next((r for r in slopes.values() if r is not None), None)
+    if base is None:
+        raise InvalidInput(f"no slope raster for {', '.join(c.name for c in cities)}: siting needs one (see /rasters)")
+    crs = ctx.region_crs(cities)
+    if crs != base.crs:  # the region's CRS at the first raster's pixel size (each raster is resampled onto it)
+        res = base.transform.a
+        base = Raster(np.zeros((1, 1), dtype="uint8"), Affine(res, 0.0, 0.0, 0.0, -res, 0.0), crs)
+    area = kota.to_crs(base.crs).union_all()
+    if c.study_area is not None:
+        area = area.intersection(gpd.GeoSeries([c.study_area], crs=4326).to_crs(base.crs).iloc[0])
+    bounds = area.bounds if not area.is_empty else kota.to_crs(base.crs).total_bounds
+    if extra is not None:  # a site to evaluate is on the grid even where it leaves the area
+        ex = gpd.GeoSeries([extra], crs=4326).to_crs(base.crs).total_bounds
+        bounds = (min(bounds[0], ex[0]), min(bounds[1], ex[1]), max(bounds[2], ex[2]), max(bounds[3], ex[3]))
+    grid = aligned_grid(bounds, base, margin=SITING_MARGIN_M)
+
+    def layer_of(dataset: str, dtype):
+        found = [ctx.city_raster(dataset, city) for city in cities]
+        return mosaic([r for r in found if r is not None], grid, dtype)
+
+    slope, has_slope = mosaic([r for r in slopes.values() if r is not None], grid, "float32")
+    del slopes
+    flood, has_flood = layer_of("flood_hazard", "uint8")
+    cover, has_cover = layer_of(land_cover, "uint8")
+    if not has_cover.any():
+        raise InvalidInput(f"no land-cover raster {land_cover!r} for {', '.join(c.name for c in cities)} "
+                           f"(see /rasters)")
+    no_data = ~(has_slope & has_flood & has_cover)
+    del has_slope, has_flood, has_cover
+    reach = max(c.gate_reach_m, c.arterial_reach_m, c.housing_buffer_m)
+
+    def near(layer_id: str) -> gpd.GeoDataFrame:
+        return ctx.layer(layer_id, cities, near_m=reach)
+
+    return suitability.SitingData(
+        slope=grid.like(slope), flood=grid.like(flood), land_cover=grid.like(cover), roads=near("roads"),
+        toll_gates=near("toll_gates"), zoning=near("zoning"), parks=near("parks"), rivers=near("rivers"),
+        city=kota, no_data=no_data if no_data.any() else None)
+
+
 def run_site_suitability(ctx: Context, inputs: SiteSuitabilityInputs) -> dict:
+    cities = ctx.cities(inputs.city)
     c = suitability.Criteria(target_ha=inputs.target_ha, max_slope_pct=inputs.max_slope_pct,
                              n_candidates=inputs.n_candidates, weights=inputs.weights, study_area=inputs.study_area)
-    data = suitability.SitingData(
-        slope=ctx.raster("slope"), flood=ctx.raster("flood_hazard"), land_cover=ctx.raster(inputs.land_cover),
-        roads=ctx.layer("roads"), toll_gates=ctx.layer("toll_gates"), zoning=ctx.layer("zoning"),
-        parks=ctx.layer("parks"), rivers=ctx.layer("rivers"), city=ctx.layer("kota"))
     if inputs.mode == "evaluate":
-        _inside_city(ctx, inputs.site, "site")
+        _inside_city(ctx, inputs.site, "site", cities)
+        data = siting_data(ctx, cities, c, inputs.land_cover, extra=inputs.site)
         return {"mode": "evaluate", **suitability.evaluate_site(data, inputs.site, c)}
     if c.study_area is not None:
-        _inside_city(ctx, c.study_area, "study_area")
-    score, sites = suitability.site_suitability(data, c)
+        _inside_city(ctx, c.study_area, "study_area", cities)
+    score, sites = suitability.site_suitability(siting_data(ctx, cities, c, inputs.land_cover), c)
     key = hashlib.blake2b(inputs.model_dump_json().encode(), digest_size=6).hexdigest()
     raster = ctx.register_raster(f"suitability_{key}", score, "Kesesuaian lahan kawasan industri",
                                  "Industrial estate suitability", "score 0-1", "continuous")
+    entries = [{**e, "candidates": [int(r) for r, touched in zip(sites["rank"], sites["cities"], strict=True)
+                                    if e["code"] in touched]} for e in city_entries(cities)]
     return {"mode": "search", "target_ha": c.target_ha, "weights": c.weights, "candidates": _features(sites),
-            "suitability_raster": raster, "rules": {"max_slope_pct": vars(rules.MAX_SLOPE_PCT),
-                                                    "river_setback_m": rules.RIVER_SETBACK_SOURCE}}
+            "cities": entries, "suitability_raster": raster,
+            "rules": {"max_slope_pct": vars(rules.MAX_SLOPE_PCT), "river_setback_m": rules.RIVER_SETBACK_SOURCE}}
