@@ -51,11 +51,12 @@ def db_current() -> None:
 def load_sample(if_empty: bool = typer.Option(False, help="only load when no kelurahan are loaded yet"),
                 force: bool = typer.Option(False, help="overwrite sample features edited since the last load"),
                 region: str = typer.Option(None, help="also adopt a sample region's cities: mebidangro (Kabupaten "
-                                                      "Deli Serdang and Kabupaten Karo, real boundaries)")
+                                                      "Deli Serdang and Kabupaten Karo: real boundaries, "
+                                                      "illustrative layers and rasters)")
                 ) -> None:
     """Load the Binjai sample city (real boundaries, illustrative planning layers and rasters), and with --region
-    the region's other cities (boundaries only). Reloading keeps feature ids and refuses to overwrite edits made
-    since the last load unless --force."""
+    the region's other cities (real boundaries, illustrative layers and rasters). Reloading keeps feature ids and
+    refuses to overwrite edits made since the last load unless --force."""
     from gis.data.sample import is_empty, load_region
     from gis.data.sample import load_sample as load
 
@@ -75,7 +76,7 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
         typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
     if region:
         try:
-            for adopted in load_region(engine, region):
+            for adopted in load_region(engine, region, settings, force=force):
                 typer.echo(adopted_line(adopted))
         except PetaKotaError as exc:
             _fail(exc.detail)

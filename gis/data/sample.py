@@ -187,19 +187,66 @@ def _replay_status_steps(conn: Connection, parcels: gpd.GeoDataFrame, new: set) 
                      [{"s": status, "d": day, "p": parcel_id} for day, parcel_id, status in later])
 
 
-# Sample regions: cities adopted next to Binjai from real boundaries (layers/sample/data, see SOURCES.md). Their
-# populations are left empty: no figure checked against a citable source ships with the sample.
+# Sample regions: cities adopted next to Binjai from real boundaries (layers/sample/data, see SOURCES.md), with
+# sparse illustrative planning layers and 30 m rasters (layers/sample/region.py) unless only boundaries are asked.
 REGIONS = {"mebidangro": ("deli_serdang", "karo")}
 
 
-def load_region(engine: Engine, region: str) -> list:
-    """Adopt a sample region's cities (kab/kota, kecamatan, desa/kelurahan), each all-or-nothing; adopting
-    them again updates them in place."""
+def load_region(engine: Engine, region: str, settings: Settings | None = None, force: bool = False,
+                progress: Callable[[str], None] = lambda step: None) -> list:
+    """Adopt a sample region's cities (kab/kota, kecamatan, desa/kelurahan), each all-or-nothing; adopting them
+    again updates them in place. With `settings`, each city also gets its illustrative layers and rasters and its
+    population (one transaction per city, keeping feature ids; see load_region_layers); without, boundaries
+    only (their populations left empty)."""
     from gis.data.boundaries import add_city
     from layers.sample.generate import DATA
+    from layers.sample.region import POPULATION, REGENCIES
 
     if region not in REGIONS:
         raise InvalidInput(f"no sample region {region[:40]!r}; regions: {', '.join(REGIONS)}")
-    return [add_city(engine, DATA / f"desa_kelurahan_{name}.geojson", "desa",
-                     kecamatan=DATA / f"kecamatan_{name}.geojson", kabkota=DATA / f"kabkota_{name}.geojson")
-            for name in REGIONS[region]]
+    adopted = []
+    for name in REGIONS[region]:
+        progress(f"adopting {name}")
+        population = POPULATION[REGENCIES[name].code] if settings is not None else None
+        adopted.append(add_city(engine, DATA / f"desa_kelurahan_{name}.geojson", "desa",
+                                kecamatan=DATA / f"kecamatan_{name}.geojson",
+                                kabkota=DATA / f"kabkota_{name}.geojson", population=population))
+    if settings is not None:
+        for name in REGIONS[region]:
+            progress(f"loading the layers and rasters of {name}")
+            load_region_layers(engine, settings, name, force=force)
+    return adopted
+
+
+def load_region_layers(engine: Engine, settings: Settings, name: str, force: bool = False) -> dict:
+    """Bring one sample regency's illustrative layers and rasters to the sample, in one transaction, keeping
+    feature ids (matched on NATURAL_KEYS) and never touching another city's rows. Raises Conflict, changing
+    nothing, when that would overwrite edits made since the last load (unless `force`). Returns the number of
+    the regency's features per layer."""
+    from layers.sample.region import build_region_city
+    from layers.sample.region_rasters import write_rasters as write_region_rasters
+
+    city = build_region_city(name)
+    code = city.regency.code
+    with engine.begin() as conn:
+        conn.execute(text(f"LOCK TABLE {', '.join(city.layers)} IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(text("SELECT set_config('petakota.actor', :a, true)"), {"a": LOADER})
+        conn.execute(text("SELECT set_config('petakota.sample_city', :c, true)"), {"c": code})
+        for layer_id, gdf in city.layers.items():
+            _stage(conn, layer_id, gdf)
+        if not force:
+            edits = [line for layer_id in city.layers for line in _edits_since_load(conn, layer_id)]
+            if edits:
+                raise Conflict(f"the sample city {code} was edited since it was loaded, and reloading would "
+                               f"overwrite: {'; '.join(edits)}. Nothing was changed; reload with --force to overwrite")
+        for layer_id in city.layers:
+            _apply(conn, layer_id)
+        rows = write_region_rasters(city, settings.data_dir)
+        # One raster per city and dataset: an earlier one under another id (a population build) gives way.
+        conn.execute(text("DELETE FROM rasters WHERE owner IS NULL AND city = :c AND dataset = ANY(:d) "
+                          "AND id <> ALL(:ids)"),
+                     {"c": code, "d": [r["dataset"] for r in rows], "ids": [r["id"] for r in rows]})
+        store.write_rows(conn, "rasters", rows, key=("id",))
+        conn.execute(text(f"ANALYZE {', '.join(city.layers)}"))
+        return {layer_id: conn.execute(text(f"SELECT count(*) FROM {layer_id} WHERE kabkota = :c"),
+                                       {"c": code}).scalar() for layer_id in city.layers}
