@@ -202,3 +202,19 @@ def test_feature_ids_are_unique_per_layer(http, z):
     for layer in decoded.values():
         ids = [f["id"] for f in layer["features"]]
         assert len(ids) == len(set(ids))
+
+
+def test_vector_tile_routes_solve_one_dependency_and_still_document_city_and_if_none_match(settings):
+    """A cached tile is mostly framework overhead: each FastAPI dependency is solved separately, so the tile routes
+    gather the caller, the services, `?city=` and If-None-Match in one."""
+    from api.app import create_app
+    from api.routers.tiles import router
+
+    app = create_app(settings)
+    tile_routes = {"/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}", "/tiles/{tms}/{z}/{x}/{y}"}
+    routes = [r for r in router.routes if r.path in tile_routes]
+    assert len(routes) == 2
+    for route in routes:
+        assert len(route.dependant.dependencies) == 1, route.path
+        params = {(p["name"], p["in"]) for p in app.openapi()["paths"][route.path]["get"]["parameters"]}
+        assert {("city", "query"), ("if-none-match", "header"), ("z", "path")} <= params

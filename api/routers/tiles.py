@@ -3,18 +3,19 @@ declarations. Routes parse and call the catalog and tile services (cached tiles 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import morecantile
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, Catalog, Tiles
+from api.deps import Caller, Catalog, principal
 from api.routers.items import CITY_DOC
 from gis.core.errors import NotFound
 from gis.data.auth import Principal
-from gis.data.catalog import Bounds
-from gis.tiles.service import MVT, TileReply
+from gis.data.catalog import Bounds, CatalogService
+from gis.tiles.service import MVT, TileReply, TileService
 from gis.tiles.vector import MAX_ZOOM
 from layers.schema import Layer
 
@@ -43,22 +44,42 @@ def _response(reply: TileReply) -> Response:
     return Response(reply.body, reply.status, reply.headers, reply.media_type)
 
 
+@dataclass(frozen=True, slots=True)
+class TileRequest:
+    """What a vector-tile route needs besides the path, gathered by one dependency: each FastAPI dependency costs
+    its own parameter solving, which is most of the price of a cached tile."""
+
+    who: Principal
+    catalog: CatalogService
+    tiles: TileService
+    city: str | None
+    if_none_match: str | None
+
+
+async def tile_request(request: Request, if_none_match: IfNoneMatch = None, city: CityParam = None) -> TileRequest:
+    state = request.app.state
+    return TileRequest(await principal(request), state.catalog, state.tiles, city, if_none_match)
+
+
+TileAsk = Annotated[TileRequest, Depends(tile_request)]
+
+
 @router.get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of one collection")
-async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog,
-                          tiles: Tiles, if_none_match: IfNoneMatch = None, city: CityParam = None):
+async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, ask: TileAsk):
     _check_tms(tms)
-    layer = await catalog.layer_async(collection_id, who)
-    cities = await catalog.scope_async(city)
-    return _response(await tiles.vector_tile([layer], z, x, y, _private(who, [layer]), if_none_match, cities))
+    layer = await ask.catalog.layer_async(collection_id, ask.who)
+    cities = await ask.catalog.scope_async(ask.city)
+    return _response(await ask.tiles.vector_tile([layer], z, x, y, _private(ask.who, [layer]), ask.if_none_match,
+                                                 cities))
 
 
 @router.get("/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of several collections (?collections=a,b,c)")
-async def multi_tile(tms: str, z: int, x: int, y: int, who: Caller, catalog: Catalog, tiles: Tiles,
-                     collections: str | None = None, if_none_match: IfNoneMatch = None, city: CityParam = None):
+async def multi_tile(tms: str, z: int, x: int, y: int, ask: TileAsk, collections: str | None = None):
     _check_tms(tms)
-    layers = await catalog.chosen_async(_names(collections), who)
-    cities = await catalog.scope_async(city)
-    return _response(await tiles.vector_tile(layers, z, x, y, _private(who, layers), if_none_match, cities))
+    layers = await ask.catalog.chosen_async(_names(collections), ask.who)
+    cities = await ask.catalog.scope_async(ask.city)
+    return _response(await ask.tiles.vector_tile(layers, z, x, y, _private(ask.who, layers), ask.if_none_match,
+                                                 cities))
 
 
 # --- metadata ----------------------------------------------------------------------------------------------
