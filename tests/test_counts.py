@@ -113,3 +113,30 @@ def test_an_offset_past_the_end_still_reports_the_true_count(http, engine):
     n = _zoning_count(engine)
     body = http.get("/collections/zoning/items", params={"offset": n + 500, "limit": 10}).json()
     assert body["numberReturned"] == 0 and body["numberMatched"] == n
+
+
+def test_a_kept_count_follows_every_change_of_its_layer(http, keys, engine):
+    """numberMatched is kept per filter until its layer changes: an API write and a direct SQL edit (through
+    the change notification) are counted at once, never the old number."""
+    from tests.test_features_write import park
+
+    query = {"limit": 1, "filter": "kelas = 'taman rw'"}
+
+    def matched() -> int:
+        return http.get("/collections/parks/items", params=query).json()["numberMatched"]
+
+    def in_db() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM parks WHERE kelas = 'taman rw'")).scalar()
+
+    assert matched() == matched() == in_db() > 1  # the second answer comes from the kept count
+    r = http.post("/collections/parks/items", json=park("Taman Uji Hitung"), headers={"X-API-Key": keys["planner"]})
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    assert matched() == in_db()  # the writer's hooks ran before the answer
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM parks WHERE id = :id"), {"id": fid})
+    deadline = time.time() + 5
+    while matched() != in_db():  # a direct SQL edit arrives by NOTIFY, within moments
+        assert time.time() < deadline, "the kept count did not follow a direct SQL delete"
+        time.sleep(0.05)

@@ -142,7 +142,8 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
         return (csv_response if fmt == "csv" else gpkg_response)(frame, layer.id)
     with engine.connect() as conn:
         page = fetch_items(conn, layer, q, who.may_read_layer(layer.id), who.cities,
-                           count_budget_ms=request.app.state.settings.count_budget_ms)
+                           count_budget_ms=request.app.state.settings.count_budget_ms,
+                           counted=request.app.state.catalog.counted)
     envelope = {"type": "FeatureCollection", "numberReturned": page.returned,
                 "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
                 "links": _page_links(request, collection_id, q, page.has_more)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -85,6 +85,7 @@ class CatalogService:
         self._cities: tuple[float, list[City]] | None = None
         self._stats: dict[tuple[str, Scope], tuple[float, LayerStats]] = {}
         self._generations: dict[str, int] = {}  # bumped by each change of a layer
+        self._counts: dict[tuple[str, str], tuple[tuple[int, int], int]] = {}
         self._epoch = 0  # bumped when anything may have changed
         self._lock = threading.Lock()
 
@@ -194,6 +195,22 @@ class CatalogService:
                     if self._generation(layer.id) == generations[layer.id]:
                         self._stats[(layer.id, cities)] = (now, out[layer.id])
         return out
+
+    def counted(self, layer_id: str, key: str, count: Callable[[], int | None]) -> int | None:
+        """An exact count of a query on a layer (numberMatched), kept until that layer next changes: paging
+        through one filter (QGIS, a notebook) counts once. `count` may give None (over its time budget)."""
+        generation = self._generation(layer_id)
+        hit = self._counts.get((layer_id, key))
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = count()
+        if value is not None:
+            with self._lock:
+                if self._generation(layer_id) == generation:  # no change while counting
+                    if len(self._counts) > 10_000:
+                        self._counts.clear()
+                    self._counts[(layer_id, key)] = (generation, value)
+        return value
 
     def _generation(self, layer_id: str) -> tuple[int, int]:
         return self._epoch, self._generations.get(layer_id, 0)

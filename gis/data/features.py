@@ -3,6 +3,7 @@ text, so serving a page costs the application almost nothing (DESIGN.md, "Perfor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +20,7 @@ from layers.tables import CITY_COLUMN
 
 MAX_LIMIT = 10_000
 Cities = tuple[str, ...] | None  # the cities where a caller reads private fields (None: everywhere)
+Counter = Callable[[str, str, Callable[[], "int | None"]], "int | None"]
 
 
 @dataclass
@@ -158,9 +160,10 @@ def _scope(private_cities: Cities) -> dict:
 
 
 def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: bool,
-                private_cities: Cities = None, *, count_budget_ms: int) -> Page:
+                private_cities: Cities = None, *, count_budget_ms: int, counted: Counter | None = None) -> Page:
     """A page of features. `private_cities` (a key limited to cities) keeps private fields to the features in
-    them; filters and sorting then use public fields only, so that they reveal nothing of the others."""
+    them; filters and sorting then use public fields only, so that they reveal nothing of the others.
+    `counted(layer_id, key, count)` may keep exact counts until the layer changes (the catalog service)."""
     if not 1 <= q.limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     if q.offset < 0:
@@ -185,7 +188,12 @@ def fetch_items(conn: Connection, layer: Layer, q: ItemsQuery, include_private: 
     if not has_more and (returned or not q.offset):
         matched = q.offset + returned  # the last page: the count is known without counting
     else:  # more pages, or an offset past the end (which tells nothing of the count)
-        matched = count_within(conn, count_budget_ms, f"SELECT count(*) FROM {layer.id} {where}", params)
+        count_sql = f"SELECT count(*) FROM {layer.id} {where}"
+
+        def count() -> int | None:
+            return count_within(conn, count_budget_ms, count_sql, params)
+
+        matched = counted(layer.id, f"{count_sql} {sorted(params.items())!r}", count) if counted else count()
     return Page(row.features, returned, has_more, matched)
 
 
