@@ -16,8 +16,8 @@ PROCESS_IDS = {"site-suitability", "zoning-conformity", "park-coverage", "rth-ra
                "project-progress", "change-detection"}
 
 
-def run(http, process, inputs, **headers):
-    r = http.post(f"/processes/{process}/execution", json={"inputs": inputs}, headers=headers, timeout=120)
+def run(http, process, inputs, timeout: float = 120, **headers):
+    r = http.post(f"/processes/{process}/execution", json={"inputs": inputs}, headers=headers, timeout=timeout)
     assert r.status_code == 200, r.text[:500]
     return r.json()
 

@@ -25,6 +25,7 @@ from gis.core.cog import write_cog
 from gis.data.sample import load_sample
 from gis.processes import Context, execute
 from tests.conftest import problem_of, scratch_settings
+from tests.test_processes import run as run_process
 
 DATA = Path(__file__).resolve().parents[1] / "layers" / "sample" / "data"
 UTM = 32647
@@ -38,9 +39,7 @@ def api(region):
 
 
 def run(api, process: str, inputs: dict) -> dict:
-    r = api.post(f"/processes/{process}/execution", json={"inputs": inputs})
-    assert r.status_code == 200, r.text[:500]
-    return r.json()
+    return run_process(api, process, inputs, timeout=300)
 
 
 def city_shape(name: str):

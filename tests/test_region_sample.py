@@ -21,6 +21,7 @@ from layers.planning import PARK_CLASSES
 from layers.sample.generate import NATURAL_KEYS
 from layers.sample.region import POPULATION
 from tests.conftest import scratch_settings, serve
+from tests.test_processes import run as run_process
 
 CODES = {"12.07": "deli_serdang", "12.06": "karo"}
 LAYERS = ("parks", "business_centers", "zoning", "roads", "rivers", "toll_gates")
@@ -47,9 +48,7 @@ def api(full):
 
 
 def run(api, process: str, inputs: dict) -> dict:
-    r = api.post(f"/processes/{process}/execution", json={"inputs": inputs})
-    assert r.status_code == 200, r.text[:500]
-    return r.json()
+    return run_process(api, process, inputs, timeout=600)
 
 
 def ids_by_key(engine) -> dict:
