@@ -2,14 +2,14 @@
 
 from layers.boundaries import KECAMATAN, KELURAHAN, KOTA
 from layers.network import RIVERS, ROADS, TOLL_GATES
-from layers.planning import BUSINESS_CENTERS, INDUSTRIAL_ZONES, PARKS, ZONING
+from layers.planning import BUSINESS_CENTERS, INDUSTRIAL_ZONES, PARKS, ZONING, ZONING_OVERLAYS
 from layers.projects import PROJECT_MILESTONES, PROJECT_PARCELS, PROJECTS
 from layers.schema import Field, Layer, LegendEntry, Style
 
 CATALOG: dict[str, Layer] = {
     layer.id: layer
     for layer in (
-        KOTA, KECAMATAN, KELURAHAN, ZONING, INDUSTRIAL_ZONES, PARKS, BUSINESS_CENTERS,
+        KOTA, KECAMATAN, KELURAHAN, ZONING, ZONING_OVERLAYS, INDUSTRIAL_ZONES, PARKS, BUSINESS_CENTERS,
         PROJECTS, PROJECT_PARCELS, PROJECT_MILESTONES, ROADS, TOLL_GATES, RIVERS,
     )
 }

@@ -2,47 +2,72 @@
 The Binjai sample values are generated and illustrative; the codes and colours follow DOMAIN.md."""
 
 from layers.boundaries import AREA
+from layers.rdtr import NATIONAL_ZONES, NUMERIC_FIELDS, OVERLAYS, column
 from layers.schema import ILLUSTRATIVE_ATTRIBUTION, Field, Layer, LegendEntry, Style
 
-# National zone code -> (name in Bahasa Indonesia, English, colour). Colours: the RDTR convention where
-# one is published (DOMAIN.md), otherwise a common planning palette.
-ZONES = {
-    "KI": ("Kawasan industri", "Industrial estate", "#690000"),
-    "I": ("Peruntukan industri", "Industry", "#8B1A1A"),
-    "K-1": ("Perdagangan dan jasa skala kota", "City-scale trade and services", "#FF0000"),
-    "K-2": ("Perdagangan dan jasa skala WP", "District-scale trade and services", "#FF4D4D"),
-    "KT": ("Perkantoran", "Offices", "#C71585"),
-    "R-2": ("Perumahan kepadatan tinggi", "High-density housing", "#FFC000"),
-    "R-3": ("Perumahan kepadatan sedang", "Medium-density housing", "#FFD966"),
-    "R-4": ("Perumahan kepadatan rendah", "Low-density housing", "#FFF2CC"),
-    "SPU": ("Sarana pelayanan umum", "Public facilities", "#7030A0"),
-    "P-1": ("Pertanian", "Agriculture", "#A9D18E"),
-    "RTH-1": ("Hutan kota", "Urban forest", "#37550A"),
-    "RTH-2": ("Taman kota", "City park", "#416900"),
-    "RTH-7": ("Pemakaman", "Cemetery", "#5AFF00"),
-    "PS": ("Sempadan sungai", "River setback", "#00A0E6"),
+# The zoning layer is the city's RDTR in the national data standard (layers/rdtr.py): one row per sub-block,
+# the standard's attributes in lower case, the special provisions as flag columns (separate overlay layers go
+# to `zoning_overlays`). Titles of the attributes, in the standard's order.
+_ATTRIBUTE_TITLES = {
+    "NAMOBJ": ("Nama objek", "Object name"), "NAMZON": ("Nama zona", "Zone name"),
+    "KODZON": ("Kode zona", "Zone code"), "NAMSZN": ("Nama sub-zona", "Sub-zone name"),
+    "KODSZN": ("Kode sub-zona", "Sub-zone code"), "JNSRPR": ("Jenis rencana", "Plan type"),
+    "KODEWP": ("Kode wilayah perencanaan", "Planning unit"), "KODSWP": ("Kode sub-WP", "Planning sub-unit"),
+    "KODBLK": ("Kode blok", "Block code"), "KODSBL": ("Kode sub-blok", "Sub-block code"),
+    "WADMPR": ("Provinsi", "Province"), "WADMKK": ("Kabupaten/kota", "Regency/city"),
+    "WADMKC": ("Kecamatan", "District"), "WADMKD": ("Desa/kelurahan", "Village"),
+    "LUASHA": ("Luas tercantum (ha)", "Declared area (ha)"),
 }
+ZONES = {code: (name_id, name_en, color) for code, (_zone, name_id, name_en, color) in NATIONAL_ZONES.items()}
 
 ZONING = Layer(
     id="zoning",
     title_id="Rencana pola ruang (zonasi RDTR)",
     title_en="Zoning plan (RDTR)",
+    description_id="RDTR kota dalam standar data nasional (Permen ATR/BPN 14/2021)",
+    description_en="The city's detailed spatial plan in the national data standard (Permen ATR/BPN 14/2021)",
     geometry_type="MultiPolygon",
     fields=(
-        Field("kode_lokal", "text", "Kode zona lokal", "Local zone code", required=True),
-        Field("kode_zona", "text", "Kode zona nasional", "National zone code", required=True,
-              choices=tuple(ZONES)),
-        Field("nama_zona", "text", "Nama zona", "Zone name"),
-        Field("sub_zona", "text", "Sub-zona", "Sub-zone"),
+        *(Field(column(name), "number" if name in NUMERIC_FIELDS else "text", t_id, t_en,
+                required=name == "KODSZN") for name, (t_id, t_en) in _ATTRIBUTE_TITLES.items()),
+        *(Field(column(code), "text", n_id, n_en) for code, (n_id, n_en) in OVERLAYS.items()),
         Field("kelurahan_kode", "text", "Kode kelurahan", "Kelurahan code"),
+        Field("rdtr_versi", "integer", "Versi RDTR", "RDTR version"),
         AREA,
     ),
     style=Style(
         color="#CCCCCC",
         fill_opacity=0.55,
         weight=0.5,
-        by="kode_zona",
+        by="kodszn",
         legend=tuple(LegendEntry(n_id, n_en, c, code) for code, (n_id, n_en, c) in ZONES.items()),
+    ),
+    source=ILLUSTRATIVE_ATTRIBUTION,
+    illustrative=True,
+)
+
+ZONING_OVERLAYS = Layer(
+    id="zoning_overlays",
+    title_id="Ketentuan khusus RDTR",
+    title_en="RDTR special provisions",
+    description_id="Kawasan ketentuan khusus (LP2B, rawan bencana, KKOP, ...) yang diterbitkan sebagai lapisan",
+    description_en="Special-provision areas (protected farmland, disaster-prone, airport safety...) published "
+                   "as layers of their own",
+    geometry_type="MultiPolygon",
+    fields=(
+        Field("kode", "text", "Kode ketentuan", "Provision code", required=True, choices=tuple(OVERLAYS)),
+        Field("namobj", "text", "Nama objek", "Object name"),
+        Field("rdtr_versi", "integer", "Versi RDTR", "RDTR version"),
+        AREA,
+    ),
+    style=Style(
+        color="#7F6000",
+        fill_opacity=0.3,
+        weight=1.0,
+        by="kode",
+        legend=tuple(LegendEntry(n_id, n_en, c, code) for (code, (n_id, n_en)), c in
+                     zip(OVERLAYS.items(), ("#00B0F0", "#7F6000", "#C00000", "#7030A0", "#002060", "#996633",
+                                            "#385723", "#808080", "#2E75B6"), strict=True)),
     ),
     source=ILLUSTRATIVE_ATTRIBUTION,
     illustrative=True,

@@ -16,9 +16,9 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
-    PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -116,15 +116,46 @@ def city_ddl(layer: Layer) -> list[str]:
 
 LAYER_TABLES = {layer_id: layer_table(layer) for layer_id, layer in CATALOG.items()}
 
-# ITBX: for each zone code x activity, I (permitted), T (limited), B (conditional), X (not permitted).
+# ITBX per city (0007): for each sub-zone (KODSZN) x activity (a KBLI 2020 code or group, and/or an activity
+# name): I (permitted), T (limited), B (conditional), X (not permitted), with the condition text (syarat).
 ITBX = Table(
     "itbx", metadata,
-    Column("kode_zona", Text, nullable=False),
-    Column("kegiatan", Text, nullable=False),
+    Column("id", Integer, primary_key=True),
+    Column("kabkota", Text, nullable=False),
+    Column("kodszn", Text, nullable=False),
+    Column("kbli", Text),
+    Column("kegiatan", Text),
     Column("ketentuan", Text, nullable=False),
     Column("syarat", Text),
-    PrimaryKeyConstraint("kode_zona", "kegiatan"),
     CheckConstraint("ketentuan IN ('I','T','B','X')", name="itbx_ketentuan_check"),
+    CheckConstraint("kbli ~ '^[0-9]{2,5}$'", name="itbx_kbli_check"),
+    CheckConstraint("kbli IS NOT NULL OR kegiatan IS NOT NULL", name="itbx_rule_check"),
+)
+
+# Every imported RDTR (0007), dated, with who imported it; the active one is in the live zoning tables and
+# every version's features are kept here, so plans can be compared and rolled back.
+RDTR_PLANS = Table(
+    "rdtr_plans", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kabkota", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("imported_by", Text, nullable=False),
+    Column("source", Text),
+    Column("zones", Integer, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("false")),
+    Column("report", JSONB),
+    Column("itbx", JSONB, nullable=False, server_default=text("'[]'")),
+    UniqueConstraint("kabkota", "version", name="rdtr_plans_version_key"),
+)
+RDTR_PLAN_FEATURES = Table(
+    "rdtr_plan_features", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("plan_id", Integer, ForeignKey("rdtr_plans.id", ondelete="CASCADE"), nullable=False),
+    Column("layer", Text, nullable=False),
+    Column("properties", JSONB, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
 )
 
 # Raster registry: Cloud Optimized GeoTIFFs (path relative to the data directory).

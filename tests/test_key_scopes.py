@@ -71,7 +71,7 @@ def _key(key: str) -> dict:
 
 def _zone(geometry, name: str) -> dict:
     return {"type": "Feature", "geometry": mapping(geometry),
-            "properties": {"kode_lokal": "R2.9", "kode_zona": "R-2", "nama_zona": name}}
+            "properties": {"kodsbl": "R2.9", "kodszn": "R-2", "namszn": name}}
 
 
 def _parcel(geometry, parcel_id: str) -> dict:
@@ -104,11 +104,11 @@ def _delete(http, key: str, layer: str, fid: int) -> None:
 def test_a_key_limited_to_binjai_zoning_edits_zoning_in_binjai(http, engine, scoped, binjai):
     assert binjai.contains(IN_BINJAI)
     fid = _create(http, scoped["pupr_binjai"], "zoning", _zone(IN_BINJAI, "Uji PUPR"))
-    r = http.patch(f"/collections/zoning/items/{fid}", content=b'{"properties": {"nama_zona": "Uji PUPR 2"}}',
+    r = http.patch(f"/collections/zoning/items/{fid}", content=b'{"properties": {"namszn": "Uji PUPR 2"}}',
                    headers={**MERGE, **_key(scoped["pupr_binjai"]), "If-Match": '"1"'})
     assert r.status_code == 204, r.text
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT nama_zona, version FROM zoning WHERE id = :id"), {"id": fid}).one()
+        row = conn.execute(text("SELECT namszn, version FROM zoning WHERE id = :id"), {"id": fid}).one()
         actors = conn.execute(text("SELECT actor FROM feature_history WHERE layer = 'zoning' AND feature_id = :id"),
                               {"id": fid}).scalars().all()
     assert tuple(row) == ("Uji PUPR 2", 2)
@@ -148,7 +148,7 @@ def test_a_stored_feature_outside_the_keys_cities_cannot_be_changed_deleted_or_r
     fid = _create(http, keys["planner"], "zoning", _zone(IN_DELI_SERDANG, "Uji Deli Serdang"))  # no limits
     pupr = _key(scoped["pupr_binjai"])
     before = _state(engine, "zoning")
-    patch = http.patch(f"/collections/zoning/items/{fid}", content=b'{"properties": {"nama_zona": "x"}}',
+    patch = http.patch(f"/collections/zoning/items/{fid}", content=b'{"properties": {"namszn": "x"}}',
                        headers={**MERGE, **pupr, "If-Match": '"1"'})
     put = http.put(f"/collections/zoning/items/{fid}", json=_zone(IN_BINJAI, "x"), headers={**pupr, "If-Match": '"1"'})
     delete = http.delete(f"/collections/zoning/items/{fid}", headers={**pupr, "If-Match": '"1"'})

@@ -280,7 +280,7 @@ def test_population_from_per_desa_figures_over_residential_zoning(binjai_only, t
     engine, settings = binjai_only
     with engine.connect() as conn:
         kel = gpd.read_postgis(text("SELECT kode, geom FROM kelurahan ORDER BY kode"), conn, geom_col="geom")
-        homes = gpd.read_postgis(text("SELECT geom FROM zoning WHERE kode_zona LIKE 'R-%'"), conn, geom_col="geom")
+        homes = gpd.read_postgis(text("SELECT geom FROM zoning WHERE kodszn LIKE 'R-%'"), conn, geom_col="geom")
         before = conn.execute(text("SELECT path FROM rasters WHERE id = 'population'")).scalar()
     a, b = kel.kode.iloc[0], kel.kode.iloc[5]
     bad = tmp_path / "bad.csv"

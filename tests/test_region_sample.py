@@ -65,8 +65,9 @@ def ids_by_key(engine) -> dict:
 def test_each_regency_has_its_illustrative_layers_in_its_own_city(full):
     engine = full[0]
     with engine.connect() as conn:
-        itbx_zones = {r[0] for r in conn.execute(text("SELECT DISTINCT kode_zona FROM itbx"))}
         for code in CODES:
+            itbx_zones = {r[0] for r in conn.execute(text("SELECT DISTINCT kodszn FROM itbx WHERE kabkota = :c"),
+                                                     {"c": code})}
             counts = {layer: conn.execute(text(f"SELECT count(*) FROM {layer} WHERE kabkota = :c"), {"c": code})
                       .scalar() for layer in LAYERS}
             assert all(counts[layer] > 0 for layer in ("parks", "business_centers", "zoning", "roads", "rivers"))
@@ -81,7 +82,7 @@ def test_each_regency_has_its_illustrative_layers_in_its_own_city(full):
                 named = conn.execute(text(f"SELECT count(*) FROM {layer} WHERE kelurahan_kode LIKE :p"),
                                      {"p": f"{code}.%"}).scalar()
                 assert wrong == 0 and named == counts[layer], layer
-            zones = {r[0] for r in conn.execute(text("SELECT DISTINCT kode_zona FROM zoning WHERE kabkota = :c"),
+            zones = {r[0] for r in conn.execute(text("SELECT DISTINCT kodszn FROM zoning WHERE kabkota = :c"),
                                                 {"c": code})}
             assert zones and zones <= itbx_zones
             kelas = {r[0] for r in conn.execute(text("SELECT DISTINCT kelas FROM parks WHERE kabkota = :c"),

@@ -118,11 +118,11 @@ def test_zoning_covers_the_city_and_itbx_is_complete(engine):
     with engine.connect() as conn:
         zoned = conn.execute(text("SELECT sum(area_ha) FROM zoning")).scalar()
         city = conn.execute(text("SELECT area_ha FROM kota")).scalar()
-        ki = conn.execute(text("SELECT sum(area_ha) FROM zoning WHERE kode_zona = 'KI'")).scalar()
-        codes = {r[0] for r in conn.execute(text("SELECT DISTINCT kode_zona FROM zoning"))}
-        itbx_codes = {r[0] for r in conn.execute(text("SELECT DISTINCT kode_zona FROM itbx"))}
+        ki = conn.execute(text("SELECT sum(area_ha) FROM zoning WHERE kodszn = 'KPI'")).scalar()
+        codes = {r[0] for r in conn.execute(text("SELECT DISTINCT kodszn FROM zoning"))}
+        itbx_codes = {r[0] for r in conn.execute(text("SELECT DISTINCT kodszn FROM itbx"))}
         verdict = conn.execute(text(
-            "SELECT ketentuan FROM itbx WHERE kode_zona = 'KI' AND kegiatan = 'industri besar'")).scalar()
+            "SELECT ketentuan FROM itbx WHERE kodszn = 'KPI' AND kbli = '68130'")).scalar()
     assert zoned == pytest.approx(city, rel=0.01)  # the kelurahan overlap/slivers allow ~0.03 %
     assert ki == pytest.approx(138, abs=0.5)
     assert codes <= itbx_codes
@@ -214,11 +214,11 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     load_sample(engine, settings, force=True)
     http.headers["X-API-Key"] = keys["planner"]
     with engine.connect() as conn:
-        zone = conn.execute(text("SELECT id, kode_lokal, sub_zona, version FROM zoning ORDER BY id LIMIT 1")).one()
+        zone = conn.execute(text("SELECT id, kodsbl, namobj, version FROM zoning ORDER BY id LIMIT 1")).one()
         park = conn.execute(text("SELECT id, nama FROM parks ORDER BY id DESC LIMIT 1")).one()
     etag = http.get(f"/collections/zoning/items/{zone.id}").headers["etag"]
     r = http.patch(f"/collections/zoning/items/{zone.id}", headers={"If-Match": etag},
-                   json={"type": "Feature", "properties": {"sub_zona": "Diubah perencana"}})
+                   json={"type": "Feature", "properties": {"namobj": "Diubah perencana"}})
     assert r.status_code == 204, r.text
     etag = http.get(f"/collections/parks/items/{park.id}").headers["etag"]
     assert http.delete(f"/collections/parks/items/{park.id}", headers={"If-Match": etag}).status_code == 204
@@ -226,7 +226,7 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
 
     refused = _cli(settings, "load-sample")
     assert refused.returncode != 0
-    assert f"zoning {zone.id} ({zone.kode_lokal}) changed by Uji planner (planner)" in refused.stderr
+    assert f"zoning {zone.id} ({zone.kodsbl}) changed by Uji planner (planner)" in refused.stderr
     assert f"parks {park.id} ({park.nama}) deleted by Uji planner (planner)" in refused.stderr
     assert "Nothing was changed" in refused.stderr and "--force" in refused.stderr
     assert _digest(engine) == edited
@@ -234,9 +234,9 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     forced = _cli(settings, "load-sample", "--force")
     assert forced.returncode == 0, forced.stderr
     with engine.connect() as conn:
-        after = conn.execute(text("SELECT id, sub_zona, version FROM zoning WHERE kode_lokal = :k"),
-                             {"k": zone.kode_lokal}).one()
+        after = conn.execute(text("SELECT id, namobj, version FROM zoning WHERE kodsbl = :k"),
+                             {"k": zone.kodsbl}).one()
         back = conn.execute(text("SELECT id FROM parks WHERE nama = :n"), {"n": park.nama}).scalar()
-    assert (after.id, after.sub_zona, after.version) == (zone.id, zone.sub_zona, zone.version + 2)
+    assert (after.id, after.namobj, after.version) == (zone.id, zone.namobj, zone.version + 2)
     assert back == park.id  # a deleted sample feature comes back under its old id
     assert _cli(settings, "load-sample").returncode == 0  # nothing edited since the forced load

@@ -95,7 +95,7 @@ def _grid(city_m, res: float = RESOLUTION) -> Raster:
 def _residential(engine: Engine, city: City, grid: Raster, crs: int, land: np.ndarray, settings: Settings):
     """Where people live, and what that was taken from."""
     with engine.connect() as conn:
-        zones = gpd.read_postgis(text("SELECT geom FROM zoning WHERE kabkota = :c AND kode_zona = ANY(:z)"),
+        zones = gpd.read_postgis(text("SELECT geom FROM zoning WHERE kabkota = :c AND kodszn = ANY(:z)"),
                                  conn, params={"c": city.code, "z": list(HOUSING_ZONES)}, geom_col="geom")
         has_zoning = conn.execute(text("SELECT count(*) FROM zoning WHERE kabkota = :c"),
                                   {"c": city.code}).scalar() > 0

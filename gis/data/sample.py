@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gis.core.errors import Conflict, InvalidInput
 from gis.core.settings import Settings
-from gis.data import store
+from gis.data import itbx, store
 from layers import CATALOG
 from layers.sample.generate import NATURAL_KEYS, build
 from layers.sample.rasters import write_rasters
@@ -61,8 +61,7 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
             counts[layer_id] = _apply(conn, layer_id)
         _replay_status_steps(conn, city.layers["project_parcels"], new_parcels)
         progress("loading ITBX and raster registry")
-        conn.execute(text("DELETE FROM itbx"))
-        store.write_rows(conn, "itbx", city.itbx, key=("kode_zona", "kegiatan"))
+        itbx.replace(conn, str(city.kota.kode.iloc[0]), city.itbx)
         store.write_rows(conn, "rasters", raster_rows, key=("id",))
         # Fresh planner statistics, so that a city's page is read through its index from the first request.
         conn.execute(text(f"ANALYZE {', '.join(layers)}"))
@@ -247,6 +246,7 @@ def load_region_layers(engine: Engine, settings: Settings, name: str, force: boo
                           "AND id <> ALL(:ids)"),
                      {"c": code, "d": [r["dataset"] for r in rows], "ids": [r["id"] for r in rows]})
         store.write_rows(conn, "rasters", rows, key=("id",))
+        itbx.replace(conn, code, city.itbx)
         conn.execute(text(f"ANALYZE {', '.join(city.layers)}"))
         return {layer_id: conn.execute(text(f"SELECT count(*) FROM {layer_id} WHERE kabkota = :c"),
                                        {"c": code}).scalar() for layer_id in city.layers}

@@ -91,9 +91,11 @@ def render_page(config: dict, title: str, static: str) -> str:
         pmtiles=bool(config.get("pmtiles")), t=lambda key: message(key, lang))
 
 
-def _activities(conn: Connection) -> list[str]:
-    """The activities of the zoning matrix (ITBX), for the site check's drop-down."""
-    return list(conn.execute(text("SELECT DISTINCT kegiatan FROM itbx ORDER BY 1")).scalars())
+def _activities(conn: Connection, cities: tuple[str, ...]) -> list[dict]:
+    """The activities of the cities' ITBX tables (name and KBLI code), for the site check's drop-down."""
+    rows = conn.execute(text("SELECT DISTINCT kegiatan, kbli FROM itbx WHERE kabkota = ANY(:c) "
+                             "AND kegiatan IS NOT NULL ORDER BY 1, 2"), {"c": list(cities)})
+    return [{"kegiatan": r.kegiatan, "kbli": r.kbli} for r in rows]
 
 
 def _project_geometry(conn: Connection, slug: str) -> dict:
@@ -119,7 +121,7 @@ def planner_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], 
         present = layers_present(conn, layers, tuple(c.code for c in view.held))
         config = map_config(settings, replace(mapdef, layers=tuple(order)), layers, embed=False, base=base,
                             view=view, present=present, private=private, lang=lang)
-        config["activities"] = _activities(conn)
+        config["activities"] = _activities(conn, tuple(c.code for c in view.held))
         if project:
             config["project"], config["project_geometry"] = project, _project_geometry(conn, project)
     return render_page(config, config["title"][lang_of(lang)], f"{base}/static")

@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Point, box
 from shapely.ops import unary_union
 
-from layers.planning import ZONES
+from layers.sample.rdtr_plan import flood_prone, itbx_rows, standard_zones
 
 DATA = Path(__file__).parent / "data"
 SEED = 1275  # Kemendagri code of Binjai
@@ -34,8 +34,9 @@ BINJAI_GATE = (98.542, 3.646)
 # Each layer's natural key in the sample: reloading matches features on it, so their ids (and links to them)
 # stay the same. Unique in every build (tests/test_sample_city.py checks).
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "kota": ("kode",), "kecamatan": ("kode",), "kelurahan": ("kode",), "zoning": ("kode_lokal",),
-    "industrial_zones": ("nama",), "parks": ("nama",), "business_centers": ("kelurahan_kode",),
+    "kota": ("kode",), "kecamatan": ("kode",), "kelurahan": ("kode",), "zoning": ("kodsbl",),
+    "zoning_overlays": ("kode",), "industrial_zones": ("nama",), "parks": ("nama",),
+    "business_centers": ("kelurahan_kode",),
     "projects": ("slug",), "project_parcels": ("parcel_id",), "project_milestones": ("project_slug", "nama"),
     "roads": ("nama",), "toll_gates": ("nama",), "rivers": ("nama",),
 }
@@ -274,7 +275,7 @@ def _business_centers(kel: gpd.GeoDataFrame, rng: np.random.Generator) -> list[d
 
 def _zoning(city, kel, estate, rivers, parks, centre, rng) -> list[dict]:
     """An RDTR-like plan: Voronoi blocks classified by distance to the centre, cut along kelurahan borders,
-    with the estate (KI), river setbacks (PS) and the large parks (RTH) as their own zones."""
+    with the estate (KPI), river setbacks (PS) and the large parks (RTH) as their own zones."""
     river_setback = unary_union([r["geometry"].buffer(r["setback_m"] * 2) for r in rivers]).intersection(city)
     park_zone_classes = {"taman kota": "RTH-2", "taman kecamatan": "RTH-2", "hutan kota": "RTH-1",
                          "pemakaman": "RTH-7"}
@@ -287,62 +288,16 @@ def _zoning(city, kel, estate, rivers, parks, centre, rng) -> list[dict]:
         d = cell.centroid.distance(centre)
         r = rng.random()
         if d < 1200:
-            code = "K-1" if r < 0.6 else ("KT" if r < 0.8 else "SPU")
+            code = "K-1" if r < 0.6 else ("KT" if r < 0.8 else "SPU-2")
         elif d < 3000:
-            code = "R-2" if r < 0.6 else ("K-2" if r < 0.85 else "SPU")
+            code = "R-2" if r < 0.6 else ("K-2" if r < 0.85 else "SPU-2")
         elif d < 5000:
             code = "R-3" if r < 0.75 else ("I" if r < 0.85 else "P-1")
         else:
             code = "R-4" if r < 0.5 else "P-1"
         pieces.append((cell.difference(reserved), code))
-    pieces += [(estate, "KI"), (river_setback, "PS"), *big_parks]
-    rows = []
-    sub = {code: 0 for code in ZONES}
-    for geom, code in pieces:
-        for _, k in kel.iterrows():
-            part = geom.intersection(k.geometry)
-            polys = [g for g in getattr(part, "geoms", [part]) if g.geom_type == "Polygon" and g.area > 50]
-            if not polys:
-                continue
-            sub[code] += 1
-            rows.append({"kode_lokal": f"{code.replace('-', '')}.{sub[code]}", "kode_zona": code,
-                         "nama_zona": ZONES[code][0], "sub_zona": f"{ZONES[code][0]} {sub[code]}",
-                         "kelurahan_kode": k["kode"], "geometry": shapely.MultiPolygon(polys)})
-    return rows
-
-
-ACTIVITIES = ("industri besar", "industri kecil", "gudang", "perumahan", "perdagangan", "perkantoran",
-              "taman", "pemakaman", "pertanian")
-# The ITBX matrix of the sample plan (illustrative; real RDTRs publish their own).
-_ITBX = {
-    "KI":    "I I I X T T T X X",
-    "I":     "T I I X T T T X X",
-    "K-1":   "X T T T I I I X X",
-    "K-2":   "X T T T I I I X X",
-    "KT":    "X X X T T I I X X",
-    "R-2":   "X T X I T T I B X",
-    "R-3":   "X T X I T T I B T",
-    "R-4":   "X B X I T T I B I",
-    "SPU":   "X X X X T I I T X",
-    "P-1":   "X B B T X X I T I",
-    "RTH-1": "X X X X X X I X X",
-    "RTH-2": "X X X X X X I X X",
-    "RTH-7": "X X X X X X T I X",
-    "PS":    "X X X X X X T X T",
-}
-_CONDITIONS = {
-    "T": "Diizinkan terbatas: luas dan intensitas dibatasi / permitted with limits on size and intensity",
-    "B": "Bersyarat: memerlukan izin pemanfaatan bersyarat / conditional-use permit required",
-}
-
-
-def itbx_rows() -> list[dict]:
-    rows = []
-    for code, verdicts in _ITBX.items():
-        for activity, verdict in zip(ACTIVITIES, verdicts.split(), strict=False):
-            rows.append({"kode_zona": code, "kegiatan": activity, "ketentuan": verdict,
-                         "syarat": _CONDITIONS.get(verdict)})
-    return rows
+    pieces += [(estate, "KPI"), (river_setback, "PS"), *big_parks]
+    return standard_zones(pieces, kel, wadmkk="Kota Binjai", centre=centre)
 
 
 def build() -> SampleCity:
@@ -357,15 +312,17 @@ def build() -> SampleCity:
     avoid = unary_union([estate, *[r["geometry"].buffer(r["setback_m"] * 2) for r in rivers]])
     parks = _parks(kel_m, avoid, rng)
     centres = _business_centers(kel_m, rng)
-    zoning = _zoning(city, kel_m, estate, rivers, parks, centre, rng)
+    names = dict(zip(kec.kode, kec.nama, strict=True))
+    zoning = _zoning(city, kel_m.assign(kecamatan=kel_m.kecamatan_kode.map(names)), estate, rivers, parks, centre,
+                     rng)
     estate_multi = shapely.MultiPolygon([estate]) if estate.geom_type == "Polygon" else estate
     industrial = [
         {"nama": "Kawasan Industri Binjai (rencana)", "status": "planned", "kelurahan_kode": TUNGGURONO,
          "geometry": estate_multi},
     ]
     for z in zoning:
-        if z["kode_zona"] == "I" and z["geometry"].area > 80_000 and len(industrial) < 4:
-            industrial.append({"nama": f"Zona industri {z['kode_lokal']}", "status": "existing",
+        if z["kodszn"] == "I" and z["geometry"].area > 80_000 and len(industrial) < 4:
+            industrial.append({"nama": f"Zona industri {z['kodsbl']}", "status": "existing",
                                "kelurahan_kode": z["kelurahan_kode"], "geometry": z["geometry"]})
     project = [{"slug": ESTATE_SLUG, "nama": "Kawasan Industri Binjai", "target_ha": ESTATE_TARGET_HA,
                 "status": "land_acquisition", "kelurahan_kode": TUNGGURONO, "harga_satuan_rp_m2": UNIT_PRICE_RP_M2,
@@ -383,7 +340,8 @@ def build() -> SampleCity:
         )
     ]
     layers = {
-        "zoning": _to_gdf(zoning), "industrial_zones": _to_gdf(industrial), "parks": _to_gdf(parks),
+        "zoning": _to_gdf(zoning), "zoning_overlays": _to_gdf(flood_prone([r["geometry"] for r in rivers], city)),
+        "industrial_zones": _to_gdf(industrial), "parks": _to_gdf(parks),
         "business_centers": _to_gdf(centres), "projects": _to_gdf(project), "project_parcels": _to_gdf(parcels),
         "project_milestones": _to_gdf(milestones), "roads": _to_gdf(roads), "toll_gates": _to_gdf(gates),
         "rivers": _to_gdf(rivers),

@@ -81,7 +81,7 @@ def build_arrays(city: SampleCity, population_total: int) -> tuple[dict[str, np.
     flood[(river_dist < 200) & (height_above_river < 4)] = 3
 
     # Land cover: built-up around the centre, plantations and rice fields outside, water on the rivers.
-    centre = layers["zoning"][layers["zoning"].kode_zona == "K-1"].union_all().centroid
+    centre = layers["zoning"][layers["zoning"].kodszn == "K-1"].union_all().centroid
     cols = np.arange(width)[None, :]
     x = transform.c + (cols + 0.5) * RESOLUTION
     y = transform.f - (rows + 0.5) * RESOLUTION

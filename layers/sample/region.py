@@ -13,8 +13,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point, box
 
-from layers.planning import ZONES
 from layers.sample.generate import DATA, METRIC, TOLL_MEDAN_BINJAI, _to_gdf, _wiggle
+from layers.sample.rdtr_plan import itbx_rows, standard_zones
 
 # Mid-2023 official estimates (BPS, Kabupaten ... Dalam Angka 2024; see data/SOURCES.md).
 POPULATION = {"12.07": 2_015_429, "12.06": 420_799}
@@ -24,6 +24,7 @@ POPULATION = {"12.07": 2_015_429, "12.06": 420_799}
 class Regency:
     name: str  # file stem in data/
     code: str
+    title: str  # WADMKK of its plan
     seat: str  # the kecamatan of the regency seat, where the zoning plan is drawn
     seed: int
     rivers: tuple[str, ...]
@@ -33,9 +34,10 @@ class Regency:
 
 
 REGENCIES = {
-    "deli_serdang": Regency("deli_serdang", "12.07", "Lubuk Pakam", 1207, ("Sungai Deli", "Sungai Percut",
-                                                                           "Sungai Ular"), 0.0, 450.0, 40.0),
-    "karo": Regency("karo", "12.06", "Kabanjahe", 1206, ("Lau Biang", "Lau Borus"), 900.0, 500.0, 180.0),
+    "deli_serdang": Regency("deli_serdang", "12.07", "Kabupaten Deli Serdang", "Lubuk Pakam", 1207,
+                            ("Sungai Deli", "Sungai Percut", "Sungai Ular"), 0.0, 450.0, 40.0),
+    "karo": Regency("karo", "12.06", "Kabupaten Karo", "Kabanjahe", 1206, ("Lau Biang", "Lau Borus"), 900.0, 500.0,
+                    180.0),
 }
 # Deli Serdang's gate on the Medan-Binjai toll road (Semayang, Sunggal), at the road's middle waypoint.
 SEMAYANG_GATE = TOLL_MEDAN_BINJAI[1]
@@ -47,6 +49,7 @@ class RegionCity:
     kota: gpd.GeoDataFrame  # EPSG:4326
     desa: gpd.GeoDataFrame  # EPSG:4326
     layers: dict[str, gpd.GeoDataFrame]  # by collection id, EPSG:4326
+    itbx: list[dict]  # its plan's ITBX (the sample's one table)
 
 
 def _desa(regency: Regency) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -115,28 +118,18 @@ def _zoning(regency: Regency, desa: gpd.GeoDataFrame, seat: shapely.Geometry, rn
     area = desa[desa.geometry.distance(centre) < 6_000].union_all()
     minx, miny, maxx, maxy = area.bounds
     seeds = shapely.MultiPoint(list(shapely.points(rng.uniform(minx, maxx, 60), rng.uniform(miny, maxy, 60))))
-    rows, sub = [], {code: 0 for code in ZONES}
-    prefix = regency.code.replace(".", "")
-    near = desa[desa.intersects(area)]
+    pieces = []
     for cell in shapely.voronoi_polygons(seeds, extend_to=area.envelope).geoms:
         d, r = cell.centroid.distance(centre), rng.random()
         if d < 1500:
-            code = "K-2" if r < 0.5 else ("R-2" if r < 0.85 else "SPU")
+            code = "K-2" if r < 0.5 else ("R-2" if r < 0.85 else "SPU-2")
         elif d < 3500:
-            code = "R-3" if r < 0.7 else ("I" if r < 0.85 else "SPU")
+            code = "R-3" if r < 0.7 else ("I" if r < 0.85 else "SPU-2")
         else:
-            code = "P-1" if r < 0.6 else ("R-4" if r < 0.85 else "KI")
-        piece = cell.intersection(area)
-        for _, k in near.iterrows():
-            polys = [g for g in shapely.get_parts(piece.intersection(k.geometry))
-                     if g.geom_type == "Polygon" and g.area > 500]
-            if not polys:
-                continue
-            sub[code] += 1
-            rows.append({"kode_lokal": f"{prefix}.{code.replace('-', '')}.{sub[code]}", "kode_zona": code,
-                         "nama_zona": ZONES[code][0], "sub_zona": f"{ZONES[code][0]} {sub[code]}",
-                         "kelurahan_kode": k["kode"], "geometry": shapely.MultiPolygon(polys)})
-    return rows
+            code = "P-1" if r < 0.6 else ("R-4" if r < 0.85 else "KPI")
+        pieces.append((cell.intersection(area), code))
+    near = desa[desa.intersects(area)]
+    return standard_zones(pieces, near, wadmkk=regency.title, centre=centre, min_m2=500.0)
 
 
 def _network(regency: Regency, city: shapely.Geometry, desa: gpd.GeoDataFrame, seat: shapely.Geometry, rng):
@@ -185,4 +178,4 @@ def build_region_city(name: str) -> RegionCity:
     }
     if gates:
         layers["toll_gates"] = _to_gdf(gates)
-    return RegionCity(regency=regency, kota=kota, desa=desa, layers=layers)
+    return RegionCity(regency=regency, kota=kota, desa=desa, layers=layers, itbx=itbx_rows())

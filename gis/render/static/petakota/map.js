@@ -292,7 +292,7 @@
   // Drawing: click to add points, "Finish" to measure / analyse.
   var drawing = null, drawn = null;
   var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
-    return el("option", {value: a, text: a});
+    return el("option", {value: a.kegiatan, text: a.kegiatan + (a.kbli ? " (KBLI " + a.kbli + ")" : "")});
   }));
   function startDraw(mode) {
     if (drawn) { map.removeLayer(drawn); drawn = null; }
