@@ -243,9 +243,10 @@ def test_missing_fields_are_reported_and_the_checks_needing_them_skipped(plan, c
     assert set(missing) == {"KODBLK", "LUASHA"}
     assert all(p["severity"] == "warning" and p["features"] == [] for p in missing.values())
     assert of(problems, "area_mismatch") == [] and of(problems, "duplicate_id") == []
-    problems = run(plan.drop(columns=["kodszn"]), city, itbx_codes=None)
-    [p] = of(problems, "missing_field")
-    assert p["field"] == "KODSZN" and p["severity"] == "error"
+    assert "declared areas are not checked" in missing["LUASHA"]["message"]["en"]
+    problems = run(plan.drop(columns=["kodszn", "namszn"]), city, itbx_codes=None)
+    missing = {p["field"]: p["severity"] for p in of(problems, "missing_field")}
+    assert missing == {"KODSZN": "error", "NAMSZN": "error"}
     assert of(problems, "unknown_zone_code") == [] and of(problems, "itbx_missing_zone") == []
 
 

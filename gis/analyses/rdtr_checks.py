@@ -158,18 +158,27 @@ def _num(value: float, lang: str, decimals: int = 2) -> str:
     return format_number(float(value), lang, max_decimals=decimals)
 
 
+# What a missing field costs, (id, en): the checks it feeds are skipped.
+_WITHOUT = {
+    "KODSZN": ("ketentuan ITBX tidak dapat ditentukan", "no ITBX verdict can be given"),
+    "KODZON": ("zona tidak dapat dikelompokkan", "zones cannot be grouped"),
+    "NAMSZN": ("nama subzona tidak dapat ditampilkan", "sub-zone names cannot be shown"),
+    "KODBLK": ("identitas sub-blok tidak diperiksa", "sub-block identities are not checked"),
+    "KODSBL": ("identitas sub-blok tidak diperiksa", "sub-block identities are not checked"),
+    "LUASHA": ("luas yang dinyatakan tidak diperiksa", "declared areas are not checked"),
+}
+_INCOMPLETE = ("rencana tidak lengkap menurut standar data", "the plan is incomplete for the data standard")
+
+
 def _missing_fields(plan: _Plan) -> list[dict]:
     out = []
     for field in REQUIRED_FIELDS:
         if plan.has(field):
             continue
-        essential = field in ESSENTIAL_FIELDS
-        consequence = (("tanpa kolom ini ketentuan ITBX tidak dapat ditentukan", "without it no ITBX verdict can be "
-                        "given") if essential else ("pemeriksaan yang memakainya dilewati",
-                                                    "the checks that use it are skipped"))
-        out.append(_problem("missing_field", "error" if essential else "warning",
-                            f"Kolom {field} tidak ada: {consequence[0]}.", f"Field {field} is missing: "
-                            f"{consequence[1]}.", [], None, field=field))
+        without_id, without_en = _WITHOUT.get(field, _INCOMPLETE)
+        out.append(_problem("missing_field", "error" if field in ESSENTIAL_FIELDS else "warning",
+                            f"Kolom {field} tidak ada: {without_id}.", f"Field {field} is missing: {without_en}.",
+                            [], None, field=field))
     return out
 
 
