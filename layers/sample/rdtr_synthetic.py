@@ -112,18 +112,14 @@ def _add_blocks(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     blocks of about eight neighbouring zones ("I.A.3") and sub-blocks numbered within each block."""
     kecamatan = sorted(zones["wadmkc"].unique())
     zones["kodewp"] = [ROMAN[kecamatan.index(k) % len(ROMAN)] for k in zones["wadmkc"]]
-    zones["kodswp"] = ""
-    zones["kodblk"] = ""
-    zones["kodsbl"] = ""
-    for _, in_kec in zones.groupby("wadmkc", sort=True):
-        for k, (_, in_kel) in enumerate(in_kec.groupby("wadmkd", sort=True)):
-            letter = _letters(k)
-            order = in_kel.sort_values(["_y", "_x"], ascending=[False, True]).index
-            zones.loc[order, "kodswp"] = letter
-            for i, idx in enumerate(order):
-                block, sub = divmod(i, ZONES_PER_BLOCK)
-                zones.loc[idx, "kodblk"] = f"{zones.loc[idx, 'kodewp']}.{letter}.{block + 1}"
-                zones.loc[idx, "kodsbl"] = f"{sub + 1:02d}"
+    letters = {(kc, kd): _letters(k) for kc, names in zones.groupby("wadmkc")["wadmkd"]
+               for k, kd in enumerate(sorted(names.unique()))}
+    zones["kodswp"] = [letters[key] for key in zip(zones["wadmkc"], zones["wadmkd"], strict=True)]
+    # Zones of a kelurahan numbered north to south, west to east, so that a block gathers neighbours.
+    ordered = zones.sort_values(["wadmkc", "wadmkd", "_y", "_x"], ascending=[True, True, False, True])
+    rank = ordered.groupby(["wadmkc", "wadmkd"]).cumcount().reindex(zones.index).to_numpy()
+    zones["kodblk"] = zones["kodewp"] + "." + zones["kodswp"] + "." + (rank // ZONES_PER_BLOCK + 1).astype(str)
+    zones["kodsbl"] = [f"{r % ZONES_PER_BLOCK + 1:02d}" for r in rank]
     return zones.drop(columns=["_x", "_y"])
 
 
