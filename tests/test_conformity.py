@@ -73,8 +73,9 @@ CASES = [  # name, site (metric polygon, or (point, ha)), query, verdict expecte
 def run(site, query, **kw):
     geom, area = (site if isinstance(site, tuple) else (site, None))
     asked = {"activity": query} if not query.strip().isdigit() else {"kbli": query}
-    return zoning_conformity(to4326(geom), zoning=ZONING, itbx=ITBX, city=to4326(CITY_M), metric_crs=32647,
-                             site_area_ha=area, **asked, **kw)
+    kw.setdefault("city", to4326(CITY_M))
+    return zoning_conformity(to4326(geom), zoning=ZONING, itbx=ITBX, metric_crs=32647, site_area_ha=area,
+                             **asked, **kw)
 
 
 def expected(site, query) -> dict:
@@ -275,3 +276,24 @@ def test_lp2b_from_a_separate_overlay_layer_is_excluded_like_the_flag():
     assert "not permitted (X)" in result["explanation"]["en"]
     with pytest.raises(InvalidInput, match="ITBX table"):
         build_surface(siting_data(itbx=None), Criteria(target_ha=10, activity="industri besar"))
+
+
+def test_a_locally_numbered_housing_zone_counts_as_housing_by_its_kodzon():
+    data = siting_data()
+    local = data.zoning.assign(kodszn=data.zoning.kodszn.replace({"R-2": "R-2a"}),
+                               kodzon=[z[0].split("-")[0] for z in SITING_ZONES_M])
+    corner = (slice(0, 20), slice(180, 200))  # the housing corner's 20 x 20 cells
+    by_kind = build_surface(siting_data(zoning=local), Criteria(target_ha=10)).excluded["housing_zone"]
+    without = build_surface(siting_data(zoning=local.drop(columns="kodzon")), Criteria(target_ha=10))
+    assert by_kind[corner].all() and by_kind.sum() == 20 * 20
+    assert not without.excluded["housing_zone"].any()
+
+
+def test_thresholds_out_of_range_are_refused():
+    site = to4326(box(X0 + 100, Y0 + 100, X0 + 400, Y0 + 400))
+    with pytest.raises(InvalidInput, match="significant_share must be between 0 and 1"):
+        zoning_conformity(site, zoning=ZONING, itbx=ITBX, kbli="10750", significant_share=5)
+    with pytest.raises(InvalidInput, match="min_area_ha"):
+        zoning_conformity(site, zoning=ZONING, itbx=ITBX, kbli="10750", min_area_ha=-1)
+    city = gpd.GeoDataFrame(geometry=[CITY_M], crs=32647)  # a city given as its layer, in any CRS
+    assert run(box(X0 - 200, Y0 + 100, X0 + 300, Y0 + 300), "10750", city=city)["warnings"][0]["share"] == 0.4

@@ -61,7 +61,7 @@ def site_in_metres(site, site_area_ha: float | None, metric_crs) -> tuple[BaseGe
 def _as_geometry(city):
     if city is None or isinstance(city, BaseGeometry):
         return city
-    return city.union_all()  # a GeoDataFrame / GeoSeries in lon/lat
+    return city.to_crs(4326).union_all()  # the city's rows as one outline
 
 
 def _zones_hit(zoning: gpd.GeoDataFrame, site_m, crs) -> gpd.GeoDataFrame:
@@ -174,6 +174,10 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
     hazard, the plan's separate overlay layers). The verdict is the most restrictive over the sub-zones covering
     at least `significant_share` of the site."""
     kbli, wanted = rules.check_query(itbx, kbli, activity)
+    if not 0 <= significant_share <= 1:
+        raise InvalidInput(f"significant_share must be between 0 and 1 (got {significant_share}), e.g. 0.05 for 5 %")
+    if min_area_ha is not None and not min_area_ha >= 0:
+        raise InvalidInput(f"min_area_ha must be 0 or more hectares (got {min_area_ha})")
     city = _as_geometry(city)
     site_m, crs = site_in_metres(site, site_area_ha, metric_crs)
     if city is not None and not gpd.GeoSeries([site_m], crs=crs).to_crs(4326).iloc[0].intersects(city):

@@ -30,6 +30,13 @@ def zones_with_verdicts(zoning: gpd.GeoDataFrame, itbx: pd.DataFrame | None, kbl
     return zones.assign(verdict=zones.kodszn.map(verdicts).fillna(rules.UNREGULATED))
 
 
+def of_kind(zones: gpd.GeoDataFrame, codes, kinds) -> pd.Series:
+    """Zones whose sub-zone code is one of `codes` or whose zone (KODZON, when the plan gives it) is one of
+    `kinds`."""
+    hit = zones.kodszn.isin(codes)
+    return hit | zones.kodzon.isin(kinds) if "kodzon" in zones.columns else hit
+
+
 def exclusions(zones: gpd.GeoDataFrame, overlay_layers: gpd.GeoDataFrame | None, grid: Raster) -> dict:
     """reason -> mask: `zone_x` (every cell touching a sub-zone where the activity is X) and `lp2b` (zones
     flagged LP2B, and the plan's separate LP2B overlay layer). Cells touched at all are excluded: a candidate

@@ -21,6 +21,8 @@ from gis.core.language import format_number
 
 HOUSING_ZONES = ("R-1", "R-2", "R-3", "R-4", "R-5")
 PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7", "PS", "LP2B")
+# The same by zone (KODZON), for plans that number their sub-zones locally (R-3a, RTH-9...).
+HOUSING_KINDS, PROTECTED_KINDS = ("R",), ("RTH", "PS")
 # Land cover classes (layers/rasters.py): built-up and water are excluded; trees score low.
 LAND_COVER_SCORE = {1: 0.0, 2: 1.0, 3: 0.9, 4: 0.3, 5: 0.0, 6: 1.0}
 FLOOD_SCORE = {1: 1.0, 2: 0.5, 3: 0.0}
@@ -113,7 +115,7 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     arterials = data.roads[data.roads.road_class.isin(["toll", "arterial"])]
     d_arterial = grid.distance_to(in_crs(arterials, crs))
     zones = siting_zones.zones_with_verdicts(data.zoning, data.itbx, c.kbli, c.activity, crs)
-    housing = zones[zones.kodszn.isin(HOUSING_ZONES)]
+    housing = zones[siting_zones.of_kind(zones, HOUSING_ZONES, HOUSING_KINDS)]
     d_housing = grid.distance_to(in_crs(housing, crs))
     lut = np.zeros(256, dtype="float32")
     for k, v in LAND_COVER_SCORE.items():
@@ -135,7 +137,7 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     setbacks = [
         g.buffer(c.river_setback_m.get(d, 15.0)) for g, d in zip(rivers.geometry, rivers.depth_class, strict=True)
     ]
-    protected = zones[zones.kodszn.isin(PROTECTED_ZONES)]
+    protected = zones[siting_zones.of_kind(zones, PROTECTED_ZONES, PROTECTED_KINDS)]
     area = data.city.to_crs(crs).union_all()
     if c.study_area is not None:
         area = area.intersection(gpd.GeoSeries([c.study_area], crs=4326).to_crs(crs).iloc[0])
