@@ -43,7 +43,7 @@ def data():
         roads=gdf([LineString([(X0, Y0 + 200), (X0 + 2000, Y0 + 200)])], road_class=["arterial"]),
         toll_gates=gdf([Point(X0, Y0)], nama=["Gerbang uji"]),
         zoning=gdf([box(X0 + 1500, Y0 + 1000, X0 + 2000, Y0 + 1500), box(X0, Y0, X0 + 1500, Y0 + 1500)],
-                   kode_zona=["R-2", "P-1"]),
+                   kodszn=["R-2", "P-1"], namszn=["Perumahan kepadatan tinggi", "Tanaman pangan"]),
         parks=gdf([box(X0 + 200, Y0 + 1000, X0 + 300, Y0 + 1100)], kelas=["taman rw"]),
         rivers=gdf([LineString([(X0 + 1000, Y0), (X0 + 1000, Y0 + 2000)])], depth_class=["<=3m"]),
         city=gdf([box(X0, Y0, X0 + 2000, Y0 + 2000)], kode=["99.99"]),
@@ -120,46 +120,50 @@ def test_criteria_are_checked_when_built_and_left_out_weights_keep_their_default
 
 
 ITBX = pd.DataFrame([
-    {"kode_zona": "KI", "kegiatan": "industri besar", "ketentuan": "I", "syarat": None},
-    {"kode_zona": "RTH-2", "kegiatan": "industri besar", "ketentuan": "X", "syarat": None},
-    {"kode_zona": "KI", "kegiatan": "taman", "ketentuan": "T", "syarat": "terbatas"},
-    {"kode_zona": "RTH-2", "kegiatan": "taman", "ketentuan": "I", "syarat": None},
+    {"kodszn": "KI", "kbli": None, "kegiatan": "industri besar", "ketentuan": "I", "syarat": None},
+    {"kodszn": "RTH-2", "kbli": None, "kegiatan": "industri besar", "ketentuan": "X", "syarat": None},
+    {"kodszn": "KI", "kbli": None, "kegiatan": "taman", "ketentuan": "T", "syarat": "terbatas"},
+    {"kodszn": "RTH-2", "kbli": None, "kegiatan": "taman", "ketentuan": "I", "syarat": None},
 ])
 ZONES = gdf([box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
-            kode_zona=["KI", "RTH-2"], kode_lokal=["KI.1", "RTH2.1"], nama_zona=["Kawasan industri", "Taman kota"])
+            kodszn=["KI", "RTH-2"], namszn=["Kawasan industri", "Taman kota"], kodzon=["KPI", "RTH"])
+
+
+def conformity(site, activity, **kw):
+    return zoning_conformity(site, zoning=ZONES, itbx=ITBX, activity=activity, **kw)
 
 
 def test_two_zones_split_70_30_and_the_most_restrictive_verdict():
     site = to4326(box(X0 + 300, Y0 + 100, X0 + 1300, Y0 + 200))  # 700 m in KI, 300 m in RTH-2: 10 ha
-    result = zoning_conformity(site, "industri besar", ZONES, ITBX)
-    shares = {z["kode_zona"]: z["share"] for z in result["zones"]}
-    areas = {z["kode_zona"]: z["area_ha"] for z in result["zones"]}
+    result = conformity(site, "industri besar")
+    shares = {z["kodszn"]: z["share"] for z in result["zones"]}
+    areas = {z["kodszn"]: z["area_ha"] for z in result["zones"]}
     assert shares == pytest.approx({"KI": 0.7, "RTH-2": 0.3}, abs=1e-3)
     assert areas == pytest.approx({"KI": 7.0, "RTH-2": 3.0}, abs=0.01)
     assert result["verdict"] == "X"
     assert "tidak diizinkan" in result["explanation"]["id"] and "not permitted" in result["explanation"]["en"]
-    assert zoning_conformity(site, "taman", ZONES, ITBX)["verdict"] == "T"
+    assert conformity(site, "taman")["verdict"] == "T"
 
 
 def test_inside_ki_is_permitted_and_inside_rth_is_not():
     inside_ki = to4326(box(X0 + 100, Y0 + 100, X0 + 400, Y0 + 400))
     inside_rth = to4326(box(X0 + 1100, Y0 + 100, X0 + 1400, Y0 + 400))
-    assert zoning_conformity(inside_ki, "industri besar", ZONES, ITBX)["verdict"] == "I"
-    assert zoning_conformity(inside_rth, "industri besar", ZONES, ITBX)["verdict"] == "X"
+    assert conformity(inside_ki, "industri besar")["verdict"] == "I"
+    assert conformity(inside_rth, "industri besar")["verdict"] == "X"
     # a sliver under the significance share does not decide the verdict
     sliver = to4326(box(X0 + 100, Y0 + 100, X0 + 1010, Y0 + 400))
-    assert zoning_conformity(sliver, "industri besar", ZONES, ITBX)["verdict"] == "I"
+    assert conformity(sliver, "industri besar")["verdict"] == "I"
     river = gdf([LineString([(X0 + 200, Y0), (X0 + 200, Y0 + 1000)]).buffer(10)])
-    touched = zoning_conformity(inside_ki, "industri besar", ZONES, ITBX, {"sempadan": river})["overlays"]
+    touched = conformity(inside_ki, "industri besar", overlays={"sempadan": river})["overlays"]
     assert touched[0]["area_ha"] == pytest.approx(20 * 300 / 1e4, abs=1e-3)
 
 
 def test_conformity_bad_inputs_say_what_is_wrong():
     site = to4326(box(X0 + 100, Y0 + 100, X0 + 400, Y0 + 400))
-    with pytest.raises(InvalidInput, match="unknown activity 'pabrik nuklir'"):
-        zoning_conformity(site, "pabrik nuklir", ZONES, ITBX)
+    with pytest.raises(InvalidInput, match="unknown activity 'pabrik nuklir'.*'industri besar', 'taman'"):
+        conformity(site, "pabrik nuklir")
     with pytest.raises(InvalidInput, match="outside the city"):
-        zoning_conformity(site, "taman", ZONES, ITBX, city=to4326(box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)))
+        conformity(site, "taman", city=to4326(box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)))
 
 
 def test_project_progress_on_four_parcels():
@@ -213,9 +217,9 @@ def test_explanations_write_numbers_as_their_language_does():
     assert (_n(0.6734, "id", 2), _n(0.6734, "en", 2)) == ("0,67", "0.67")
     assert (_n(1350.4, "id", 0), _n(1350.4, "en", 0)) == ("1.350", "1,350")
     site = to4326(box(X0 + 300, Y0 + 100, X0 + 1300, Y0 + 200))  # 10 ha: 7 in KI, 3 in RTH-2
-    text = zoning_conformity(site, "industri besar", ZONES, ITBX)["explanation"]
-    assert "10,00 ha" in text["id"] and "KI (70 %)" in text["id"], text["id"]
-    assert "10.00 ha" in text["en"] and "KI (70 %)" in text["en"], text["en"]
+    text = conformity(site, "industri besar")["explanation"]
+    assert "10,00 ha" in text["id"] and "Kawasan industri (KI, 70 %: I" in text["id"], text["id"]
+    assert "10.00 ha" in text["en"] and "Taman kota (RTH-2, 30 %: X" in text["en"], text["en"]
 
 
 def test_rasters_of_several_cities_are_placed_on_one_grid():

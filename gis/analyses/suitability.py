@@ -9,17 +9,20 @@ from typing import Annotated, Any, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from pydantic import AfterValidator, ConfigDict, Field, NonNegativeFloat
 from pydantic.dataclasses import dataclass as checked_dataclass
 from scipy import ndimage
 
-from gis.analyses import rules
+from gis.analyses import rules, siting_zones
 from gis.analyses.grid import Raster, in_crs
 from gis.core.errors import InvalidInput
 from gis.core.language import format_number
 
 HOUSING_ZONES = ("R-1", "R-2", "R-3", "R-4", "R-5")
 PROTECTED_ZONES = ("RTH-1", "RTH-2", "RTH-3", "RTH-4", "RTH-5", "RTH-6", "RTH-7", "PS", "LP2B")
+# The same by zone (KODZON), for plans that number their sub-zones locally (R-3a, RTH-9...).
+HOUSING_KINDS, PROTECTED_KINDS = ("R",), ("RTH", "PS")
 # Land cover classes (layers/rasters.py): built-up and water are excluded; trees score low.
 LAND_COVER_SCORE = {1: 0.0, 2: 1.0, 3: 0.9, 4: 0.3, 5: 0.0, 6: 1.0}
 FLOOD_SCORE = {1: 1.0, 2: 0.5, 3: 0.0}
@@ -36,6 +39,8 @@ EXCLUSION_NAMES = {
     "water": ("badan air", "water"),
     "housing_zone": ("zona perumahan", "housing zone"),
     "no_data": ("tanpa data raster", "no raster data"),
+    "zone_x": ("zona yang tidak mengizinkan kegiatan ini (X)", "zone where the activity is not permitted (X)"),
+    "lp2b": ("lahan pertanian pangan berkelanjutan (LP2B)", "protected food-crop farmland (LP2B)"),
 }
 
 
@@ -53,6 +58,8 @@ class SitingData:
     rivers: gpd.GeoDataFrame
     city: gpd.GeoDataFrame  # the study's cities (a region: several rows, each with its `kode`)
     no_data: np.ndarray | None = None  # True where a raster has no value (a city without that raster)
+    itbx: pd.DataFrame | None = None  # the plan's ITBX table: needed when siting for a KBLI or an activity
+    zoning_overlays: gpd.GeoDataFrame | None = None  # the plan's separate overlay layers (kode, geometry)
 
 
 def _with_default_weights(given: dict) -> dict:
@@ -85,6 +92,8 @@ class Criteria:
     exclude_flood_class: int = 3  # high hazard (Permenperin 30/2020: not in a high-risk disaster zone)
     study_area: Any = None  # shapely geometry in EPSG:4326, optional
     n_candidates: CandidateCount = 5
+    kbli: str | None = None  # site for this KBLI 2020 code (or `activity`): its X zones are excluded
+    activity: str | None = None  # an activity name of the ITBX table
 
 
 @dataclass
@@ -94,6 +103,8 @@ class Surface:
     excluded: dict[str, np.ndarray]  # reason -> mask
     grid: Raster
     distances: dict[str, np.ndarray]
+    zones: gpd.GeoDataFrame | None = None  # the zones in the grid's CRS with the activity's verdict
+    asked: bool = False  # whether the run is for an activity (candidates then report its verdict)
 
 
 def build_surface(data: SitingData, c: Criteria) -> Surface:
@@ -103,7 +114,8 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     d_gate = grid.distance_to(in_crs(data.toll_gates, crs))
     arterials = data.roads[data.roads.road_class.isin(["toll", "arterial"])]
     d_arterial = grid.distance_to(in_crs(arterials, crs))
-    housing = data.zoning[data.zoning.kode_zona.isin(HOUSING_ZONES)]
+    zones = siting_zones.zones_with_verdicts(data.zoning, data.itbx, c.kbli, c.activity, crs)
+    housing = zones[siting_zones.of_kind(zones, HOUSING_ZONES, HOUSING_KINDS)]
     d_housing = grid.distance_to(in_crs(housing, crs))
     lut = np.zeros(256, dtype="float32")
     for k, v in LAND_COVER_SCORE.items():
@@ -125,7 +137,7 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     setbacks = [
         g.buffer(c.river_setback_m.get(d, 15.0)) for g, d in zip(rivers.geometry, rivers.depth_class, strict=True)
     ]
-    protected = data.zoning[data.zoning.kode_zona.isin(PROTECTED_ZONES)]
+    protected = zones[siting_zones.of_kind(zones, PROTECTED_ZONES, PROTECTED_KINDS)]
     area = data.city.to_crs(crs).union_all()
     if c.study_area is not None:
         area = area.intersection(gpd.GeoSeries([c.study_area], crs=4326).to_crs(crs).iloc[0])
@@ -141,11 +153,13 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     }
     if data.no_data is not None:
         excluded["no_data"] = data.no_data
+    excluded.update(siting_zones.exclusions(zones, data.zoning_overlays, grid))
     total_w = sum(c.weights.get(k, 0) for k in CRITERIA)
     score = sum(c.weights.get(k, 0) * parts[k] for k in CRITERIA) / total_w
     any_excluded = np.logical_or.reduce(list(excluded.values()))
     score = np.where(any_excluded, np.nan, score).astype("float32")
-    return Surface(score, parts, excluded, grid, {"gate": d_gate, "arterial": d_arterial, "housing": d_housing})
+    return Surface(score, parts, excluded, grid, {"gate": d_gate, "arterial": d_arterial, "housing": d_housing},
+                   zones, c.kbli is not None or c.activity is not None)
 
 
 def _grow(feasible: np.ndarray, seed: tuple[int, int], n_pixels: int) -> np.ndarray | None:
@@ -202,6 +216,7 @@ def _describe(surface: Surface, mask: np.ndarray) -> dict:
         "housing_distance_m": float(surface.distances["housing"][mask].min()),
         "geometry_metric": geom,
     }
+    out["zones"], out["verdict"] = siting_zones.candidate_zoning(surface.zones, geom, surface.asked)
     return out
 
 
@@ -275,6 +290,7 @@ def find_sites(surface: Surface, c: Criteria) -> gpd.GeoDataFrame:
     rows = []
     for rank, site in enumerate(sites, start=1):
         explanation = _explain(rank, site, site["mean_slope_pct"], len(sites))
+        zoning = siting_zones.sentence(site["zones"], site["verdict"], c.kbli, c.activity)
         rows.append(
             {
                 "rank": rank,
@@ -285,8 +301,10 @@ def find_sites(surface: Surface, c: Criteria) -> gpd.GeoDataFrame:
                 "mean_slope_pct": round(site["mean_slope_pct"], 2),
                 "gate_distance_m": round(site["gate_distance_m"]),
                 "housing_distance_m": round(site["housing_distance_m"]),
-                "explanation_id": explanation["id"],
-                "explanation_en": explanation["en"],
+                "zones": site["zones"],
+                **({"verdict": site["verdict"]} if surface.asked else {}),
+                "explanation_id": explanation["id"] + zoning["id"],
+                "explanation_en": explanation["en"] + zoning["en"],
                 "geometry": site["geometry_metric"],
             }
         )
@@ -358,6 +376,8 @@ def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> d
     if "kode" in data.city.columns:
         by_city = cities_touched(metric, data.city.to_crs(surface.grid.crs))
         result.update(cities=sorted(by_city), area_ha_by_city=by_city)
+    if surface.asked:
+        result["zones"], result["verdict"] = siting_zones.candidate_zoning(surface.zones, metric, True)
     # Edge pixels of a drawn polygon may touch a neighbouring zone: up to 2 % excluded still counts as clear.
     verdict_id = "layak" if result["feasible_share"] >= 0.98 and result["meets_minimum"] else "perlu kajian"
     result["explanation"] = {
