@@ -43,10 +43,10 @@ def test_long_csv_comma_utf8(tmp_path):
     ]
 
 
-def test_long_csv_semicolon_with_bom_and_lower_case_header(tmp_path):
+def test_long_csv_semicolon_crlf_with_bom_and_lower_case_header(tmp_path):
     path = tmp_path / "itbx.csv"
-    path.write_bytes("kodszn;Kbli;kegiatan;Ketentuan\nK-2;47111;Minimarket;I\nR-2;55110;Hotel bintang;X\n"
-                     .encode("utf-8-sig"))
+    path.write_bytes("kodszn;Kbli;kegiatan;Ketentuan\r\nK-2;47111;Minimarket;I\r\nR-2;55110;Hotel bintang;X\r\n"
+                     .encode("utf-8-sig"))  # as a spreadsheet on Windows saves it
     df, problems = read_itbx(path)
     assert problems == []
     assert records(df) == [("K-2", "47111", "Minimarket", "I", None), ("R-2", "55110", "Hotel bintang", "X", None)]
