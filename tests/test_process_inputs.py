@@ -142,13 +142,18 @@ def test_every_bounded_input_is_found():
     assert {(p, n) for p, n, _, _ in BOUNDED} == {
         ("site-suitability", "target_ha"), ("site-suitability", "max_slope_pct"),
         ("site-suitability", "n_candidates"), ("site-suitability", "weights"),
-        ("park-coverage", "radii_m"), ("park-coverage", "underserved_below")}
-    assert len(BOUNDED) == 11  # both sides of each range; weights only have a lower bound
+        ("park-coverage", "radii_m"), ("park-coverage", "underserved_below"),
+        ("zoning-conformity", "site_area_ha"), ("zoning-conformity", "significant_share")}
+    assert len(BOUNDED) == 15  # both sides of each range; weights only have a lower bound
+
+
+# What a process needs besides the input under test (its required inputs).
+REQUIRED = {"zoning-conformity": {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61)), "kbli": "10750"}}
 
 
 @pytest.mark.parametrize("process_id, name, bad, entry", BOUNDED)
 def test_an_out_of_range_value_is_a_400_naming_the_input_and_its_range(http, process_id, name, bad, entry):
-    r = http.post(f"/processes/{process_id}/execution", json={"inputs": {name: bad}})
+    r = http.post(f"/processes/{process_id}/execution", json={"inputs": {**REQUIRED.get(process_id, {}), name: bad}})
     assert r.status_code == 400
     detail = problem_of(r)["detail"]
     schema = PROCESSES[process_id].inputs[name]["schema"]
@@ -168,7 +173,8 @@ def test_the_inclusive_bounds_themselves_are_accepted(settings, process_id, name
     for key in ("minimum", "maximum"):
         if key in inner:
             value = inner[key] if inner is schema else {schema["propertyNames"]["enum"][0]: inner[key]}
-            parsed = getattr(PROCESSES[process_id].parse({name: value}, settings), name)
+            parsed = getattr(PROCESSES[process_id].parse({**REQUIRED.get(process_id, {}), name: value}, settings),
+                             name)
             assert parsed == value or parsed.items() >= value.items()
 
 
@@ -189,10 +195,13 @@ def test_the_inclusive_bounds_themselves_are_accepted(settings, process_id, name
     ("project-progress", {"as_of": "2025-13-01"}, "input 'as_of' must be a date YYYY-MM-DD"),
     ("project-progress", {"as_of": 20250101}, "input 'as_of' must be a date YYYY-MM-DD"),
     ("zoning-conformity", {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61))},
-     "input 'activity' is required: a text of 1 to 100 characters"),
-    ("zoning-conformity", {"activity": "taman", "geometry": {"type": "Point", "coordinates": [98.5, 3.6]}},
+     "give either 'kbli' (a KBLI 2020 code such as \"10750\") or 'activity'"),
+    ("zoning-conformity", {"activity": "taman", "geometry": {"type": "LineString", "coordinates": [[98.5, 3.6],
+                                                                                                   [98.6, 3.6]]}},
      "input 'geometry' must be a GeoJSON Polygon or MultiPolygon (or a Feature of one) in lon/lat (CRS84), not a "
-     "Point"),
+     "LineString"),
+    ("zoning-conformity", {"activity": "taman", "geometry": {"type": "Point", "coordinates": [98.5, 3.6]}},
+     "a point site needs 'site_area_ha'"),
     ("zoning-conformity", {"activity": "taman", "geometry": mapping(Polygon([(98.49, 3.6), (98.5, 3.61),
                                                                              (98.5, 3.6), (98.49, 3.61)]))},
      "input 'geometry' is not a valid polygon (Self-intersection"),
@@ -202,8 +211,8 @@ def test_the_inclusive_bounds_themselves_are_accepted(settings, process_id, name
     ("site-suitability", {"target_ha": 0, "n_candidates": 0},
      "input 'target_ha' must be a number greater than 0 and at most 5000 (got 0); input 'n_candidates'"),
     ("site-suitability", {"colour": 1, "alpha": 2}, "unknown inputs alpha, colour; site-suitability takes: "
-                                                    "city, land_cover, max_slope_pct, mode, n_candidates, site, "
-                                                    "study_area, target_ha, weights"),
+                                                    "activity, city, kbli, land_cover, max_slope_pct, mode, "
+                                                    "n_candidates, site, study_area, target_ha, weights"),
 ])
 def test_bad_inputs_are_400_with_a_detail_in_words(http, process_id, inputs, message):
     r = http.post(f"/processes/{process_id}/execution", json={"inputs": inputs})

@@ -31,7 +31,8 @@ def test_processes_are_listed_and_described(http):
     listed = {p["id"] for p in http.get("/processes").json()["processes"]}
     assert PROCESS_IDS <= listed
     desc = http.get("/processes/zoning-conformity").json()
-    assert desc["inputs"]["activity"]["minOccurs"] == 1 and "geometry" in desc["inputs"]
+    assert desc["inputs"]["geometry"]["minOccurs"] == 1
+    assert desc["inputs"]["kbli"]["minOccurs"] == 0 and desc["inputs"]["activity"]["minOccurs"] == 0
     assert "async-execute" in desc["jobControlOptions"]
     assert problem_of(http.get("/processes/nope"))["status"] == 404
 
@@ -40,10 +41,11 @@ def test_conformity_inside_the_estate_is_permitted_and_inside_a_city_park_is_not
     estate = _geom(engine, "SELECT ST_AsBinary(ST_Buffer(geom, -0.002)) FROM projects")
     park = _geom(engine, "SELECT ST_AsBinary(ST_Buffer(geom, -0.0005)) FROM parks WHERE kelas = 'taman kota'")
     inside = run(http, "zoning-conformity", {"geometry": mapping(estate), "activity": "industri besar"})
-    assert inside["verdict"] == "I" and inside["zones"][0]["kode_zona"] == "KI"
+    assert inside["verdict"] == "I" and inside["zones"][0]["kodszn"] == "KPI"
+    assert inside["zones"][0]["namszn"] == "Kawasan peruntukan industri"
     assert inside["zones"][0]["share"] == pytest.approx(1.0, abs=1e-3)
     in_park = run(http, "zoning-conformity", {"geometry": mapping(park), "activity": "industri besar"})
-    assert in_park["verdict"] == "X" and in_park["zones"][0]["kode_zona"].startswith("RTH")
+    assert in_park["verdict"] == "X" and in_park["zones"][0]["kodszn"].startswith("RTH")
 
 
 @pytest.mark.parametrize("process, inputs, message", [
@@ -52,6 +54,11 @@ def test_conformity_inside_the_estate_is_permitted_and_inside_a_city_park_is_not
      "input 'geometry' lies outside the city"),
     ("zoning-conformity", {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61)), "activity": "kasino"},
      "unknown activity 'kasino'"),
+    ("zoning-conformity", {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61))}, "give either 'kbli'"),
+    ("zoning-conformity", {"geometry": mapping(box(98.49, 3.6, 98.5, 3.61)), "kbli": "1075a"}, "input 'kbli'"),
+    ("zoning-conformity", {"geometry": {"type": "Point", "coordinates": [98.49, 3.6]}, "kbli": "10750"},
+     "'site_area_ha'"),
+    ("site-suitability", {"kbli": "68130", "activity": "gudang"}, "not both"),
     ("site-suitability", {"target_ha": None}, "input 'target_ha' is required"),
     ("site-suitability", {"target_ha": -5}, "input 'target_ha' must be a number"),
     ("site-suitability", {"weights": {"view": 1}}, "input 'weights' has an unknown key 'view'; allowed keys: slope"),

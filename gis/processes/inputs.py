@@ -104,6 +104,29 @@ GeoJSONPolygon = Annotated[
 geometry (EPSG:4326) once validated."""
 
 
+def _site(value: Any) -> BaseGeometry:
+    """A polygon, or a point (a planned activity's location, given with its area)."""
+    point = value.get("geometry") if isinstance(value, dict) and value.get("type") == "Feature" else value
+    if isinstance(point, dict) and point.get("type") == "Point":
+        try:
+            geom = shape(point)
+        except Exception:
+            raise ValueError("must be a GeoJSON Point [lon, lat] or a polygon") from None
+        if geom.is_empty or not (-180 <= geom.x <= 180 and -90 <= geom.y <= 90):
+            raise ValueError("has coordinates outside lon/lat (-180..180, -90..90): send it in EPSG:4326 (CRS84)")
+        return geom
+    return _polygon(value)
+
+
+GeoJSONSite = Annotated[
+    BaseGeometry,
+    PlainValidator(_site),
+    PlainSerializer(mapping, return_type=dict),
+    WithJsonSchema({**GEOJSON_SCHEMA, "description": "A GeoJSON Polygon or MultiPolygon in lon/lat (CRS84), or a "
+                                                     "Point with the site's area in `site_area_ha`"}),
+]
+
+
 def _date_text(value: Any) -> Any:
     if not isinstance(value, str | date):
         raise ValueError("must be a date YYYY-MM-DD")

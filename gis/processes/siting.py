@@ -7,15 +7,19 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from affine import Affine
 from pydantic import Field, model_validator
 
 from gis.analyses import rules, suitability
 from gis.analyses.grid import Raster, aligned_grid, mosaic
 from gis.core.errors import InvalidInput
+from gis.data import itbx as itbx_table
 from gis.data.cities import City
 from gis.processes.context import Context, _features, _inside_city, city_entries
 from gis.processes.inputs import GeoJSONPolygon, ProcessInputs
+
+ESTATE_KBLI = "68130"  # KBLI 2020: kawasan industri
 
 
 class SiteSuitabilityInputs(ProcessInputs):
@@ -38,9 +42,17 @@ class SiteSuitabilityInputs(ProcessInputs):
     site: GeoJSONPolygon | None = Field(None, title="Site to evaluate (mode=evaluate)")
     land_cover: str = Field("landcover_2024", min_length=1, max_length=100, title="Land-cover raster id",
                             description="A land-cover raster of the registry (see /rasters)")
+    kbli: str | None = Field(ESTATE_KBLI, pattern=r"^[0-9]{2,5}$", title="KBLI 2020",
+                             description="The activity sited, as a KBLI 2020 code: no candidate lies in a zone where "
+                                         "the city's ITBX says X for it, nor on protected farmland (LP2B). Default: "
+                                         f"{ESTATE_KBLI} (industrial estate)")
+    activity: str | None = Field(None, min_length=1, max_length=100, title="Activity",
+                                 description="Instead of a KBLI: an activity named in the city's ITBX table")
 
     @model_validator(mode="after")
     def _site_goes_with_evaluate(self):
+        if self.activity is not None and "kbli" in self.model_fields_set and self.kbli is not None:
+            raise ValueError("give either 'kbli' or 'activity', not both")
         if self.mode == "evaluate" and self.site is None:
             raise ValueError("input 'site' is required when mode is 'evaluate': a GeoJSON Polygon in lon/lat")
         if self.mode == "search" and self.site is not None:
@@ -96,13 +108,22 @@ def siting_data(ctx: Context, cities: list[City], c: suitability.Criteria, land_
     return suitability.SitingData(
         slope=grid.like(slope), flood=grid.like(flood), land_cover=grid.like(cover), roads=near("roads"),
         toll_gates=near("toll_gates"), zoning=near("zoning"), parks=near("parks"), rivers=near("rivers"),
-        city=kota, no_data=no_data if no_data.any() else None)
+        city=kota, no_data=no_data if no_data.any() else None, itbx=_itbx(ctx, cities),
+        zoning_overlays=near("zoning_overlays"))
+
+
+def _itbx(ctx: Context, cities: list[City]) -> pd.DataFrame:
+    """The ITBX rules of every city sited over (where two cities rule a sub-zone differently, the lookup takes
+    the most restrictive)."""
+    with ctx.engine.connect() as conn:
+        return pd.concat([itbx_table.read(conn, city.code) for city in cities], ignore_index=True)
 
 
 def run_site_suitability(ctx: Context, inputs: SiteSuitabilityInputs) -> dict:
     cities = ctx.cities(inputs.city)
     c = suitability.Criteria(target_ha=inputs.target_ha, max_slope_pct=inputs.max_slope_pct,
-                             n_candidates=inputs.n_candidates, weights=inputs.weights, study_area=inputs.study_area)
+                             n_candidates=inputs.n_candidates, weights=inputs.weights, study_area=inputs.study_area,
+                             kbli=None if inputs.activity is not None else inputs.kbli, activity=inputs.activity)
     if inputs.mode == "evaluate":
         _inside_city(ctx, inputs.site, "site", cities)
         data = siting_data(ctx, cities, c, inputs.land_cover, extra=inputs.site)

@@ -14,7 +14,7 @@ from layers.rdtr import NATIONAL_ZONES, ZONE_NAMES
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV", "XVI",
          "XVII", "XVIII", "XIX", "XX", "XXI", "XXII", "XXIII", "XXIV", "XXV", "XXVI", "XXVII", "XXVIII", "XXIX",
          "XXX", "XXXI", "XXXII", "XXXIII")
-LP2B_BEYOND_M = 4_500  # food-crop zones this far from the centre are protected farmland in the sample
+LP2B_BEYOND_M = 6_500  # food-crop zones this far from the centre are protected farmland in the sample
 FLOOD_BELT_M = 250  # the disaster-prone (flood) belt either side of a river
 
 
@@ -90,7 +90,7 @@ _ITBX = {
     "R-3":   "X X B T X I T T B B T I B T",
     "R-4":   "X X B B X I T T B B T I B I",
     "SPU-2": "X X X X X X T I T I I I T X",
-    "P-1":   "X X B B B T X X X X X I T I",
+    "P-1":   "X B B B B T X X X X X I T I",
     "RTH-1": "X X X X X X X X X X X I X X",
     "RTH-2": "X X X X X X X X X X X I X X",
     "RTH-7": "X X X X X X X X X X X T I X",
