@@ -135,6 +135,14 @@ def test_a_removed_zone_leaves_a_gap_named_by_its_neighbours(plan, city):
     assert fids(p) == neighbours and plan.fid.iloc[j] in fids(p)
 
 
+def test_a_hole_in_the_city_boundary_itself_is_not_a_gap_of_the_plan(plan, city):
+    i, _ = interior_pair(plan, city)
+    removed = plan.geometry.iloc[i]
+    rest = plan.drop(index=plan.index[i])
+    assert len(of(run(rest, city), "gap")) == 1
+    assert of(run(rest, city.difference(removed)), "gap") == []  # the city has no land there to plan
+
+
 def test_a_shrunk_zone_leaves_a_gap_and_small_holes_are_not_reported(plan, city):
     i, _ = interior_pair(plan, city)
     zone = to_m(plan.geometry.iloc[i])

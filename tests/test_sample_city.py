@@ -214,11 +214,12 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     load_sample(engine, settings, force=True)
     http.headers["X-API-Key"] = keys["planner"]
     with engine.connect() as conn:
-        zone = conn.execute(text("SELECT id, kodsbl, namobj, version FROM zoning ORDER BY id LIMIT 1")).one()
+        centre = conn.execute(text("SELECT id, kelurahan_kode, nama, version FROM business_centers ORDER BY id "
+                                   "LIMIT 1")).one()
         park = conn.execute(text("SELECT id, nama FROM parks ORDER BY id DESC LIMIT 1")).one()
-    etag = http.get(f"/collections/zoning/items/{zone.id}").headers["etag"]
-    r = http.patch(f"/collections/zoning/items/{zone.id}", headers={"If-Match": etag},
-                   json={"type": "Feature", "properties": {"namobj": "Diubah perencana"}})
+    etag = http.get(f"/collections/business_centers/items/{centre.id}").headers["etag"]
+    r = http.patch(f"/collections/business_centers/items/{centre.id}", headers={"If-Match": etag},
+                   json={"type": "Feature", "properties": {"nama": "Diubah perencana"}})
     assert r.status_code == 204, r.text
     etag = http.get(f"/collections/parks/items/{park.id}").headers["etag"]
     assert http.delete(f"/collections/parks/items/{park.id}", headers={"If-Match": etag}).status_code == 204
@@ -226,7 +227,7 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
 
     refused = _cli(settings, "load-sample")
     assert refused.returncode != 0
-    assert f"zoning {zone.id} ({zone.kodsbl}) changed by Uji planner (planner)" in refused.stderr
+    assert f"business_centers {centre.id} ({centre.kelurahan_kode}) changed by Uji planner (planner)" in refused.stderr
     assert f"parks {park.id} ({park.nama}) deleted by Uji planner (planner)" in refused.stderr
     assert "Nothing was changed" in refused.stderr and "--force" in refused.stderr
     assert _digest(engine) == edited
@@ -234,9 +235,9 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     forced = _cli(settings, "load-sample", "--force")
     assert forced.returncode == 0, forced.stderr
     with engine.connect() as conn:
-        after = conn.execute(text("SELECT id, namobj, version FROM zoning WHERE kodsbl = :k"),
-                             {"k": zone.kodsbl}).one()
+        after = conn.execute(text("SELECT id, nama, version FROM business_centers WHERE kelurahan_kode = :k"),
+                             {"k": centre.kelurahan_kode}).one()
         back = conn.execute(text("SELECT id FROM parks WHERE nama = :n"), {"n": park.nama}).scalar()
-    assert (after.id, after.namobj, after.version) == (zone.id, zone.namobj, zone.version + 2)
+    assert (after.id, after.nama, after.version) == (centre.id, centre.nama, centre.version + 2)
     assert back == park.id  # a deleted sample feature comes back under its old id
     assert _cli(settings, "load-sample").returncode == 0  # nothing edited since the forced load

@@ -47,7 +47,7 @@ def check_plan(zones: gpd.GeoDataFrame, *, metric_crs: int, city=None, itbx_code
     report("overlaps", _STEPS["overlaps"])
     problems += _overlaps(plan, overlap_m2, lambda f: report("overlaps", _STEPS["overlaps"] + f * 0.4))
     report("gaps", _STEPS["gaps"])
-    problems += _gaps(plan, gap_m2)
+    problems += _gaps(plan, gap_m2, city)
     report("city", _STEPS["city"])
     if city is not None:
         problems += _outside_city(plan, city, outside_share)
@@ -241,8 +241,9 @@ def _overlaps(plan: _Plan, overlap_m2: float, advance: Callable[[float], None]) 
     return out
 
 
-def _gaps(plan: _Plan, gap_m2: float) -> list[dict]:
-    """Holes in the union of the zones: uncovered land inside the plan's outline."""
+def _gaps(plan: _Plan, gap_m2: float, city=None) -> list[dict]:
+    """Holes in the union of the zones: uncovered land inside the plan's outline (and inside the city: a hole in
+    the city's own boundary is not the plan's to cover)."""
     index = np.flatnonzero(plan.usable)
     if not len(index):
         return []
@@ -257,7 +258,10 @@ def _gaps(plan: _Plan, gap_m2: float) -> list[dict]:
     if not len(holes):
         return []
     # Zones standing as islands inside a hole are land, not gap.
-    gaps = shapely.get_parts(shapely.difference(holes, union))
+    gaps = shapely.difference(holes, union)
+    if city is not None:
+        gaps = shapely.intersection(gaps, gpd.GeoSeries([city], crs=4326).to_crs(plan.metric_crs).iloc[0])
+    gaps = shapely.get_parts(gaps)
     gaps = gaps[shapely.area(gaps) > gap_m2]
     tree = shapely.STRtree(geoms)
     out = []

@@ -66,7 +66,8 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
         typer.echo("sample city already loaded")
     else:
         steps = ["generating layers", "checking for edits", "writing rasters",
-                 *[f"loading {x}" for x in _sample_layers()], "loading ITBX and raster registry"]
+                 *[f"loading {x}" for x in _sample_layers()], "loading the raster registry",
+                 "importing the RDTR (zoning, special provisions, ITBX)"]
         try:
             with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
                 counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
@@ -112,9 +113,10 @@ def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
 
 
 def _sample_layers() -> list[str]:
+    from gis.data.sample import PLAN_LAYERS
     from layers import CATALOG
 
-    return list(CATALOG)
+    return [x for x in CATALOG if x not in PLAN_LAYERS]
 
 
 @app.command("import-boundaries")

@@ -60,9 +60,10 @@ def city_of(engine: Engine, code: str) -> City:
 
 def import_plan(engine: Engine, path: Path, city_code: str, *, itbx_path: Path | None = None,
                 field_map: dict | None = None, dry_run: bool = False, actor: str, max_bytes: int = 1 << 30,
-                progress: Progress = lambda step, fraction: None) -> ImportResult:
+                force: bool = False, progress: Progress = lambda step, fraction: None) -> ImportResult:
     """Read, check and (unless `dry_run` or an error was found) activate an RDTR package as the city's plan.
-    Without `itbx_path` the plan keeps the city's current ITBX table."""
+    Without `itbx_path` the plan keeps the city's current ITBX table. A package equal to the active plan writes
+    nothing (unless `force`: then it becomes a new version again, replacing edits made since)."""
     city = city_of(engine, city_code)
     result = ImportResult(city=city.code, source=Path(path).name, problems=[])
     progress("membaca paket / reading the package", 0.0)
@@ -94,7 +95,7 @@ def import_plan(engine: Engine, path: Path, city_code: str, *, itbx_path: Path |
     live = _live_columns(zones)
     digest = content_hash(live, overlays, rules)
     with engine.begin() as conn:
-        if rdtr_plans.active_hash(conn, city.code) == digest:
+        if rdtr_plans.active_hash(conn, city.code) == digest and not force:
             result.unchanged = True
         else:
             progress("menulis rencana / writing the plan", 0.9)

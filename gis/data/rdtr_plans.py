@@ -153,19 +153,26 @@ def _keep_unversioned(conn: Connection, city: str) -> None:
 
 def _write_live(conn: Connection, city: str, version: int, zones: gpd.GeoDataFrame, overlays: gpd.GeoDataFrame,
                 rules: pd.DataFrame) -> None:
+    if "kelurahan_kode" not in zones.columns or zones["kelurahan_kode"].isna().all():
+        zones = zones.assign(kelurahan_kode=_kelurahan_of(conn, city, zones))
     for layer_id, gdf in zip(LAYERS, (zones, overlays), strict=True):
         conn.execute(text(f"DELETE FROM {layer_id} WHERE kabkota = :c"), {"c": city})
         if len(gdf):
             store.insert_features(conn, CATALOG[layer_id], gdf.assign(rdtr_versi=version))
-    if "kelurahan_kode" not in zones.columns or zones["kelurahan_kode"].isna().all():
-        # Each zone's kelurahan/desa: the one holding a point on its surface. Set in the same statement as no
-        # one else sees the rows yet, so the history keeps one insertion per zone.
-        conn.execute(text(
-            "UPDATE zoning z SET kelurahan_kode = k.kode, version = z.version - 1 FROM kelurahan k "
-            "WHERE z.kabkota = :c AND z.rdtr_versi = :v AND k.kabkota = :c "
-            "AND ST_Intersects(k.geom, ST_PointOnSurface(z.geom))"), {"c": city, "v": version})
     itbx_table.replace(conn, city, rules)
     conn.execute(text(f"ANALYZE {', '.join(LAYERS)}"))
+
+
+def _kelurahan_of(conn: Connection, city: str, zones: gpd.GeoDataFrame) -> list:
+    """Each zone's kelurahan/desa: the one of the city holding a point on the zone's surface."""
+    kel = gpd.read_postgis(text("SELECT kode, geom FROM kelurahan WHERE kabkota = :c"), conn, params={"c": city},
+                           geom_col="geom")
+    if kel.empty or zones.empty:
+        return [None] * len(zones)
+    points = gpd.GeoDataFrame(geometry=zones.geometry.representative_point().values, crs=4326)
+    found = gpd.sjoin(points, kel.to_crs(4326), how="left", predicate="within")
+    found = found[~found.index.duplicated()]
+    return [None if pd.isna(k) else k for k in found["kode"].reindex(range(len(zones)))]
 
 
 def _archive_live(conn: Connection, city: str, plan: int) -> None:

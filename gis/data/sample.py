@@ -8,18 +8,26 @@ naming the edits, unless forced."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from gis.analyses.rdtr_checks import summary
 from gis.core.errors import Conflict, InvalidInput
 from gis.core.settings import Settings
-from gis.data import itbx, store
+from gis.data import store
+from gis.data.itbx_files import write_itbx_csv
+from gis.data.rdtr_import import ImportResult, import_plan
 from layers import CATALOG
 from layers.sample.generate import NATURAL_KEYS, build
 from layers.sample.rasters import write_rasters
+from layers.sample.rdtr_synthetic import write_package
 
+PLAN_LAYERS = ("zoning", "zoning_overlays")  # the sample's RDTR: imported as a plan (import_sample_plan)
 LOADER = "sample loader"  # the actor of the loader's writes in feature_history
 
 
@@ -36,7 +44,7 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
     progress("generating layers")
     city = build()
     city.kota["population"] = settings.city.population
-    layers = city.all_layers()
+    layers = {k: v for k, v in city.all_layers().items() if k not in PLAN_LAYERS}
     with engine.begin() as conn:
         progress("checking for edits")
         # Writers wait until the reload commits, so no edit slips in between the check and the writes.
@@ -60,12 +68,30 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
             progress(f"loading {layer_id}")
             counts[layer_id] = _apply(conn, layer_id)
         _replay_status_steps(conn, city.layers["project_parcels"], new_parcels)
-        progress("loading ITBX and raster registry")
-        itbx.replace(conn, str(city.kota.kode.iloc[0]), city.itbx)
+        progress("loading the raster registry")
         store.write_rows(conn, "rasters", raster_rows, key=("id",))
         # Fresh planner statistics, so that a city's page is read through its index from the first request.
         conn.execute(text(f"ANALYZE {', '.join(layers)}"))
-    return counts
+    progress("importing the RDTR (zoning, special provisions, ITBX)")
+    plan = import_sample_plan(engine, str(city.kota.kode.iloc[0]), city.layers, city.itbx, force)
+    return {**counts, "zoning": plan.zones, "zoning_overlays": plan.overlays}
+
+
+def import_sample_plan(engine: Engine, code: str, layers: dict[str, gpd.GeoDataFrame], rules: list[dict],
+                       force: bool = False) -> ImportResult:
+    """A sample city's RDTR goes the way a real plan goes: written as a package in the standard (a GeoPackage
+    and a long-form ITBX CSV), then read, checked and activated by the RDTR import. Unchanged, it writes nothing
+    (edits made to the zoning since are kept; `force` re-imports it over them)."""
+    overlays = layers.get("zoning_overlays")
+    with tempfile.TemporaryDirectory() as tmp:
+        zones = layers["zoning"].drop(columns=["kelurahan_kode"]).assign(fid=range(1, len(layers["zoning"]) + 1))
+        package = write_package(zones, Path(tmp) / "rdtr.gpkg", overlays=None if overlays is None else {
+            code: part.drop(columns="kode") for code, part in overlays.groupby("kode")})
+        write_itbx_csv(pd.DataFrame(rules), Path(tmp) / "itbx.csv")
+        result = import_plan(engine, package, code, itbx_path=Path(tmp) / "itbx.csv", actor=LOADER, force=force)
+    if not result.ok:
+        raise InvalidInput(f"the sample RDTR of {code} fails its checks: {summary(result.problems)['counts']}")
+    return result
 
 
 def _staging(layer_id: str) -> str:
@@ -227,18 +253,19 @@ def load_region_layers(engine: Engine, settings: Settings, name: str, force: boo
 
     city = build_region_city(name)
     code = city.regency.code
+    layers = {k: v for k, v in city.layers.items() if k not in PLAN_LAYERS}
     with engine.begin() as conn:
-        conn.execute(text(f"LOCK TABLE {', '.join(city.layers)} IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(text(f"LOCK TABLE {', '.join(layers)} IN SHARE ROW EXCLUSIVE MODE"))
         conn.execute(text("SELECT set_config('petakota.actor', :a, true)"), {"a": LOADER})
         conn.execute(text("SELECT set_config('petakota.sample_city', :c, true)"), {"c": code})
-        for layer_id, gdf in city.layers.items():
+        for layer_id, gdf in layers.items():
             _stage(conn, layer_id, gdf)
         if not force:
-            edits = [line for layer_id in city.layers for line in _edits_since_load(conn, layer_id)]
+            edits = [line for layer_id in layers for line in _edits_since_load(conn, layer_id)]
             if edits:
                 raise Conflict(f"the sample city {code} was edited since it was loaded, and reloading would "
                                f"overwrite: {'; '.join(edits)}. Nothing was changed; reload with --force to overwrite")
-        for layer_id in city.layers:
+        for layer_id in layers:
             _apply(conn, layer_id)
         rows = write_region_rasters(city, settings.data_dir)
         # One raster per city and dataset: an earlier one under another id (a population build) gives way.
@@ -246,7 +273,8 @@ def load_region_layers(engine: Engine, settings: Settings, name: str, force: boo
                           "AND id <> ALL(:ids)"),
                      {"c": code, "d": [r["dataset"] for r in rows], "ids": [r["id"] for r in rows]})
         store.write_rows(conn, "rasters", rows, key=("id",))
-        itbx.replace(conn, code, city.itbx)
-        conn.execute(text(f"ANALYZE {', '.join(city.layers)}"))
+        conn.execute(text(f"ANALYZE {', '.join(layers)}"))
+    import_sample_plan(engine, code, city.layers, city.itbx, force)
+    with engine.connect() as conn:
         return {layer_id: conn.execute(text(f"SELECT count(*) FROM {layer_id} WHERE kabkota = :c"),
                                        {"c": code}).scalar() for layer_id in city.layers}

@@ -296,8 +296,9 @@ def _zoning(city, kel, estate, rivers, parks, centre, rng) -> list[dict]:
         else:
             code = "R-4" if r < 0.5 else "P-1"
         pieces.append((cell.difference(reserved), code))
-    pieces += [(estate, "KPI"), (river_setback, "PS"), *big_parks]
-    return standard_zones(pieces, kel, wadmkk="Kota Binjai", centre=centre)
+    # The estate, setbacks and parks claim their land first; the blocks take the rest.
+    pieces = [(estate, "KPI"), (river_setback, "PS"), *big_parks, *pieces]
+    return standard_zones(pieces, kel, area=city, wadmkk="Kota Binjai", centre=centre)
 
 
 def build() -> SampleCity:

@@ -28,11 +28,45 @@ def _letters(n: int) -> str:
     return out
 
 
-def standard_zones(pieces: list[tuple[BaseGeometry, str]], kel, *, wadmkk: str, wadmpr: str = "Sumatera Utara",
-                   centre: BaseGeometry | None = None, min_m2: float = 50.0) -> list[dict]:
-    """One sub-block per polygon of each zone piece cut along kelurahan/desa borders. `kel`: kelurahan/desa in
-    the metric CRS with kode, nama, kecamatan_kode and kecamatan (name). Blocks are numbered per kelurahan in
-    piece order, so the same pieces give the same codes."""
+def partition(kel, area: BaseGeometry) -> list[BaseGeometry]:
+    """The kelurahan/desa made a partition of `area`: the published boundaries overlap their neighbours and
+    leave slivers between them, which a plan must not (its checks report overlaps and gaps). Overlaps go to the
+    first kelurahan in order, slivers to the nearest one."""
+    cells, taken = [], shapely.Polygon()
+    for geom in kel.geometry:
+        cell = _polygonal(shapely.make_valid(geom).intersection(area).difference(taken))
+        cells.append(cell)
+        taken = taken.union(cell)
+    for sliver in shapely.get_parts(_polygonal(area.difference(taken))):
+        nearest = min(range(len(cells)), key=lambda i: cells[i].distance(sliver))
+        cells[nearest] = _polygonal(cells[nearest].union(sliver))
+    return cells
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Only the polygons of an overlay's result (no stray lines or points where shapes touch)."""
+    return shapely.union_all([g for g in shapely.get_parts(shapely.make_valid(geom)) if g.geom_type == "Polygon"]
+                             or [shapely.Polygon()])
+
+
+def disjoint(pieces: list[tuple[BaseGeometry, str]]) -> list[tuple[BaseGeometry, str]]:
+    """Zone pieces with each later piece cut where an earlier one lies (the first claim wins)."""
+    out, taken = [], shapely.Polygon()
+    for geom, code in pieces:
+        out.append((_polygonal(geom.difference(taken)), code))
+        taken = taken.union(geom)
+    return out
+
+
+def standard_zones(pieces: list[tuple[BaseGeometry, str]], kel, *, area: BaseGeometry, wadmkk: str,
+                   wadmpr: str = "Sumatera Utara", centre: BaseGeometry | None = None,
+                   min_m2: float = 50.0) -> list[dict]:
+    """One sub-block per polygon of each zone piece (made disjoint, first claim first) cut along kelurahan/desa
+    borders made a partition of the plan's `area`. `kel`: kelurahan/desa in the metric CRS with kode, nama,
+    kecamatan_kode and kecamatan (name). Blocks are numbered per kelurahan in piece order, so the same pieces
+    give the same codes."""
+    kel = kel.assign(geometry=partition(kel, area))
+    pieces = disjoint([(geom.intersection(area), code) for geom, code in pieces])
     kec_codes = sorted(kel.kecamatan_kode.unique())
     wp = {code: ROMAN[i] for i, code in enumerate(kec_codes)}
     swp = {}

@@ -111,11 +111,14 @@ def _business_centers(desa: gpd.GeoDataFrame, rng: np.random.Generator) -> list[
     return rows
 
 
-def _zoning(regency: Regency, desa: gpd.GeoDataFrame, seat: shapely.Geometry, rng) -> list[dict]:
+def _zoning(regency: Regency, desa: gpd.GeoDataFrame, seat: shapely.Geometry, city: shapely.Geometry,
+            rng) -> list[dict]:
     """A coarse plan of the seat's kecamatan and the desa around it (within 6 km): Voronoi blocks classed by
     distance to the seat, cut along desa borders."""
     centre = seat.representative_point()
-    area = desa[desa.geometry.distance(centre) < 6_000].union_all()
+    # the desa's outline, without the slivers published boundaries leave between them
+    area = shapely.union_all([shapely.Polygon(p.exterior) for p in shapely.get_parts(
+        desa[desa.geometry.distance(centre) < 6_000].union_all())]).intersection(city)
     minx, miny, maxx, maxy = area.bounds
     seeds = shapely.MultiPoint(list(shapely.points(rng.uniform(minx, maxx, 60), rng.uniform(miny, maxy, 60))))
     pieces = []
@@ -129,7 +132,7 @@ def _zoning(regency: Regency, desa: gpd.GeoDataFrame, seat: shapely.Geometry, rn
             code = "P-1" if r < 0.6 else ("R-4" if r < 0.85 else "KPI")
         pieces.append((cell.intersection(area), code))
     near = desa[desa.intersects(area)]
-    return standard_zones(pieces, near, wadmkk=regency.title, centre=centre, min_m2=500.0)
+    return standard_zones(pieces, near, area=area, wadmkk=regency.title, centre=centre)
 
 
 def _network(regency: Regency, city: shapely.Geometry, desa: gpd.GeoDataFrame, seat: shapely.Geometry, rng):
@@ -173,7 +176,7 @@ def build_region_city(name: str) -> RegionCity:
     layers = {
         "parks": _to_gdf(_parks(desa_m, seat, rng)),
         "business_centers": _to_gdf(_business_centers(desa_m, rng)),
-        "zoning": _to_gdf(_zoning(regency, desa_m, seat, rng)),
+        "zoning": _to_gdf(_zoning(regency, desa_m, seat, city, rng)),
         "roads": _to_gdf(roads), "rivers": _to_gdf(rivers),
     }
     if gates:
