@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from gis.cli.city import adopted_line, city_app
 from gis.cli.population import population_app
+from gis.cli.rdtr import rdtr_app
 from gis.core import db
 from gis.core.errors import PetaKotaError
 from gis.core.settings import Settings
@@ -22,6 +23,7 @@ layers_app = typer.Typer(help="Layers added at runtime (they appear without a re
 app.add_typer(layers_app, name="layers")
 app.add_typer(city_app, name="city")
 app.add_typer(population_app, name="population")
+app.add_typer(rdtr_app, name="rdtr")
 
 
 def _fail(message: str) -> None:

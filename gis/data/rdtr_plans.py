@@ -113,14 +113,13 @@ def compare(conn: Connection, city: str, a: int, b: int, metric_srid: int) -> di
         entry = by_code.setdefault(r.kodszn, {"kodszn": r.kodszn, "ha_a": 0.0, "ha_b": 0.0})
         entry["ha_a" if r.plan_id == ids[a] else "ha_b"] += r.ha
     changes = conn.execute(text("""
-        WITH x AS (SELECT plan_id, properties->>'kodblk' AS blk, properties->>'kodsbl' AS sbl,
+        WITH x AS (SELECT plan_id, concat_ws('/', properties->>'kodblk', properties->>'kodsbl') AS sub_block,
                           md5(properties::text || ST_AsBinary(geom)::text) AS digest
                    FROM rdtr_plan_features WHERE plan_id = ANY(:ids) AND layer = 'zoning')
         SELECT count(*) FILTER (WHERE a.digest IS NULL) AS added, count(*) FILTER (WHERE b.digest IS NULL) AS removed,
                count(*) FILTER (WHERE a.digest <> b.digest) AS changed
         FROM (SELECT * FROM x WHERE plan_id = :a) a
-        FULL JOIN (SELECT * FROM x WHERE plan_id = :b) b ON a.blk IS NOT DISTINCT FROM b.blk
-                                                        AND a.sbl IS NOT DISTINCT FROM b.sbl"""),
+        FULL JOIN (SELECT * FROM x WHERE plan_id = :b) b ON a.sub_block = b.sub_block"""),
         {"ids": list(ids.values()), "a": ids[a], "b": ids[b]}).one()
     zones = [{**e, "ha_a": round(e["ha_a"], 4), "ha_b": round(e["ha_b"], 4),
               "change_ha": round(e["ha_b"] - e["ha_a"], 4)} for _, e in sorted(by_code.items())]
