@@ -49,6 +49,9 @@ GET_RESOURCES = [
     (f"/rasters/landcover_2024/tiles/WebMercatorQuad/{RASTER_TILE.z}/{RASTER_TILE.x}/{RASTER_TILE.y}.png", {}),
     ("/processes", {}),
     ("/layers", {}),
+    ("/kbli", {"q": "roti"}),
+    ("/cities/12.75/rdtr", {}),
+    ("/cities/12.75/itbx", {"kbli": "68130"}),
     ("/map", {}),
     ("/static/petakota/map.js", {}),
     # Errors too: HEAD answers what GET answers.
