@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pyproj import Transformer
 from shapely import wkt
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, Polygon, box, mapping
 from sqlalchemy import text
 
 from gis.render.messages import MESSAGES
@@ -557,6 +557,8 @@ def test_site_inside_estate_conforms_and_is_scored(tools, engine):
     score = evaluate["score"]
     assert isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 100, evaluate
     assert page.locator("#pk-output .pk-verdict-I").count() == 1
+    zones = page.locator("#pk-zones li").all_inner_texts()
+    assert zones[0].startswith("Kawasan peruntukan industri (KPI): 100 %"), zones  # zone names, not only codes
     # the analysis writes its explanation with the decimals of each language; the page shows its language's
     assert evaluate["explanation"]["id"].startswith(f"Skor {written(evaluate['score'], 2, 'id')} (")
     assert evaluate["explanation"]["en"].startswith(f"Score {evaluate['score']:.2f} (")
@@ -566,6 +568,24 @@ def test_site_inside_estate_conforms_and_is_scored(tools, engine):
                                                                                       rel=0.005)
     wait_ready(page)
     screenshot(page, "planner-site-in-estate")
+    assert tools.errors() == []
+
+
+def test_a_site_checked_by_kbli_shows_what_the_api_answers(tools, engine, http):
+    page = tools.page
+    corners, estate = estate_site(engine)
+    page.evaluate("([lat, lon]) => petakota.map.setView([lat, lon], 15, {animate: false})",
+                  [estate.centroid.y, estate.centroid.x])
+    page.fill("#pk-kbli", "47111")
+    clicked = run_drawing(page, "#pk-draw-site", corners)
+    page.wait_for_function("() => petakota.results.conformity", timeout=120_000)
+    shown = page.evaluate("() => petakota.results.conformity")
+    site = Polygon([(lon, lat) for lat, lon in clicked])
+    asked = http.post("/processes/zoning-conformity/execution",
+                      json={"inputs": {"geometry": mapping(site), "kbli": "47111"}}).json()
+    assert shown["kbli"] == "47111" and shown["verdict"] == asked["verdict"] != "I"  # retail: limited in the estate
+    assert page.locator(f"#pk-output .pk-verdict-{asked['verdict']}").count() == 1
+    page.fill("#pk-kbli", "")
     assert tools.errors() == []
 
 

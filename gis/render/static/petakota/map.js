@@ -294,6 +294,34 @@
   var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
     return el("option", {value: a.kegiatan, text: a.kegiatan + (a.kbli ? " (KBLI " + a.kbli + ")" : "")});
   }));
+  // KBLI as OSS takes it: typed or picked from the KBLI 2020 list as one types; it takes precedence over the
+  // activity drop-down.
+  var kbliList = el("datalist", {id: "pk-kbli-list"});
+  var kbli = el("input", {id: "pk-kbli", list: "pk-kbli-list", inputmode: "numeric", maxlength: "5",
+                          placeholder: "10750", on: {input: function () {
+    var q = kbli.value.trim();
+    if (q.length < 2) { return; }
+    api("/kbli?limit=15&q=" + encodeURIComponent(q)).then(function (r) {
+      kbliList.innerHTML = "";
+      r.kbli.forEach(function (k) { kbliList.appendChild(el("option", {value: k.kode, label: k.judul})); });
+    }).catch(function () {});
+  }}});
+  function conformityInputs(geom) {
+    var code = kbli.value.trim();
+    return withCity(/^[0-9]{2,5}$/.test(code) ? {geometry: geom, kbli: code} : {geometry: geom, activity: activity.value});
+  }
+  function conformityDetails(r) {
+    var list = el("ul", {id: "pk-zones"});
+    r.zones.forEach(function (z) {
+      var rule = z.ketentuan === "unregulated" ? t("unregulated") : z.ketentuan;
+      list.appendChild(el("li", {text: (z.namszn || z.kodszn) + " (" + z.kodszn + "): " + num(100 * z.share, 0) +
+        " % - " + rule}));
+    });
+    (r.warnings || []).forEach(function (w) {
+      list.appendChild(el("li", {"class": "pk-warning", text: title(w.message)}));
+    });
+    return list;
+  }
   function startDraw(mode) {
     if (drawn) { map.removeLayer(drawn); drawn = null; }
     drawing = {mode: mode, points: []};
@@ -324,7 +352,7 @@
       out.textContent = text;
       if (d.mode !== "site") { return; }
       return Promise.all([
-        api("/processes/zoning-conformity/execution", {inputs: withCity({geometry: geom, activity: activity.value})}),
+        api("/processes/zoning-conformity/execution", {inputs: conformityInputs(geom)}),
         api("/processes/site-suitability/execution", {inputs: withCity({mode: "evaluate", site: geom})})
       ]).then(function (r) {
         state.results.conformity = r[0];
@@ -332,7 +360,9 @@
         out.innerHTML = "";
         out.appendChild(el("p", {text: text}));
         out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
-          text: t("verdict") + ": " + r[0].verdict + " - " + r[0].explanation[state.lang]}));
+          text: t("verdict") + ": " + (r[0].verdict === "unregulated" ? t("unregulated") : r[0].verdict) + " - " +
+            r[0].explanation[state.lang]}));
+        out.appendChild(conformityDetails(r[0]));
         out.appendChild(el("p", {id: "pk-suitability",
           text: t("suitability") + ": " + r[1].explanation[state.lang]}));
       });
@@ -343,6 +373,7 @@
     el("button", {id: "pk-measure-area", text: t("measureArea"), on: {click: function () { startDraw("area"); }}}),
     el("button", {id: "pk-draw-site", text: t("drawSite"), on: {click: function () { startDraw("site"); }}}),
     el("label", {text: t("activity")}), activity,
+    el("label", {text: t("kbli"), "for": "pk-kbli"}), kbli, kbliList,
     el("button", {id: "pk-finish", text: t("finish"), on: {click: finish}}), out
   ]);
 
