@@ -37,6 +37,8 @@ eval "$(scripts/devenv.sh env)"
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var .venv/bin/python bench/siting.py
 # Cities: scoped against unscoped on the same database, and adopting Kabupaten Deli Serdang.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/cities.py
+# RDTR: importing a 5,000-zone plan and conformity checks on it.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/rdtr.py
 # Cached tiles while siting runs: a PetaKota with 2 workers on the same database.
 PORT=8791
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var \

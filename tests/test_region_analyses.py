@@ -218,10 +218,11 @@ def test_a_region_siting_run_reports_the_cities_each_candidate_touches(api, regi
     study = gpd.GeoSeries([gate.buffer(2500)], crs=UTM).to_crs(4326).iloc[0]
     values = "(nama, geom) VALUES ('Gerbang Uji Perbatasan', ST_GeomFromText(:g, 4326))"
     with added(engine, "toll_gates", values, to_wkt_4326(gate)):
+        # land by its suitability alone (`kbli: null`: no activity's ITBX exclusions), across the border
         result = run(api, "site-suitability", {"city": ["12.75", "12.07"], "target_ha": 50, "n_candidates": 4,
-                                               "study_area": mapping(study)})
+                                               "study_area": mapping(study), "kbli": None})
         only_binjai = run(api, "site-suitability", {"city": "12.75", "target_ha": 50, "n_candidates": 4,
-                                                    "study_area": mapping(study)})
+                                                    "study_area": mapping(study), "kbli": None})
     shapes = {"12.75": city_shape("kota_binjai"), "12.07": city_shape("kabkota_deli_serdang")}
     sites = result["candidates"]["features"]
     assert sites

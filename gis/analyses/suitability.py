@@ -153,7 +153,8 @@ def build_surface(data: SitingData, c: Criteria) -> Surface:
     }
     if data.no_data is not None:
         excluded["no_data"] = data.no_data
-    excluded.update(siting_zones.exclusions(zones, data.zoning_overlays, grid))
+    if c.kbli is not None or c.activity is not None:  # siting an activity: not where it is X, nor on LP2B
+        excluded.update(siting_zones.exclusions(zones, data.zoning_overlays, grid))
     total_w = sum(c.weights.get(k, 0) for k in CRITERIA)
     score = sum(c.weights.get(k, 0) * parts[k] for k in CRITERIA) / total_w
     any_excluded = np.logical_or.reduce(list(excluded.values()))
@@ -326,7 +327,7 @@ def cities_touched(site_metric, cities_metric: gpd.GeoDataFrame) -> dict[str, fl
     out = {}
     for code, geom in zip(cities_metric["kode"], cities_metric.geometry, strict=True):
         ha = site_metric.intersection(geom).area / 1e4
-        if ha > 1e-4:  # a shared edge is not a touch
+        if ha > 0.01:  # a shared edge, or a border cell's corner (under one 10 m cell), is not a touch
             out[str(code)] = out.get(str(code), 0.0) + round(ha, 4)
     return out
 

@@ -169,9 +169,15 @@ def _kelurahan_of(conn: Connection, city: str, zones: gpd.GeoDataFrame) -> list:
     if kel.empty or zones.empty:
         return [None] * len(zones)
     points = gpd.GeoDataFrame(geometry=zones.geometry.representative_point().values, crs=4326)
-    found = gpd.sjoin(points, kel.to_crs(4326), how="left", predicate="within")
-    found = found[~found.index.duplicated()]
-    return [None if pd.isna(k) else k for k in found["kode"].reindex(range(len(zones)))]
+    kel = kel.to_crs(4326)
+    found = gpd.sjoin(points, kel, how="left", predicate="within")
+    found = found[~found.index.duplicated()]["kode"].reindex(range(len(zones)))
+    missed = found.isna()
+    if missed.any():  # a point in a sliver between published boundaries: the nearest kelurahan/desa
+        metric = points[missed.values].to_crs(32647)
+        near = gpd.sjoin_nearest(metric, kel.to_crs(32647), how="left")
+        found[missed.values] = near[~near.index.duplicated()]["kode"].values
+    return [None if pd.isna(k) else k for k in found]
 
 
 def _archive_live(conn: Connection, city: str, plan: int) -> None:

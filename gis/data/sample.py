@@ -81,8 +81,9 @@ def import_sample_plan(engine: Engine, code: str, layers: dict[str, gpd.GeoDataF
                        force: bool = False) -> ImportResult:
     """A sample city's RDTR goes the way a real plan goes: written as a package in the standard (a GeoPackage
     and a long-form ITBX CSV), then read, checked and activated by the RDTR import. Unchanged, it writes nothing
-    (edits made to the zoning since are kept; `force` re-imports it over them)."""
+    (edits made to the zoning since are kept; `force` re-imports it over them, and only then)."""
     overlays = layers.get("zoning_overlays")
+    force = force and _plan_edited(engine, code)
     with tempfile.TemporaryDirectory() as tmp:
         zones = layers["zoning"].drop(columns=["kelurahan_kode"]).assign(fid=range(1, len(layers["zoning"]) + 1))
         package = write_package(zones, Path(tmp) / "rdtr.gpkg", overlays=None if overlays is None else {
@@ -92,6 +93,15 @@ def import_sample_plan(engine: Engine, code: str, layers: dict[str, gpd.GeoDataF
     if not result.ok:
         raise InvalidInput(f"the sample RDTR of {code} fails its checks: {summary(result.problems)['counts']}")
     return result
+
+
+def _plan_edited(engine: Engine, code: str) -> bool:
+    """Whether someone other than the loader changed the city's zoning or overlays since its plan was imported."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM feature_history h, rdtr_plans p WHERE p.kabkota = :c AND p.active "
+            "AND h.layer IN ('zoning', 'zoning_overlays') AND h.at > p.imported_at AND h.actor <> :loader "
+            "AND coalesce(h.after->>'kabkota', h.before->>'kabkota') = :c)"), {"c": code, "loader": LOADER}).scalar())
 
 
 def _staging(layer_id: str) -> str:

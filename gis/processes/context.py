@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 import geopandas as gpd
+import shapely
 from sqlalchemy import Engine, text
 
 from gis.analyses.grid import Raster
@@ -42,9 +43,10 @@ class Context:
         return _rebuild, (self.settings, self.include_private, self.owner, self.job_id)
 
     def layer(self, layer_id: str, cities: list[City] | None = None, *, near_m: float | None = None,
-              intersecting: bool = False) -> gpd.GeoDataFrame:
+              intersecting: bool = False, touching=None) -> gpd.GeoDataFrame:
         """A layer (EPSG:4326), whole or within the cities: their own rows (`kabkota`), or, across city borders,
-        every row intersecting them or within `near_m` metres of them (a park just across the border)."""
+        every row intersecting them or within `near_m` metres of them (a park just across the border). With
+        `touching` (a lon/lat geometry), only the rows intersecting it (a site's zones, through the index)."""
         if cities is None:
             with self.engine.connect() as conn:
                 return store.read_layer(conn, layer_id, self.include_private).rename_geometry("geometry")
@@ -57,6 +59,9 @@ class Context:
             where = "ST_Intersects(t.geom, a.g)"
         else:
             where = "t.kabkota = ANY(CAST(:codes AS text[]))"
+        if touching is not None:
+            params["touching"] = shapely.to_wkb(touching)
+            where += " AND ST_Intersects(t.geom, ST_GeomFromWKB(:touching, 4326))"
         with self.engine.connect() as conn:
             layer = find_layer(conn, layer_id)
             fields = layer.fields if self.include_private else layer.public_fields

@@ -45,7 +45,8 @@ class SiteSuitabilityInputs(ProcessInputs):
     kbli: str | None = Field(ESTATE_KBLI, pattern=r"^[0-9]{2,5}$", title="KBLI 2020",
                              description="The activity sited, as a KBLI 2020 code: no candidate lies in a zone where "
                                          "the city's ITBX says X for it, nor on protected farmland (LP2B). Default: "
-                                         f"{ESTATE_KBLI} (industrial estate)")
+                                         f"{ESTATE_KBLI} (industrial estate); null: land by its suitability alone "
+                                         "(no ITBX nor LP2B exclusions)")
     activity: str | None = Field(None, min_length=1, max_length=100, title="Activity",
                                  description="Instead of a KBLI: an activity named in the city's ITBX table")
 

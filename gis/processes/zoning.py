@@ -56,6 +56,7 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
     site_first, kota_first = site_lonlat.to_crs(first_crs).iloc[0], kota.to_crs(first_crs)
     if site_first.geom_type == "Point":
         site_first = site_first.buffer((inputs.site_area_ha * 1e4 / 3.14159) ** 0.5)
+    reach = gpd.GeoSeries([site_first.buffer(1)], crs=first_crs).to_crs(4326).iloc[0]  # the site's zones only
     share = {c.code: kota_first[kota_first.kode == c.code].intersection(site_first).area.sum() / 1e4
              for c in cities}
     home = max(cities, key=lambda c: share[c.code])
@@ -75,9 +76,10 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
                 high.append(gpd.GeoSeries([part], crs=flood.crs).to_crs(4326).iloc[0])
     overlays = {"sempadan sungai / river setback": setbacks,
                 "bahaya banjir tinggi / high flood hazard": gpd.GeoDataFrame(geometry=high, crs=4326),
-                "ketentuan khusus RDTR / RDTR special provisions": ctx.layer("zoning_overlays", [home])}
+                "ketentuan khusus RDTR / RDTR special provisions": ctx.layer("zoning_overlays", [home],
+                                                                                 touching=reach)}
     result = conformity.zoning_conformity(
-        site, zoning=ctx.layer("zoning", [home]), itbx=itbx if len(itbx) else pd.DataFrame(
+        site, zoning=ctx.layer("zoning", [home], touching=reach), itbx=itbx if len(itbx) else pd.DataFrame(
             columns=list(itbx_table.COLUMNS)), kbli=inputs.kbli, activity=inputs.activity, overlays=overlays,
         city=area, significant_share=inputs.significant_share, metric_crs=metric_crs,
         min_area_ha=MIN_AREA_HA.get(inputs.kbli or ""), kbli_title=kbli_list.title(inputs.kbli) if inputs.kbli
