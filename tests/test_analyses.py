@@ -261,3 +261,21 @@ def test_a_candidate_site_reports_the_cities_it_touches(data):
         expected = {k: geom.intersection(g).area / 1e4 for k, g in (("99.01", west), ("99.02", east))}
         assert touched == sorted(k for k, ha in expected.items() if ha > 1e-4)
         assert by_city == pytest.approx({k: ha for k, ha in expected.items() if ha > 1e-4}, abs=1e-3)
+
+
+def test_a_cropped_raster_holds_the_same_pixels_where_they_are():
+    full = Raster(np.arange(100 * 80, dtype="int32").reshape(100, 80), Affine(10, 0, 400_000, 0, -10, 400_000), 32647)
+    bounds = (400_205, 399_395, 400_301, 399_501)
+    part = full.crop(bounds)
+    # every pixel of the crop is the full raster's pixel at the same place
+    for r in range(part.shape[0]):
+        for c in range(part.shape[1]):
+            x, y = part.transform * (c + 0.5, r + 0.5)
+            fc, fr = ~full.transform * (x, y)
+            assert part.array[r, c] == full.array[int(fr), int(fc)]
+    # and it covers the bounds with a pixel to spare on each side
+    x0, y1 = part.transform * (0, 0)
+    x1, y0 = part.transform * (part.shape[1], part.shape[0])
+    assert x0 <= bounds[0] - 10 and y0 <= bounds[1] - 10 and x1 >= bounds[2] + 10 and y1 >= bounds[3] + 10
+    assert x1 - x0 <= bounds[2] - bounds[0] + 40 and y1 - y0 <= bounds[3] - bounds[1] + 40
+    assert full.crop((500_000, 500_000, 500_100, 500_100)).array.size == 0  # outside: nothing

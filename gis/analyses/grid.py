@@ -43,6 +43,18 @@ class Raster:
     def like(self, array: np.ndarray) -> Raster:
         return Raster(array, self.transform, self.crs)
 
+    def crop(self, bounds: tuple[float, float, float, float], pad: int = 1) -> Raster:
+        """The part covering `bounds` (minx, miny, maxx, maxy in this raster's CRS) with `pad` pixels around it:
+        what an analysis of one site needs, instead of the whole city's grid."""
+        inverse = ~self.transform
+        cols, rows = zip(*(inverse * (x, y) for x, y in ((bounds[0], bounds[3]), (bounds[2], bounds[1]))),
+                         strict=True)
+        h, w = self.shape
+        r0, r1 = max(int(np.floor(min(rows))) - pad, 0), min(int(np.ceil(max(rows))) + pad, h)
+        c0, c1 = max(int(np.floor(min(cols))) - pad, 0), min(int(np.ceil(max(cols))) + pad, w)
+        return Raster(self.array[r0:max(r1, r0), c0:max(c1, c0)], self.transform * Affine.translation(c0, r0),
+                      self.crs)
+
     def mask(self, geometries, all_touched: bool = False) -> np.ndarray:
         """True where the pixel centre is inside any of the geometries (given in this raster's CRS)."""
         geoms = [g for g in geometries if g is not None and not g.is_empty]

@@ -70,6 +70,8 @@ class Context:
                 f"WITH a AS (SELECT ST_Union(geom) AS g FROM kota WHERE kode = ANY(CAST(:codes AS text[]))) "
                 f"SELECT {cols} FROM {layer.id} t, a WHERE {where} ORDER BY t.id"), conn, geom_col="geom",
                 params=params)
+        if gdf.crs is None:  # no row found: an empty frame, still in lon/lat
+            gdf = gdf.set_crs(4326)
         return gdf.rename_geometry("geometry")
 
     def cities(self, codes: tuple[str, ...] | None) -> list[City]:

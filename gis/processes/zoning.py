@@ -8,8 +8,9 @@ from pydantic import Field, model_validator
 
 from gis.analyses import conformity, rules
 from gis.analyses.itbx import SIGNIFICANT_SHARE
+from gis.core.errors import InvalidInput
 from gis.data import itbx as itbx_table
-from gis.processes.context import Context, _inside_city, city_entries
+from gis.processes.context import Context, city_entries
 from gis.processes.inputs import GeoJSONSite, ProcessInputs
 from layers import kbli as kbli_list
 
@@ -48,8 +49,10 @@ class ZoningConformityInputs(ProcessInputs):
 def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
     site = inputs.geometry
     cities = ctx.cities(inputs.city)
-    area = _inside_city(ctx, site.buffer(0.001) if site.geom_type == "Point" else site, "geometry", cities)
     kota = ctx.layer("kota", cities)
+    area = kota.union_all()
+    if not (site.buffer(0.001) if site.geom_type == "Point" else site).intersects(area):
+        raise InvalidInput(f"input 'geometry' lies outside the city ({', '.join(c.name for c in cities)})")
     site_lonlat = gpd.GeoSeries([site], crs=4326)
     # measured in the metric CRS of the city holding most of the site; every city it touches is reported
     first_crs = ctx.metric_crs(cities[0])
@@ -63,7 +66,8 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
     metric_crs = ctx.metric_crs(home)
     with ctx.engine.connect() as conn:
         itbx = itbx_table.read(conn, home.code)
-    rivers = ctx.layer("rivers", cities, near_m=RIVER_REACH_M).to_crs(metric_crs)
+    river_reach = gpd.GeoSeries([site_first.buffer(RIVER_REACH_M)], crs=first_crs).to_crs(4326).iloc[0]
+    rivers = ctx.layer("rivers", cities, near_m=RIVER_REACH_M, touching=river_reach).to_crs(metric_crs)
     setbacks = rivers.assign(geometry=[g.buffer(d) for g, d in zip(rivers.geometry, rivers.setback_m.fillna(15),
                                                                    strict=True)]).to_crs(4326)
     high = []
@@ -71,6 +75,9 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
         flood = ctx.city_raster("flood_hazard", city) if share[city.code] > 0 else None
         if flood is not None:
             site_m = gpd.GeoSeries([site_first], crs=first_crs).to_crs(flood.crs).iloc[0]
+            flood = flood.crop(site_m.bounds)  # the site's pixels only
+            if flood.array.size == 0:
+                continue
             part = flood.polygons(flood.mask([site_m]) & (flood.array == 3))
             if not part.is_empty:
                 high.append(gpd.GeoSeries([part], crs=flood.crs).to_crs(4326).iloc[0])
