@@ -285,8 +285,9 @@ def nearest_m(poly, points) -> float:
 def test_business_centres_per_kelurahan_and_the_gap_list():
     result = business_center_coverage(kelurahan_123(), centres())
     assert list(result["kode"]) == [K1, K2, K3]
-    assert list(result.columns) == ["kode", "nama", "kecamatan_kode", "n_centres", "umkm", "umkm_per_centre",
-                                    "has_centre", "gap", "nearest_centre_m", "geometry"]
+    assert list(result.columns) == ["kode", "nama", "kecamatan_kode", "n_centres", "n_active", "n_planned",
+                                    "n_inactive", "umkm", "umkm_per_centre", "has_centre", "gap", "nearest_centre_m",
+                                    "geometry"]
     by = result.set_index("kode")
     assert list(by["n_centres"]) == [2, 0, 2]
     assert list(by["umkm"]) == [30 + 50, 0, 20 + 10]
@@ -308,6 +309,9 @@ def test_business_centres_active_only():
     by = result.set_index("kode")
     assert list(by["n_centres"]) == [1, 0, 0] and list(by["umkm"]) == [30, 0, 0]
     assert result.attrs["gap_list"] == ["Beta", "Gamma"]
+    # the others are shown per status where they are (declared code, else location), not counted as coverage
+    assert list(by["n_active"]) == [1, 0, 0] and list(by["n_planned"]) == [1, 0, 1]
+    assert list(by["n_inactive"]) == [0, 0, 1]
     active = [p for _, _, s, p in CENTRES if s == "active"]
     assert by.loc[K3, "nearest_centre_m"] == pytest.approx(nearest_m(KEL_3, active), abs=0.01)
 

@@ -132,10 +132,16 @@ def test_coverage_processes_return_tables_with_geometry(http, engine):
     rth = run(http, "rth-ratio", {})
     assert len(rth["kecamatan"]["features"]) == 6  # five kecamatan and the city
     business = run(http, "business-center-coverage", {})
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # Sakasanwira: one ACTIVE centre per kelurahan; planned ones do not cover
         without = {r[0] for r in conn.execute(text(
-            "SELECT nama FROM kelurahan WHERE kode NOT IN (SELECT kelurahan_kode FROM business_centers)"))}
+            "SELECT nama FROM kelurahan WHERE kode NOT IN (SELECT kelurahan_kode FROM business_centers "
+            "WHERE status = 'active')"))}
+        statuses = dict(conn.execute(text("SELECT status, count(*) FROM business_centers GROUP BY 1")).all())
     assert set(business["gap_list"]) == without
+    assert business["cities"][0]["centres_by_status"] == {s: statuses.get(s, 0) for s in ("active", "planned",
+                                                                                           "inactive")}
+    everything = run(http, "business-center-coverage", {"active_only": False})
+    assert len(everything["gap_list"]) < len(business["gap_list"])  # the planned and inactive ones, counted
 
 
 def test_an_async_job_reports_status_and_results(http):

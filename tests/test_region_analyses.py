@@ -251,7 +251,8 @@ def test_rth_and_business_centres_across_a_region_report_each_city_and_kecamatan
             "FROM kecamatan k, (SELECT ST_Union(geom) g FROM parks) a WHERE k.kabkota IN ('12.75', '12.07')")).all())
         no_centre = dict(conn.execute(text(
             "SELECT kabkota, count(*) FROM kelurahan k WHERE kabkota IN ('12.75', '12.07') AND NOT EXISTS "
-            "(SELECT 1 FROM business_centers b WHERE b.kelurahan_kode = k.kode) GROUP BY 1")).all())
+            "(SELECT 1 FROM business_centers b WHERE b.kelurahan_kode = k.kode AND b.status = 'active') "
+            "GROUP BY 1")).all())
     rth = run(api, "rth-ratio", {"city": ["12.07", "12.75"]})
     rows = [f["properties"] for f in rth["kecamatan"]["features"]]
     assert [r["kode"] for r in rows if r["kode"] in ("12.07", "12.75")] == ["12.07", "12.75"]  # each city's row

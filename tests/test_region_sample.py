@@ -139,7 +139,7 @@ def test_business_center_coverage_per_city(api, full, code):
     with full[0].connect() as conn:
         desa = conn.execute(text("SELECT count(*) FROM kelurahan WHERE kabkota = :c"), {"c": code}).scalar()
         holding = {r[0] for r in conn.execute(text("SELECT DISTINCT kelurahan_kode FROM business_centers "
-                                                   "WHERE kabkota = :c"), {"c": code})}
+                                                   "WHERE kabkota = :c AND status = 'active'"), {"c": code})}
     result = run(api, "business-center-coverage", {"city": code})
     (city,) = result["cities"]
     assert city["kelurahan"] == desa

@@ -190,6 +190,19 @@ def rth_ratio(kecamatan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, *, city: gpd
     return out
 
 
+def _centres_by_status(c: gpd.GeoDataFrame, kel_m: gpd.GeoDataFrame, codes) -> dict:
+    """Centres per kelurahan for each status (where the layer has one): planned and inactive centres are shown
+    beside the active ones, not counted as coverage."""
+    if "status" not in c.columns or c.empty:
+        return {}
+    declared = c["kelurahan_kode"].where(c["kelurahan_kode"].isin(codes)) if "kelurahan_kode" in c.columns \
+        else pd.Series(None, index=c.index)
+    hit = gpd.sjoin(c[[c.geometry.name]], kel_m[["kode", kel_m.geometry.name]], predicate="within", how="left")
+    where = declared.fillna(hit[~hit.index.duplicated(keep="first")]["kode"].reindex(c.index))
+    table = pd.DataFrame({"kode": where, "status": c["status"]}).dropna(subset=["kode"])
+    return {status: group.groupby("kode").size() for status, group in table.groupby("status")}
+
+
 def business_center_coverage(kelurahan: gpd.GeoDataFrame, centers: gpd.GeoDataFrame, *,
                              active_only: bool = False, metric_crs: int | None = None) -> gpd.GeoDataFrame:
     """Sakasanwira: which kelurahan have an entrepreneurship centre, with their UMKM, and how far the nearest
@@ -199,10 +212,11 @@ def business_center_coverage(kelurahan: gpd.GeoDataFrame, centers: gpd.GeoDataFr
     metric_crs = metric_crs_of(kelurahan, metric_crs)
     kel_m = kelurahan.to_crs(metric_crs)
     c = centers.to_crs(metric_crs)
-    if active_only:
-        c = c[(c["status"] == "active").fillna(False).to_numpy(dtype=bool)]
     c = c[~(c.geometry.is_empty | c.geometry.isna())]
     codes = kel_m["kode"].astype(str).to_numpy()
+    by_status = _centres_by_status(c, kel_m, codes)
+    if active_only:
+        c = c[(c["status"] == "active").fillna(False).to_numpy(dtype=bool)]
 
     # The declared kelurahan code wins (a centre may sit just across a border); otherwise point-in-polygon.
     declared = c["kelurahan_kode"] if "kelurahan_kode" in c.columns else pd.Series(None, index=c.index)
@@ -219,6 +233,9 @@ def business_center_coverage(kelurahan: gpd.GeoDataFrame, centers: gpd.GeoDataFr
     frame = pd.DataFrame({"kode": codes, "nama": kel_m["nama"].to_numpy(),
                           "kecamatan_kode": kel_m.get("kecamatan_kode", pd.Series([None] * len(kel_m))).to_numpy()})
     frame["n_centres"] = n_centres.astype("int64")
+    for status in ("active", "planned", "inactive"):
+        frame[f"n_{status}"] = by_status.get(status, pd.Series(0, index=codes)).reindex(codes, fill_value=0) \
+            .to_numpy().astype("int64")
     frame["umkm"] = umkm_sum.astype("int64")
     frame["umkm_per_centre"] = np.where(n_centres > 0, umkm_sum / np.maximum(n_centres, 1), np.nan)
     frame["has_centre"] = n_centres > 0

@@ -120,7 +120,10 @@ def run_rth_ratio(ctx: Context, inputs: RthRatioInputs) -> dict:
 
 
 class BusinessCenterCoverageInputs(ProcessInputs):
-    active_only: bool = Field(False, title="Count active centres only")
+    active_only: bool = Field(True, title="Count active centres only",
+                              description="Sakasanwira's target is one ACTIVE centre per kelurahan/desa: planned and "
+                                          "inactive centres do not cover one (they are counted apart, per status). "
+                                          "false: every centre counts")
 
 
 def run_business_center_coverage(ctx: Context, inputs: BusinessCenterCoverageInputs) -> dict:
@@ -135,7 +138,9 @@ def run_business_center_coverage(ctx: Context, inputs: BusinessCenterCoverageInp
         # kecamatan codes carry their city's prefix, and each summary names its city too
         kecamatan += [{"kabkota": city.code, **k} for k in result.attrs["kecamatan"]]
         entries.append({**entry, "kelurahan": len(result), "with_centre": int(result["has_centre"].sum()),
-                        "umkm": int(result["umkm"].sum()), "gap_list": result.attrs["gap_list"]})
+                        "umkm": int(result["umkm"].sum()), "gap_list": result.attrs["gap_list"],
+                        "centres_by_status": {s: int(result[f"n_{s}"].sum()) for s in ("active", "planned",
+                                                                                          "inactive")}})
     overall = {k: sum(e[k] for e in entries) for k in ("kelurahan", "with_centre", "umkm")}
     return {"kelurahan": _joined(frames), "gap_list": sorted(n for e in entries for n in e["gap_list"]),
             "kecamatan": kecamatan, "cities": entries, "overall": overall}
