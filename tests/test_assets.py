@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from gis.cli.main import app
+from gis.core import db
+from gis.data import store
+from tests.conftest import scratch_settings
 from tests.test_processes import run
 
 METRIC = 32647
@@ -135,3 +140,80 @@ def test_asset_check_flags_equal_an_overlay_computed_independently(http, engine,
     analyst = run(http, "asset-check", {}, **{"X-API-Key": keys["analyst"]})
     values = dict(zip(assets.id, assets.nilai_perolehan_rp, strict=True))
     assert all(a["nilai_perolehan_rp"] == values[a["id"]] for a in analyst["cities"][0]["flagged"])
+
+
+@pytest.fixture(scope="module")
+def empty_register(engine, tmp_path_factory):
+    """A second database holding Binjai's boundary and an empty register: where an export is imported."""
+    settings = scratch_settings("assets_io", tmp_path_factory.mktemp("assets_io"))
+    db.upgrade(settings)
+    scratch = db.make_engine(settings, pool_size=1)
+    with engine.connect() as conn:
+        kota = store.read_layer(conn, "kota", include_private=True).drop(columns="id").rename_geometry("geometry")
+    with scratch.begin() as conn:
+        store.insert_features(conn, "kota", kota)
+    yield settings, scratch
+    scratch.dispose()
+
+
+def _cli(settings, *args):
+    return CliRunner().invoke(app, ["assets", *args], env={"DATABASE_URL": settings.database_url})
+
+
+def _register(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text("SELECT kib, kode_barang, nup, kode_simbada, nama, opd, kelurahan_kode, "
+                                "tahun_perolehan, nilai_perolehan_rp, sertifikat_jenis, sertifikat_nomor, "
+                                "sertifikat_tanggal, status, penggunaan, kbli, parcel_id, area_ha, "
+                                "ST_AsBinary(geom) AS wkb FROM assets ORDER BY kode_barang, nup"), conn)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_an_export_imported_elsewhere_gives_the_same_register(engine, settings, empty_register, tmp_path, suffix):
+    scratch_settings_, scratch = empty_register
+    with scratch.begin() as conn:
+        conn.execute(text("DELETE FROM assets"))
+    out = tmp_path / f"aset.{suffix}"
+    exported = _cli(settings, "export", "--city", "12.75", "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    imported = _cli(scratch_settings_, "import", str(out), "--city", "12.75")
+    assert imported.exit_code == 0, imported.output
+    source, copy = _register(engine), _register(scratch)
+    assert len(copy) == len(source) > 30
+    geoms = [shapely.from_wkb(bytes(w)) for w in source.wkb], [shapely.from_wkb(bytes(w)) for w in copy.wkb]
+    assert all(a.equals_exact(b, 1e-9) for a, b in zip(*geoms, strict=True))
+    pd.testing.assert_frame_equal(source.drop(columns=["wkb", "area_ha"]), copy.drop(columns=["wkb", "area_ha"]))
+    assert copy.area_ha.to_numpy() == pytest.approx(source.area_ha.to_numpy(), rel=1e-6)
+    # imported again: every asset matched on its key and updated in place, none added
+    again = _cli(scratch_settings_, "import", str(out), "--city", "12.75")
+    assert again.exit_code == 0 and f"0 new, {len(source)} updated" in again.output
+
+
+def test_every_bad_row_is_reported_and_nothing_is_written(settings, empty_register, tmp_path):
+    scratch_settings_, scratch = empty_register
+    good = tmp_path / "aset.csv"
+    assert _cli(settings, "export", "--city", "12.75", "--out", str(good)).exit_code == 0
+    frame = pd.read_csv(good, dtype=str, keep_default_na=False).head(8)
+    frame.loc[0, "kib"] = "B"
+    frame.loc[1, "sertifikat_tanggal"] = "30/06/2021"
+    frame.loc[2, "geometry_wkt"] = "POLYGON ((98.5 3.6, 98.6"
+    frame.loc[3, "geometry_wkt"] = "POLYGON ((100 1, 100.01 1, 100.01 1.01, 100 1.01, 100 1))"  # Riau, not Binjai
+    frame.loc[5, ["kode_barang", "nup"]] = frame.loc[4, ["kode_barang", "nup"]].to_numpy()
+    frame.loc[6, "status"] = "dipinjam"
+    bad = tmp_path / "aset-salah.xlsx"
+    frame.to_excel(bad, index=False)
+    with scratch.connect() as conn:
+        before = conn.execute(text("SELECT count(*), max(updated_at) FROM assets")).one()
+    result = _cli(scratch_settings_, "import", str(bad), "--city", "12.75")
+    assert result.exit_code == 1
+    report = result.output
+    for line in ("row 2, kib: unknown KIB letter 'B'", "row 3, sertifikat_tanggal: '30/06/2021' is not a date",
+                 "row 4, geometry_wkt: is not valid WKT", "row 5, geometry_wkt: lies outside the city",
+                 "row 7, kode_barang+nup:", "is also on row 6", "row 8, status: 'dipinjam' is not one of",
+                 "nothing was written"):
+        assert line in report, report
+    assert "row 9" not in report and "Traceback" not in report
+    with scratch.connect() as conn:
+        assert conn.execute(text("SELECT count(*), max(updated_at) FROM assets")).one() == before
+    missing_city = _cli(scratch_settings_, "import", str(good), "--city", "12.99")
+    assert missing_city.exit_code == 1 and "no city '12.99'" in missing_city.output
