@@ -217,3 +217,26 @@ def test_every_bad_row_is_reported_and_nothing_is_written(settings, empty_regist
         assert conn.execute(text("SELECT count(*), max(updated_at) FROM assets")).one() == before
     missing_city = _cli(scratch_settings_, "import", str(good), "--city", "12.99")
     assert missing_city.exit_code == 1 and "no city '12.99'" in missing_city.output
+
+
+def test_a_building_on_its_land_is_no_overlap_and_an_unknown_use_is_reported_unchecked():
+    from gis.analyses.assets import asset_check
+
+    land = shapely.box(445_000, 398_000, 445_100, 398_100)
+    rows = [  # land, its building, a second land record over half of it, a use the ITBX does not name
+        {"id": 1, "kib": "A", "sertifikat_nomor": "SHP 1/2000", "kbli": None, "penggunaan": "taman", "geometry": land},
+        {"id": 2, "kib": "C", "sertifikat_nomor": "SHP 1/2000", "kbli": None, "penggunaan": "taman",
+         "geometry": land.buffer(-20)},
+        {"id": 3, "kib": "A", "sertifikat_nomor": None, "kbli": None, "penggunaan": "kasino",
+         "geometry": shapely.box(445_050, 398_000, 445_150, 398_100)},
+    ]
+    assets = gpd.GeoDataFrame([{**r, "kode_barang": "1.3.1.01", "nup": str(r["id"]), "nama": f"aset {r['id']}",
+                                "opd": None, "status": "digunakan"} for r in rows], crs=METRIC).to_crs(4326)
+    zoning = gpd.GeoDataFrame({"kodszn": ["RTH-2"]}, geometry=[land.buffer(500)], crs=METRIC).to_crs(4326)
+    itbx = pd.DataFrame([{"kodszn": "RTH-2", "kbli": None, "kegiatan": "taman", "ketentuan": "I", "syarat": None}])
+    result = asset_check(assets, zoning, itbx, METRIC)
+    (pair,) = result["overlaps"]
+    assert (pair["a"], pair["b"]) == (1, 3)
+    assert pair["area_m2"] == pytest.approx(land.intersection(rows[2]["geometry"]).area, rel=1e-6)
+    assert result["counts"] == {"no_certificate": 1, "overlap": 2, "zone_forbids_use": 0}
+    assert [u["id"] for u in result["unchecked"]] == [3] and "kasino" in result["unchecked"][0]["message"]

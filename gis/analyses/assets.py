@@ -60,23 +60,28 @@ def forbidding_zones(assets: gpd.GeoDataFrame, zoning: gpd.GeoDataFrame, itbx: p
     checked (a use the ITBX does not name): {id: message}."""
     metric = assets.to_crs(metric_crs)
     zones = zoning.to_crs(metric_crs)
-    found, unchecked = {}, {}
+    asked = []  # (asset, its question, the zones it touches)
+    codes_by_question: dict[tuple, set] = {}
     for asset in metric.itertuples(index=False):
-        row = asset._asdict()
-        kbli, activity = _question(row)
-        if kbli is None and activity is None:
-            continue
+        question = _question(asset._asdict())
         touched = zones.iloc[zones.sindex.query(asset.geometry, predicate="intersects")]
-        if touched.empty:
-            continue
+        if question != (None, None) and not touched.empty:
+            asked.append((asset, question, touched))
+            codes_by_question.setdefault(question, set()).update(touched["kodszn"].dropna())
+    # one ITBX lookup per use asked about (the table is scanned once for each)
+    rules, found, unchecked = {}, {}, {}
+    for question, codes in codes_by_question.items():
         try:
-            rules = rules_for(itbx, touched["kodszn"], kbli=kbli, activity=activity)
+            rules[question] = rules_for(itbx, sorted(codes), kbli=question[0], activity=question[1])
         except InvalidInput as exc:
-            unchecked[int(asset.id)] = str(exc)
+            rules[question] = str(exc)
+    for asset, question, touched in asked:
+        if isinstance(rules[question], str):
+            unchecked[int(asset.id)] = rules[question]
             continue
         hits = []
         for zone in touched.itertuples(index=False):
-            rule = rules.get(zone.kodszn)
+            rule = rules[question].get(zone.kodszn)
             if rule and rule["ketentuan"] == "X":
                 part = asset.geometry.intersection(zone.geometry).area / asset.geometry.area
                 if part > 0:
