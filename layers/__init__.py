@@ -1,5 +1,6 @@
 """The layer catalog: every layer declared once. `CATALOG` maps collection id -> Layer."""
 
+from layers.assets import ASSETS
 from layers.boundaries import KECAMATAN, KELURAHAN, KOTA
 from layers.network import RIVERS, ROADS, TOLL_GATES
 from layers.planning import BUSINESS_CENTERS, INDUSTRIAL_ZONES, PARKS, ZONING, ZONING_OVERLAYS
@@ -10,7 +11,7 @@ CATALOG: dict[str, Layer] = {
     layer.id: layer
     for layer in (
         KOTA, KECAMATAN, KELURAHAN, ZONING, ZONING_OVERLAYS, INDUSTRIAL_ZONES, PARKS, BUSINESS_CENTERS,
-        PROJECTS, PROJECT_PARCELS, PROJECT_MILESTONES, ROADS, TOLL_GATES, RIVERS,
+        PROJECTS, PROJECT_PARCELS, PROJECT_MILESTONES, ROADS, TOLL_GATES, RIVERS, ASSETS,
     )
 }
 

@@ -18,7 +18,7 @@ from tests.test_sample_city import utm_area_ha
 FIXED_IDS = {"kota", "kecamatan", "kelurahan", "zoning", "industrial_zones", "parks", "business_centers",
              "projects", "project_parcels", "project_milestones", "roads", "rivers"}
 PRIVATE_FIELDS = {"project_parcels": ("pemilik", "nik", "kompensasi_rp"),
-                  "business_centers": ("kontak_nama", "kontak_telepon")}
+                  "business_centers": ("kontak_nama", "kontak_telepon"), "assets": ("nilai_perolehan_rp",)}
 
 
 def _source_kelurahan():

@@ -49,6 +49,16 @@ def renamed(shape: dict, old: str, new: str) -> dict:
     return {kind: sorted(rows) for kind, rows in out.items()}
 
 
+# Triggers a migration put on a layer table for another layer's sake (a certified parcel becomes an asset):
+# not the layer's own, so not what its DDL makes.
+OTHER_LAYERS_TRIGGERS = {"project_parcels": {"project_parcels_asset"}}
+
+
+def own_shape(shape: dict, layer_id: str) -> dict:
+    others = OTHER_LAYERS_TRIGGERS.get(layer_id, set())
+    return {**shape, "triggers": [t for t in shape["triggers"] if t[0] not in others]}
+
+
 def test_the_ddl_function_rebuilds_every_migrated_layer_table_exactly(tmp_path):
     settings = scratch_settings("layer_ddl", tmp_path)
     engine = db.make_engine(settings, pool_size=1)
@@ -64,7 +74,7 @@ def test_the_ddl_function_rebuilds_every_migrated_layer_table_exactly(tmp_path):
                     conn.exec_driver_sql(statement)
             conn.execute(text("SET LOCAL search_path = public"))
             for layer_id in CATALOG:
-                migrated, rebuilt = describe(conn, layer_id), describe(conn, layer_id, "rebuilt")
+                migrated, rebuilt = own_shape(describe(conn, layer_id), layer_id), describe(conn, layer_id, "rebuilt")
                 assert rebuilt == migrated, layer_id
                 assert len(migrated["triggers"]) == 4 + any(f.name == "area_ha" for f in CATALOG[layer_id].fields)
                 assert len(migrated["indexes"]) == 4 + bool(CATALOG[layer_id].key)

@@ -28,7 +28,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0007_rdtr"
+        assert db.current_revision(engine) == "0009_assets"
         tables = set(inspect(engine).get_table_names())
         assert set(CATALOG) | {"itbx", "rdtr_plans", "rdtr_plan_features", "rasters", "feature_history", "api_keys",
                                "layer_registry", "jobs"} <= tables
@@ -46,7 +46,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0007_rdtr"
+        assert db.current_revision(engine) == "0009_assets"
     finally:
         engine.dispose()
 

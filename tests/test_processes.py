@@ -13,7 +13,7 @@ from sqlalchemy import text
 from tests.conftest import problem_of
 
 PROCESS_IDS = {"site-suitability", "zoning-conformity", "park-coverage", "rth-ratio", "business-center-coverage",
-               "project-progress", "change-detection"}
+               "project-progress", "change-detection", "asset-check"}
 
 
 def run(http, process, inputs, timeout: float = 120, **headers):

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
+from gis.cli.assets import assets_app
 from gis.cli.city import adopted_line, city_app
 from gis.cli.population import population_app
 from gis.cli.rdtr import rdtr_app
@@ -24,6 +25,7 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(city_app, name="city")
 app.add_typer(population_app, name="population")
 app.add_typer(rdtr_app, name="rdtr")
+app.add_typer(assets_app, name="assets")
 
 
 def _fail(message: str) -> None:

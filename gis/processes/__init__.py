@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gis.analyses import rules
 from gis.core.errors import NotFound
+from gis.processes.assets import AssetCheckInputs, run_asset_check
 from gis.processes.context import Context
 from gis.processes.coverage import (
     BusinessCenterCoverageInputs,
@@ -84,6 +85,11 @@ PROCESSES = {p.id: p for p in (
     Process("change-detection", "Deteksi perubahan tutupan lahan", "Land-cover change detection",
             "Changed area in ha inside a project's footprint by class transition, with a change raster.",
             ChangeDetectionInputs, {"result": JSON_OUT}, run_change_detection),
+    Process("asset-check", "Pemeriksaan aset daerah", "Regional asset check",
+            "Land and buildings with no certificate, assets of the same card overlapping (area in m²), and assets "
+            "in zones whose ITBX does not permit their use (KBLI, or the use as an ITBX activity); acquisition "
+            "values for authorised users only.",
+            AssetCheckInputs, {"result": JSON_OUT}, run_asset_check),
 )}
 
 

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Point, box
 from shapely.ops import unary_union
 
+from layers.sample.assets import sample_assets
 from layers.sample.rdtr_plan import flood_prone, itbx_rows, standard_zones
 
 DATA = Path(__file__).parent / "data"
@@ -38,7 +39,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "zoning_overlays": ("kode",), "industrial_zones": ("nama",), "parks": ("nama",),
     "business_centers": ("kelurahan_kode",),
     "projects": ("slug",), "project_parcels": ("parcel_id",), "project_milestones": ("project_slug", "nama"),
-    "roads": ("nama",), "toll_gates": ("nama",), "rivers": ("nama",),
+    "roads": ("nama",), "toll_gates": ("nama",), "rivers": ("nama",), "assets": ("kode_barang", "nup"),
 }
 
 
@@ -340,7 +341,10 @@ def build() -> SampleCity:
             ("Sertifikat HPL kawasan", date(2027, 6, 30), None),
         )
     ]
+    # Assets before the parcels: a parcel certified by a reload finds its asset already there (no second one).
+    assets = sample_assets(zoning, parks, parcels, kel_m, centre, rng)
     layers = {
+        "assets": _to_gdf(assets),
         "zoning": _to_gdf(zoning), "zoning_overlays": _to_gdf(flood_prone([r["geometry"] for r in rivers], city)),
         "industrial_zones": _to_gdf(industrial), "parks": _to_gdf(parks),
         "business_centers": _to_gdf(centres), "projects": _to_gdf(project), "project_parcels": _to_gdf(parcels),
