@@ -28,10 +28,10 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0007_rdtr"
+        assert db.current_revision(engine) == "0008_attachments"
         tables = set(inspect(engine).get_table_names())
-        assert set(CATALOG) | {"itbx", "rdtr_plans", "rdtr_plan_features", "rasters", "feature_history", "api_keys",
-                               "layer_registry", "jobs"} <= tables
+        assert set(CATALOG) | {"attachments", "itbx", "rdtr_plans", "rdtr_plan_features", "rasters",
+                               "feature_history", "api_keys", "layer_registry", "jobs"} <= tables
         assert _schema_differences(engine) == []
         with engine.connect() as conn:
             gist = conn.execute(text(
@@ -46,7 +46,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0007_rdtr"
+        assert db.current_revision(engine) == "0008_attachments"
     finally:
         engine.dispose()
 
