@@ -245,8 +245,8 @@ def test_a_private_layers_attachments_are_never_shown_to_the_public(planner, htt
 
 def test_adding_and_removing_is_in_the_history_and_removal_keeps_the_file(planner, http, park, engine, settings):
     fid = park[0]
-    private = upload(planner, "parks", fid, photo(size=(200, 100))).json()
-    public = upload(planner, "parks", fid, photo(size=(220, 100)), public=True).json()
+    private = upload(planner, "parks", fid, photo(size=(200, 100)), "rahasia.jpg").json()
+    public = upload(planner, "parks", fid, photo(size=(220, 100)), "terbuka.jpg", public=True).json()
     assert planner.delete(f"/attachments/{private['id']}").status_code == 204
 
     history = planner.get(f"/collections/parks/items/{fid}/history").json()["history"]
@@ -259,6 +259,9 @@ def test_adding_and_removing_is_in_the_history_and_removal_keeps_the_file(planne
     shown = {e["after"]["id"] for e in public_view if e["action"] in ("attach", "detach")}
     assert public["id"] in shown and private["id"] not in shown
     assert all("uploaded_by" not in (e["after"] or {}) for e in public_view if e["action"] == "attach")
+    page = http.get(f"/collections/parks/items/{fid}/history?f=html")
+    assert page.status_code == 200 and "terbuka.jpg" in page.text and "rahasia.jpg" not in page.text
+    assert "rahasia.jpg" in planner.get(f"/collections/parks/items/{fid}/history?f=html").text
 
     assert private["id"] not in [a["id"] for a in planner.get(f"/collections/parks/items/{fid}/attachments")
                                  .json()["attachments"]]
