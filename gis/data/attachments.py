@@ -69,6 +69,9 @@ def _open_image(data: bytes, media_type: str) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
+    except Image.DecompressionBombError:
+        raise TooLarge(f"the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels: send a photo of a lower "
+                       "resolution") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         kind = media_type.split("/")[1].upper()
         raise UnsupportedType(f"the file starts like a {kind} image but cannot be read as one (damaged or "
@@ -88,6 +91,13 @@ def _degrees(value, ref) -> float | None:
 def read_exif(image: Image.Image) -> tuple[float | None, float | None, datetime | None]:
     """(lon, lat, time taken) from a photo's EXIF (GPS IFD, DateTimeOriginal); None for what it lacks. The time
     is the camera's local clock, as EXIF gives it."""
+    try:
+        return _exif(image)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block loses its position and time, not the photo
+        return None, None, None
+
+
+def _exif(image: Image.Image) -> tuple[float | None, float | None, datetime | None]:
     exif = image.getexif()
     gps = exif.get_ifd(IFD.GPSInfo)
     lat = _degrees(gps.get(GPS.GPSLatitude), gps.get(GPS.GPSLatitudeRef, "N"))
