@@ -17,7 +17,9 @@ from gis.core.errors import (
     InvalidInput,
     NotFound,
     PetaKotaError,
+    TooLarge,
     Unauthorized,
+    UnsupportedType,
     VersionConflict,
 )
 
@@ -31,6 +33,8 @@ STATUS_CODES: dict[type[PetaKotaError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     DatabaseUnavailable: 503,
+    TooLarge: 413,
+    UnsupportedType: 415,
 }
 
 

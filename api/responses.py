@@ -30,6 +30,7 @@ _PROBLEMS = {
     404: "no such collection or feature",
     412: "If-Match names no current version of the feature (someone else changed it), or * and no feature",
     413: "body larger than the limit",
+    415: "a file of a type not accepted (the detail lists those that are)",
     428: "If-Match is missing",
 }
 

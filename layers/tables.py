@@ -190,6 +190,30 @@ FEATURE_HISTORY = Table(
     Column("after", JSONB),
 )
 
+# Field evidence (0008): a file attached to a feature of any layer (path relative to the data directory); EXIF
+# position and local camera time, the distance to the feature in its city's metric CRS; deleted_at marks removal.
+ATTACHMENTS = Table(
+    "attachments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("layer", Text, nullable=False),
+    Column("feature_id", Integer, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("thumbnail_path", Text),
+    Column("public", Boolean, nullable=False, server_default=text("false")),
+    Column("taken_at", DateTime(timezone=False)),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("distance_m", Float),
+    Column("far", Boolean),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
 API_KEYS = Table(
     "api_keys", metadata,
     Column("id", Integer, primary_key=True),

@@ -1,6 +1,6 @@
 """`petakota backup` / `petakota restore`: a backup restored into a fresh database gives back every table row for
-row and every raster byte for byte; a restore into a non-empty database, over other raster files or from a
-damaged archive is refused with nothing changed."""
+row and every raster and attached file byte for byte; a restore into a non-empty database, over other raster
+files or from a damaged archive is refused with nothing changed."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ import subprocess
 import sys
 import tarfile
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from gis.core import db
-from gis.data.backup import raster_files
+from gis.data import attachments
+from gis.data.backup import attachment_files, raster_files
+from layers import CATALOG
 from tests.conftest import scratch_settings
 
 
@@ -42,25 +46,44 @@ def database_digest(settings) -> dict:
 
 
 def files_digest(settings) -> dict:
-    return {rel: (settings.data_dir / rel).read_bytes() for rel in raster_files(settings)}
+    return {rel: (settings.data_dir / rel).read_bytes()
+            for rel in (*raster_files(settings), *attachment_files(settings))}
+
+
+def field_photo() -> bytes:
+    """A PNG of a park taken in the field (noise, so it does not compress to nothing)."""
+    out = io.BytesIO()
+    Image.fromarray(np.random.default_rng(15).integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
-def archive(settings, engine, tmp_path_factory):
+def attachment(settings, engine) -> dict:
+    with engine.connect() as conn:
+        fid = conn.execute(text("SELECT min(id) FROM parks")).scalar()
+    return attachments.add(engine, settings, CATALOG["parks"], fid, "taman.png", field_photo(), "uji")
+
+
+@pytest.fixture(scope="module")
+def archive(settings, engine, attachment, tmp_path_factory):
     path = tmp_path_factory.mktemp("backup") / "petakota.tar"
     result = _cli(settings, "backup", "--out", str(path))
     assert result.returncode == 0, result.stderr
     return path
 
 
-def test_backup_then_restore_into_a_fresh_database_gives_back_every_row_and_raster(settings, engine, archive,
-                                                                                    tmp_path):
+def test_backup_then_restore_into_a_fresh_database_gives_back_every_row_raster_and_attachment(
+        settings, engine, archive, attachment, tmp_path):
     with tarfile.open(archive) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
     with engine.connect() as conn:
         assert manifest["revision"] == db.current_revision(engine)
         assert manifest["counts"]["public.parks"] == conn.execute(text("SELECT count(*) FROM parks")).scalar()
     assert set(manifest["rasters"]) == set(raster_files(settings)) and len(manifest["rasters"]) >= 6
+    with engine.connect() as conn:
+        path, thumb = conn.execute(text("SELECT path, thumbnail_path FROM attachments WHERE id = :id"),
+                                   {"id": attachment["id"]}).one()
+    assert {path, thumb} <= set(manifest["attachments"]) == set(attachment_files(settings))
 
     target = scratch_settings("restored", tmp_path / "data")
     result = _cli(target, "restore", str(archive))
@@ -69,6 +92,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_back_every_row_and_rast
     assert "public.feature_history" in source and "public.zoning_id_seq" in source
     assert restored == source
     assert files_digest(target) == files_digest(settings)
+    assert (target.data_dir / path).read_bytes() == field_photo()  # the photo as it was attached
 
 
 def test_a_restore_into_a_non_empty_database_is_refused_and_changes_nothing(settings, archive, tmp_path):
@@ -95,9 +119,10 @@ def test_a_restore_over_other_raster_files_or_from_a_damaged_archive_is_refused(
 
     damaged = tmp_path / "damaged.tar"
     with tarfile.open(archive) as src, tarfile.open(damaged, "w") as dst:
+        last_raster = [m.name for m in src.getmembers() if m.name.endswith(".tif")][-1]
         for member in src.getmembers():
             data = src.extractfile(member).read()
-            if member.name.endswith(".tif") and member.name == src.getmembers()[-1].name:
+            if member.name == last_raster:
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             dst.addfile(member, io.BytesIO(data))
     clash.unlink()

@@ -30,8 +30,8 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         db.upgrade(settings)
         assert db.current_revision(engine) == "0009_assets"
         tables = set(inspect(engine).get_table_names())
-        assert set(CATALOG) | {"itbx", "rdtr_plans", "rdtr_plan_features", "rasters", "feature_history", "api_keys",
-                               "layer_registry", "jobs"} <= tables
+        assert set(CATALOG) | {"attachments", "itbx", "rdtr_plans", "rdtr_plan_features", "rasters",
+                               "feature_history", "api_keys", "layer_registry", "jobs"} <= tables
         assert _schema_differences(engine) == []
         with engine.connect() as conn:
             gist = conn.execute(text(

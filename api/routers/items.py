@@ -174,6 +174,8 @@ def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: 
               "type": "text/html"},
              {"href": f"{base}/collections/{collection_id}", "rel": "collection", "type": "application/json"},
              {"href": f"{base}/collections/{collection_id}/items/{feature_id}/history", "rel": "version-history",
+              "type": "application/json"},
+             {"href": f"{base}/collections/{collection_id}/items/{feature_id}/attachments", "rel": "attachments",
               "type": "application/json"}]
     if fmt == "html":
         return html_page(request, "item", {**json.loads(feature), "links": links}, layer.title_id)

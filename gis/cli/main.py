@@ -89,7 +89,8 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
 
 @app.command("backup")
 def backup(out: Path = typer.Option(..., help="the archive to write, e.g. petakota-2026-11-30.tar")) -> None:
-    """Back up the database (pg_dump custom format) and the raster files into one archive with a manifest."""
+    """Back up the database (pg_dump custom format), the raster files and the attachments into one archive with a
+    manifest."""
     from gis.data.backup import backup as run
 
     try:
@@ -98,13 +99,14 @@ def backup(out: Path = typer.Option(..., help="the archive to write, e.g. petako
         _fail(exc.detail)
     typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {len(manifest['counts'])} tables, "
                f"{sum(manifest['counts'].values())} rows, {len(manifest['rasters'])} raster files, "
-               f"migration {manifest['revision']}")
+               f"{len(manifest.get('attachments', {}))} attachment files, migration {manifest['revision']}")
 
 
 @app.command("restore")
 def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an archive from `petakota backup`")
             ) -> None:
-    """Restore a backup into an empty database (DATABASE_URL) and its rasters into the data directory."""
+    """Restore a backup into an empty database (DATABASE_URL) and its rasters and attachments into the data
+    directory."""
     from gis.data.backup import restore as run
 
     try:
@@ -113,7 +115,7 @@ def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
         _fail(exc.detail)
     typer.echo(f"restored the backup of {manifest['created']} (migration {manifest['revision']}): "
                f"{sum(manifest['counts'].values())} rows in {len(manifest['counts'])} tables, "
-               f"{len(manifest['rasters'])} raster files")
+               f"{len(manifest['rasters'])} raster files, {len(manifest.get('attachments', {}))} attachment files")
 
 
 def _sample_layers() -> list[str]:

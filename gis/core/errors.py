@@ -37,3 +37,15 @@ class Forbidden(PetaKotaError):
 
 class Unauthorized(PetaKotaError):
     title = "Unauthorized"
+
+
+class TooLarge(PetaKotaError):
+    """A file or body over the size the service accepts (HTTP 413)."""
+
+    title = "Payload too large"
+
+
+class UnsupportedType(PetaKotaError):
+    """A file of a kind the service does not take (HTTP 415)."""
+
+    title = "Unsupported media type"

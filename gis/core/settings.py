@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     city: CitySettings = CitySettings()
     pool_size: int = 10
     max_body_mb: int = 10  # largest feature body accepted on write
+    # Field evidence: the largest attachment accepted, and how far from its feature a photo may be taken before
+    # it is flagged (its EXIF position, measured in the city's metric CRS).
+    attachment_max_mb: float = Field(20, gt=0)
+    attachment_max_distance_m: float = Field(200, ge=0)
     tile_feature_cap: int = 10_000  # features per layer per vector tile (X-Tile-Truncated says when hit)
     tile_cache_mb: int = 256
     # Analyses run in this many worker processes (CPU-bound; on 2 cores one leaves a core for tiles and items).
@@ -61,3 +65,16 @@ class Settings(BaseSettings):
     @property
     def raster_dir(self) -> Path:
         return self.data_dir / "rasters"
+
+    @property
+    def attachment_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1_000_000)
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        """The largest upload request: an attachment of the largest size with its multipart framing."""
+        return self.attachment_max_bytes + 64_000

@@ -1,8 +1,8 @@
 """Backups of a PetaKota: the database (pg_dump custom format, taken by the server's own major version of pg_dump)
-and the raster files of the data directory, in one tar archive with a manifest (time, migration revision, row
-counts, each file's size and SHA-256). A restore goes into an empty database only, and checks everything it can
-before it writes anything: the archive (members, checksums), the database (empty), the data directory (no other
-file where a raster goes)."""
+and the files of the data directory - rasters and attachments (field evidence) - in one tar archive with a
+manifest (time, migration revision, row counts, each file's size and SHA-256). A restore goes into an empty
+database only, and checks everything it can before it writes anything: the archive (members, checksums), the
+database (empty), the data directory (no other file where a raster or an attachment goes)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from gis.core.settings import Settings
 
 MANIFEST = "manifest.json"
 DUMP = "database.dump"
-DATA = "data"  # raster files, under their path relative to the data directory
+DATA = "data"  # raster and attachment files, under their path relative to the data directory
 FORMAT = 1
 
 # Tables and sequences of the database's own schemas (not the catalogs, not those an extension owns).
@@ -81,11 +81,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _files_under(settings: Settings, folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    # Files being written (".name.partial") are not yet part of the data.
+    return sorted(p.relative_to(settings.data_dir).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and not p.name.startswith("."))
+
+
 def raster_files(settings: Settings) -> list[str]:
     """The raster files of the data directory, relative to it (POSIX paths)."""
-    if not settings.raster_dir.is_dir():
-        return []
-    return sorted(p.relative_to(settings.data_dir).as_posix() for p in settings.raster_dir.rglob("*") if p.is_file())
+    return _files_under(settings, settings.raster_dir)
+
+
+def attachment_files(settings: Settings) -> list[str]:
+    """The attached files (and their thumbnails) of the data directory, relative to it (POSIX paths)."""
+    return _files_under(settings, settings.attachment_dir)
+
+
+def _listed(manifest: dict) -> dict:
+    """Every data file an archive carries (archives made before attachments list rasters only)."""
+    return {**manifest["rasters"], **manifest.get("attachments", {})}
 
 
 def backup(settings: Settings, out: Path) -> dict:
@@ -108,12 +124,15 @@ def backup(settings: Settings, out: Path) -> dict:
               f"--dbname={conninfo}"], env, "pg_dump")
         conn.rollback()
         files = raster_files(settings)
+        evidence = attachment_files(settings)
         manifest = {
             "format": FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "database": make_url(settings.sqlalchemy_url).database, "postgresql": int(version),
             "revision": revision, "counts": counts,
             "rasters": {rel: {"bytes": (settings.data_dir / rel).stat().st_size,
                               "sha256": _sha256(settings.data_dir / rel)} for rel in files},
+            "attachments": {rel: {"bytes": (settings.data_dir / rel).stat().st_size,
+                                  "sha256": _sha256(settings.data_dir / rel)} for rel in evidence},
         }
         partial = Path(tmp) / "archive.tar"
         with tarfile.open(partial, "w") as tar:
@@ -122,7 +141,7 @@ def backup(settings: Settings, out: Path) -> dict:
             info.size, info.mtime = len(data), int(datetime.now(UTC).timestamp())
             tar.addfile(info, io.BytesIO(data))
             tar.add(dump, DUMP)
-            for rel in files:
+            for rel in (*files, *evidence):
                 tar.add(settings.data_dir / rel, f"{DATA}/{rel}")
         os.replace(partial, out)
     return manifest
@@ -141,16 +160,16 @@ def read_manifest(archive: Path) -> dict:
 
 
 def _check_members(tar: tarfile.TarFile, manifest: dict) -> None:
-    """Only the manifest, the dump and the listed rasters (regular files, relative paths inside the data
-    directory), with the listed checksums."""
-    expected = {MANIFEST, DUMP, *(f"{DATA}/{rel}" for rel in manifest["rasters"])}
+    """Only the manifest, the dump and the listed rasters and attachments (regular files, relative paths inside the
+    data directory), with the listed checksums."""
+    expected = {MANIFEST, DUMP, *(f"{DATA}/{rel}" for rel in _listed(manifest))}
     names = {m.name for m in tar.getmembers()}
     if names != expected or not all(m.isfile() for m in tar.getmembers()):
         raise InvalidInput("the backup's files do not match its manifest: " + ", ".join(sorted(names ^ expected)))
-    for rel, meta in manifest["rasters"].items():
+    for rel, meta in _listed(manifest).items():
         path = PurePosixPath(rel)
         if path.is_absolute() or ".." in path.parts:
-            raise InvalidInput(f"the backup lists a raster outside the data directory: {rel}")
+            raise InvalidInput(f"the backup lists a file outside the data directory: {rel}")
         digest = hashlib.sha256()
         with tar.extractfile(f"{DATA}/{rel}") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -172,15 +191,16 @@ def _refuse_unless_empty(conninfo: str, env: dict, database: str) -> int:
 
 
 def _refuse_overwrites(settings: Settings, manifest: dict) -> None:
-    clashes = [rel for rel, meta in manifest["rasters"].items() if (settings.data_dir / rel).exists()
+    clashes = [rel for rel, meta in _listed(manifest).items() if (settings.data_dir / rel).exists()
                and ((settings.data_dir / rel).is_dir() or _sha256(settings.data_dir / rel) != meta["sha256"])]
     if clashes:
-        raise Conflict(f"the data directory {settings.data_dir} already holds other files where the backup's rasters "
+        raise Conflict(f"the data directory {settings.data_dir} already holds other files where the backup's files "
                        f"go ({', '.join(clashes[:5])}): restore into an empty data directory; nothing was changed")
 
 
 def restore(settings: Settings, archive: Path) -> dict:
-    """Restore `archive` into the (empty) database of `settings` and its rasters into the data directory.
+    """Restore `archive` into the (empty) database of `settings` and its rasters and attachments into the data
+    directory.
     Returns the manifest."""
     manifest = read_manifest(archive)
     conninfo, env = _conninfo(settings)
@@ -196,7 +216,7 @@ def restore(settings: Settings, archive: Path) -> dict:
             # One transaction: a restore that fails leaves the database as empty as it was.
             _run([pg_tool("pg_restore", max(version, manifest["postgresql"])), "--exit-on-error",
                   "--single-transaction", "--no-owner", f"--dbname={conninfo}", str(dump)], env, "pg_restore")
-        for rel in manifest["rasters"]:
+        for rel in _listed(manifest):
             target = settings.data_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.restoring")

@@ -247,9 +247,12 @@ def _raise_missing_or_stale(conn, layer, fid, expected: Expected):
 
 
 def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> list[dict]:
+    # Attachments added and removed are listed too; to the public only those of attachments it may see.
     rows = conn.execute(text(
-        "SELECT version, action, actor, at, before, after FROM feature_history "
-        "WHERE layer = :layer AND feature_id = :id ORDER BY id"), {"layer": layer.id, "id": fid}).mappings().all()
+        "SELECT version, action, actor, at, before, after FROM feature_history h "
+        "WHERE layer = :layer AND feature_id = :id AND (:private OR action NOT IN ('attach', 'detach') "
+        "OR EXISTS (SELECT 1 FROM attachments a WHERE a.id = (h.after->>'id')::int AND a.public)) ORDER BY id"),
+        {"layer": layer.id, "id": fid, "private": include_private}).mappings().all()
     if not rows:
         raise NotFound(f"collection {layer.id!r} has no history for feature {fid}")
     hidden = {f.name for f in layer.private_fields} if not include_private else set()
@@ -257,9 +260,11 @@ def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> 
     for r in rows:
         entry = {"version": r["version"], "action": r["action"], "at": r["at"].isoformat(),
                  "actor": r["actor"] if include_private else None}
+        # an attachment's uploader is hidden from the public like every actor
+        drop = hidden | {"uploaded_by"} if r["action"] in ("attach", "detach") and not include_private else hidden
         for side in ("before", "after"):
             snap = r[side]
-            entry[side] = {k: v for k, v in snap.items() if k not in hidden} if snap else None
+            entry[side] = {k: v for k, v in snap.items() if k not in drop} if snap else None
         out.append(entry)
     return out
 
@@ -268,7 +273,8 @@ def restore(conn: Connection, layer: Layer, fid: int, version: int, expected: Ex
     """Bring a feature (also a deleted one) back to the state it had at `version`."""
     snap = conn.execute(text(
         "SELECT after FROM feature_history WHERE layer = :layer AND feature_id = :id AND version = :v "
-        "AND after IS NOT NULL ORDER BY id DESC LIMIT 1"), {"layer": layer.id, "id": fid, "v": version}).scalar()
+        "AND after IS NOT NULL AND action NOT IN ('attach', 'detach') ORDER BY id DESC LIMIT 1"),
+        {"layer": layer.id, "id": fid, "v": version}).scalar()
     if snap is None:
         raise NotFound(f"feature {fid} of {layer.id!r} has no version {version} to restore")
     props = {f.name: _restored_value(f, snap.get(f.name)) for f in layer.fields if not f.computed}

@@ -17,7 +17,7 @@ from layers.tables import layer_ddl
 # At most 48 characters, so that the names derived from it (idx_<id>_geom_3857) fit PostgreSQL's 63.
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-RESERVED = {"itbx", "rdtr_plans", "rdtr_plan_features",
+RESERVED = {"itbx", "attachments", "rdtr_plans", "rdtr_plan_features",
             "rasters", "feature_history", "api_keys", "layer_registry", "jobs", "alembic_version",
             "spatial_ref_sys"}
 TABLE_COLUMNS = {"id", "geom", "geom_3857", "version", "updated_at", "kabkota"}

@@ -105,6 +105,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "code": {"id": "Kode", "en": "Code"},
     "kind": {"id": "Jenis", "en": "Kind"},
     "data": {"id": "Data", "en": "Data"},
+    "attachments": {"id": "Lampiran", "en": "Attachments"},
+    "no_attachments": {"id": "Belum ada lampiran", "en": "No attachments yet"},
+    "attach_file": {"id": "Tambah foto atau PDF", "en": "Add a photo or PDF"},
+    "attach_public": {"id": "Tampilkan ke publik", "en": "Show to the public"},
+    "uploading": {"id": "Mengunggah...", "en": "Uploading..."},
+    "far_from_feature": {"id": "diambil jauh dari fitur", "en": "taken far from the feature"},
+    "private": {"id": "privat", "en": "private"},
     # --- static maps --------------------------------------------------------------------------------------
     "static_subtitle": {"id": "Legenda, skala dan arah utara", "en": "Legend, scale and north"},
     "north": {"id": "U", "en": "N"},

@@ -3,7 +3,7 @@ project parcel becomes an asset when it is certified: KIB A, the parcel's geomet
 in use, under the estate's HPL (the certificate number is entered when the HPL is issued).
 
 Revision ID: 0009_assets
-Revises: 0007_rdtr
+Revises: 0008_attachments
 """
 
 from alembic import op
@@ -12,7 +12,7 @@ from layers.schema import layer_from_dict
 from layers.tables import layer_ddl
 
 revision = "0009_assets"
-down_revision = "0007_rdtr"
+down_revision = "0008_attachments"
 branch_labels = None
 depends_on = None
 

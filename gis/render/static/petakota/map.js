@@ -138,6 +138,70 @@
     return el("div", {"class": "pk-popup"}, [el("b", {text: head}), el("table", {}, rows)]);
   }
 
+  // Field evidence in a popup: the feature's attachments the caller may see (thumbnails link to the files) and,
+  // with a key, an upload control (the phone's camera or a PDF). Private files are fetched with the key.
+  function attachmentsBox(layerId, fid, onChange) {
+    var base = "/collections/" + layerId + "/items/" + fid + "/attachments";
+    var list = el("ul", {"class": "pk-attachments", id: "pk-attachments"}), box = el("div", {}, [
+      el("b", {text: t("attachments")}), list]);
+    function open(url, done) {  // a file as a blob URL: <img> and links cannot send the key themselves
+      if (!apiKey()) { done(cfg.base + url); return; }
+      fetch(cfg.base + url, {headers: headers()}).then(function (r) { return r.blob(); })
+        .then(function (b) { done(URL.createObjectURL(b)); });
+    }
+    function load() {
+      return api(base).then(function (r) {
+        list.innerHTML = "";
+        state.results.attachments = r.attachments;
+        if (!r.attachments.length) { list.appendChild(el("li", {text: t("no_attachments")})); }
+        r.attachments.forEach(function (a) {
+          var link = el("a", {href: "#", "class": "pk-attachment", "data-id": String(a.id), text: a.filename,
+            on: {click: function (e) {
+              e.preventDefault();
+              open("/attachments/" + a.id, function (u) { window.open(u, "_blank"); });
+            }}});
+          var note = (a.public ? "" : " (" + t("private") + ")") + (a.far ? " - " + t("far_from_feature") : "");
+          var item = el("li", {}, [link, el("span", {text: note})]);
+          if (a.thumbnail) {
+            var img = el("img", {"class": "pk-thumb", alt: a.filename});
+            if (onChange) { img.addEventListener("load", onChange); }
+            open("/attachments/" + a.id + "/thumbnail", function (u) { img.src = u; });
+            link.insertBefore(img, link.firstChild);
+          }
+          list.appendChild(item);
+        });
+        if (onChange) { onChange(); }
+      }).catch(function (err) { list.textContent = String(err.message || err); });
+    }
+    if (apiKey()) {
+      var status = el("span", {id: "pk-attach-status"});
+      var pub = el("input", {type: "checkbox", id: "pk-attach-public"});
+      var file = el("input", {type: "file", id: "pk-attach-file", accept: "image/*,application/pdf",
+                              capture: "environment"});
+      file.addEventListener("change", function () {
+        if (!file.files.length) { return; }
+        var form = new FormData();
+        form.append("file", file.files[0]);
+        form.append("public", pub.checked ? "true" : "false");
+        status.textContent = t("uploading");
+        fetch(cfg.base + base, {method: "POST", headers: headers(), body: form}).then(function (r) {
+          return r.json().then(function (j) { if (!r.ok) { throw new Error(j.detail || r.statusText); } return j; });
+        }).then(function (a) {
+          status.textContent = "";
+          file.value = "";
+          state.results.attached = a;
+          return load();
+        }).catch(function (err) { status.textContent = String(err.message || err); });
+      });
+      box.appendChild(el("label", {"class": "pk-attach", "for": "pk-attach-file", text: t("attach_file")}));
+      box.appendChild(file);
+      box.appendChild(el("label", {"class": "pk-attach"}, [pub, el("span", {text: " " + t("attach_public")})]));
+      box.appendChild(status);
+    }
+    load();
+    return box;
+  }
+
   var overlays = {}, grids = {}, pending = {};
   function markLoaded(id) {
     if (state.layersLoaded.indexOf(id) < 0) { state.layersLoaded.push(id); }
@@ -183,9 +247,25 @@
     })).then(function (answers) {
       for (var i = 0; i < answers.length; i++) {
         if (answers[i].features.length) {
-          state.results.popup = {layer: hits[i].petakotaLayer.id, id: answers[i].features[0].id};
-          L.popup().setLatLng(p).setContent(popup(hits[i].petakotaLayer, answers[i].features[0].properties))
-            .openOn(map);
+          var layer = hits[i].petakotaLayer, feature = answers[i].features[0];
+          state.results.popup = {layer: layer.id, id: feature.id};
+          // A popup taller than the map scrolls (a phone's map is short), so its upload control stays reachable.
+          // It grows as its attachments load: it is kept in view here (Leaflet's auto-pan skips every other update).
+          var content = popup(layer, feature.properties), shown = L.popup({
+            maxWidth: 280, maxHeight: Math.max(160, map.getSize().y - 90), autoPan: cfg.embed});
+          var keepInView = function () {
+            var r = shown.getElement().getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+            var dx = Math.min(0, r.left - m.left - 10) || Math.max(0, r.right - m.right + 10);
+            var dy = Math.min(0, r.top - m.top - 10) || Math.max(0, r.bottom - m.bottom + 10);
+            if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
+          };
+          if (!cfg.embed) {
+            content.appendChild(attachmentsBox(layer.id, feature.id, function () {
+              if (map.hasLayer(shown)) { shown.update(); keepInView(); }
+            }));
+          }
+          shown.setLatLng(p).setContent(content).openOn(map);
+          if (!cfg.embed) { keepInView(); }
           return;
         }
       }
@@ -215,6 +295,9 @@
     return box;
   };
   legend.addTo(map);
+  // On a phone the legend would cover an open popup (map.css hides it meanwhile).
+  map.on("popupopen", function () { L.DomUtil.addClass(map.getContainer(), "pk-popup-open"); });
+  map.on("popupclose", function () { L.DomUtil.removeClass(map.getContainer(), "pk-popup-open"); });
 
   if (cfg.embed) { map.on("click", identify); return; }
 
