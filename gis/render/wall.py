@@ -166,18 +166,26 @@ class WallData:
         lang = lang_of(lang)
         version = data_version(self.engine, layer_ids)
         key, stamp = (city.code, lang), (version, date.today())
+        data = self._fresh(key, stamp)
+        if data is None:
+            with self._lock:  # screens polling at once: one computes, the others get its figures
+                data = self._fresh(key, stamp) or self._compute(city, lang, key, stamp)
+        # the figures are current as of now: the version was just checked
+        as_of = datetime.now(UTC).isoformat(timespec="seconds")
+        return {**data, "as_of": as_of, "tiles": [{**tile, "as_of": as_of} for tile in data["tiles"]]}
+
+    def _fresh(self, key: tuple[str, str], stamp: tuple) -> dict | None:
         hit = self._cache.get(key)
         if hit and hit[0] == stamp and time.monotonic() - hit[1] < CACHE_SECONDS:
             return hit[2]
+        return None
+
+    def _compute(self, city: City, lang: str, key: tuple[str, str], stamp: tuple) -> dict:
+        version = stamp[0]
         figures = compute_figures(self.engine, self.settings, city, lang)
-        as_of = datetime.now(UTC).astimezone()
-        for tile in figures["tiles"]:
-            tile["as_of"] = as_of.isoformat(timespec="seconds")
-            tile["as_of_text"] = f"{message('wall_as_of', lang)} {as_of:%H:%M}"
         data = {"city": {"code": city.code, "name": city.name}, "lang": lang, "version": version,
-                "as_of": as_of.isoformat(timespec="seconds"), "public": True, **figures}
-        with self._lock:
-            self._cache[key] = (stamp, time.monotonic(), data)
+                "computed_at": datetime.now(UTC).isoformat(timespec="seconds"), "public": True, **figures}
+        self._cache[key] = (stamp, time.monotonic(), data)
         return data
 
 

@@ -59,6 +59,10 @@
   var box = document.getElementById("wall-tiles"), tiles = {};
   function el(tag, cls) { var e = document.createElement(tag); e.className = cls; return e; }
   function setText(node, value) { if (node.textContent !== value) { node.textContent = value; } }
+  function asOf(iso) {  // the time on the command center's own clock, as its language writes it
+    var time = new Date(iso).toLocaleTimeString(cfg.locale, {hour: "2-digit", minute: "2-digit"});
+    return cfg.messages.wall_as_of + " " + time;
+  }
   function render(data) {
     data.tiles.forEach(function (t) {
       var tile = tiles[t.id];
@@ -73,7 +77,7 @@
       setText(tile.label, t.label);
       setText(tile.number, t.text);
       setText(tile.detail, t.detail);
-      setText(tile.asof, t.as_of_text);
+      setText(tile.asof, asOf(t.as_of));
       var cls = "wall-tile " + t.status;
       if (tile.root.className !== cls) { tile.root.className = cls; }
     });
