@@ -185,7 +185,9 @@ def test_a_data_change_shows_without_a_reload(browser, server, http, engine):
     context, page, requests = open_wall(browser, server, SIZES["1080p"], "refresh=5")
     try:
         before = number_shown(page, "acquisition")
-        version, redraws = page.evaluate("() => [petakota.version, petakota.redraws]")
+        count_grids = ("() => { let n = 0; petakota.map.eachLayer(l => { n += l instanceof L.GridLayer ? 1 : 0; });"
+                       " return n; }")
+        version, redraws, grids = page.evaluate(f"() => [petakota.version, petakota.redraws, ({count_grids})()]")
         with engine.begin() as conn:
             conn.execute(text("UPDATE project_parcels SET status = 'certified' WHERE id = :i"), {"i": parcel.id})
         progress = run_process(http, "project-progress")
@@ -198,8 +200,10 @@ def test_a_data_change_shows_without_a_reload(browser, server, http, engine):
         assert seen_after <= 8  # one refresh interval (5 s) and the figures' computation
         assert page.evaluate("() => window.wallMarker") == "loaded once"  # no reload
         assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
-        page.wait_for_function("v => petakota.version !== v && petakota.redraws > 0", arg=version, timeout=5_000)
-        assert redraws == 0
+        page.wait_for_function("v => petakota.version !== v && petakota.redraws > 0 && petakota.ready",
+                               arg=version, timeout=10_000)
+        assert redraws == 0 and grids > 3
+        assert page.evaluate(count_grids) == grids  # each layer redrawn once, the old drawing removed
         assert other_hosts(requests, server) == set()
         screenshot(page, "wall_after_change")
     finally:

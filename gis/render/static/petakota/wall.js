@@ -11,7 +11,8 @@
   window.addEventListener("unhandledrejection", function (e) { state.errors.push(String(e.reason)); });
 
   L.Canvas.Tile.prototype._onClick = function (e) { this._fireEvent(false, e); };  // as map.js: VectorGrid 1.3
-  var map = state.map = L.map("map", {zoomControl: false, attributionControl: true, keyboard: false});
+  var map = state.map = L.map("map", {zoomControl: false, attributionControl: true, keyboard: false,
+                                   fadeAnimation: false});  // a redrawn layer replaces the old one at once
   map.attributionControl.setPrefix("");
   map.attributionControl.addAttribution(cfg.attribution);
 
@@ -31,6 +32,7 @@
   }
   function redrawLayers() {
     state.redraws += 1;
+    state.ready = false;
     shown.forEach(function (layer) { addGrid(layer, grids[layer.id]); });
   }
 
