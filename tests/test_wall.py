@@ -8,11 +8,13 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from gis.core.language import format_number
 from gis.render.messages import MESSAGES
+from tests.conftest import problem_of
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PRIVATE_FIELDS, private_values, screenshot
 
 CITY = "12.75"
@@ -100,6 +102,24 @@ def test_version_follows_the_data(http, engine):
     changed = http.get("/wall/data", params={"city": CITY}).json()
     assert changed["version"] != first["version"]
     assert tiles_of(changed)["rth"]["value"] == tiles_of(first)["rth"]["value"]
+
+
+def test_a_city_without_estate_or_population_says_so(region):
+    """Kabupaten Karo (region database, boundaries only): no monitored project, no population grid. The tiles say
+    so instead of a number, the others are still computed, and the page is served."""
+    engine, url, _ = region
+    with httpx.Client(base_url=url, timeout=120) as client:
+        data = client.get("/wall/data", params={"city": "12.06", "lang": "en"}).json()
+        page = client.get("/wall", params={"city": "12.06"})
+        several = client.get("/wall/data", params={"city": "12.06,12.75"})
+    tiles = tiles_of(data)
+    for tile_id, reason in (("acquisition", "wall_no_project"), ("milestones_late", "wall_no_project"),
+                            ("parks", "wall_no_population")):
+        assert tiles[tile_id]["value"] is None and tiles[tile_id]["status"] == "none"
+        assert tiles[tile_id]["detail"] == MESSAGES[reason]["en"]
+    assert data["project_bbox"] is None and tiles["rth"]["value"] == 0 and tiles["centres"]["kelurahan"] > 100
+    assert page.status_code == 200 and "Kabupaten Karo" in page.text
+    assert several.status_code == 400 and "must name one city" in problem_of(several)["detail"]
 
 
 @pytest.mark.parametrize(("params", "needle"), [
