@@ -12,7 +12,21 @@ from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
 from api.head import HeadAsGetMiddleware
-from api.routers import admin, attachments, cities, health, items, layers, maps, ogc, processes, rasters, rdtr, tiles
+from api.routers import (
+    admin,
+    attachments,
+    cities,
+    health,
+    items,
+    layers,
+    maps,
+    ogc,
+    processes,
+    rasters,
+    rdtr,
+    tiles,
+    wall,
+)
 from gis.core.db import make_engine
 from gis.core.settings import Settings
 from gis.data.catalog import CatalogService
@@ -81,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        upload_bytes=settings.upload_limit_bytes)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
-                   maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router):
+                   maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router,
+                   wall.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

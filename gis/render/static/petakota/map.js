@@ -109,21 +109,6 @@
   }
   map.attributionControl.addAttribution(cfg.attribution);
 
-  // Drawn as the layer's style specification says (the same one static maps, explore() and style.json use).
-  function styleFor(layer) {
-    var s = layer.style, colors = {};
-    s.categories.forEach(function (c) { colors[c.value] = c.color; });
-    return function (props) {
-      var c = (s.by && colors[props[s.by]]) || s.color, stroke = s.stroke || c;
-      if (s.kind === "circle") {
-        return {radius: s.radius, fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke,
-                weight: s.stroke_width, opacity: s.stroke_opacity};
-      }
-      if (s.kind === "line") { return {color: stroke, weight: s.stroke_width, opacity: s.stroke_opacity}; }
-      return {fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke, weight: s.stroke_width,
-              opacity: s.stroke_opacity};
-    };
-  }
   function shown(field, v) {
     if (v === null || v === undefined || v === "") { return "\u2014"; }
     if (typeof v === "number") { return num(v); }
@@ -209,15 +194,7 @@
     if (Object.keys(pending).length === 0) { state.ready = true; }
   }
   cfg.layers.forEach(function (layer) {
-    var styles = {};
-    // A PMTiles tile holds every layer: each grid draws only its own (an empty style list hides the rest).
-    cfg.layers.forEach(function (other) { styles[other.id] = []; });
-    styles[layer.id] = styleFor(layer);
-    var grid = L.vectorGrid.protobuf(tileUrl(layer), {
-      vectorTileLayerStyles: styles, interactive: false, maxNativeZoom: 22, maxZoom: 22,
-      rendererFactory: L.canvas.tile, fetchOptions: {headers: headers()},
-      getFeatureId: function (f) { return f.id; }
-    });
+    var grid = window.petakotaStyle.grid(layer, tileUrl(layer), cfg.layers, {fetchOptions: {headers: headers()}});
     grid.petakotaLayer = layer;
     grids[layer.id] = grid;
     grid.on("load", function () { markLoaded(layer.id); });
