@@ -18,7 +18,7 @@ LP2B_BEYOND_M = 6_500  # food-crop zones this far from the centre are protected 
 FLOOD_BELT_M = 250  # the disaster-prone (flood) belt either side of a river
 
 
-def _letters(n: int) -> str:
+def letters(n: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA: sub-unit letters for any number of kelurahan/desa."""
     out = ""
     n += 1
@@ -72,7 +72,7 @@ def standard_zones(pieces: list[tuple[BaseGeometry, str]], kel, *, area: BaseGeo
     swp = {}
     for code in kec_codes:
         for i, k in enumerate(sorted(kel[kel.kecamatan_kode == code].kode)):
-            swp[k] = _letters(i)
+            swp[k] = letters(i)
     blocks = {k: 0 for k in kel.kode}
     rows = []
     for geom, code in pieces:
@@ -90,7 +90,7 @@ def standard_zones(pieces: list[tuple[BaseGeometry, str]], kel, *, area: BaseGeo
                     "namobj": f"Sub-zona {namszn}", "namzon": ZONE_NAMES[kodzon][0], "kodzon": kodzon,
                     "namszn": namszn, "kodszn": code, "jnsrpr": "RDTR", "kodewp": f"WP-{wp[k.kecamatan_kode]}",
                     "kodswp": f"SWP-{wp[k.kecamatan_kode]}.{swp[k.kode]}", "kodblk": kodblk,
-                    "kodsbl": f"{kodblk}.{_letters(i).lower()}", "wadmpr": wadmpr, "wadmkk": wadmkk,
+                    "kodsbl": f"{kodblk}.{letters(i).lower()}", "wadmpr": wadmpr, "wadmkk": wadmkk,
                     "wadmkc": k.kecamatan, "wadmkd": k.nama, "luasha": round(poly.area / 1e4, 4),
                     "lp2b_2": "LP2B" if code == "P-1" and far else None,
                     "kelurahan_kode": k.kode, "geometry": shapely.MultiPolygon([poly]),

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from layers.rdtr import NATIONAL_ZONES, OVERLAYS, STANDARD_FIELDS, ZONE_NAMES, column, zone_of
+from layers.sample.rdtr_plan import ROMAN, letters
 
 DATA = Path(__file__).parent / "data"
 METRIC = 32647  # UTM 47N: Binjai and the North Sumatra cities
@@ -24,7 +25,6 @@ ZONE_WEIGHTS = {
     "PS": 3, "P-1": 12, "P-2": 3, "P-3": 3, "KPI": 3, "I-3": 2, "TR": 1, "BA": 1,
 }
 KRB_CLASSES = ("Rawan banjir", "Rawan longsor")
-ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 ZONES_PER_BLOCK = 8
 
 
@@ -112,25 +112,15 @@ def _add_blocks(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     blocks of about eight neighbouring zones ("I.A.3") and sub-blocks numbered within each block."""
     kecamatan = sorted(zones["wadmkc"].unique())
     zones["kodewp"] = [ROMAN[kecamatan.index(k) % len(ROMAN)] for k in zones["wadmkc"]]
-    letters = {(kc, kd): _letters(k) for kc, names in zones.groupby("wadmkc")["wadmkd"]
-               for k, kd in enumerate(sorted(names.unique()))}
-    zones["kodswp"] = [letters[key] for key in zip(zones["wadmkc"], zones["wadmkd"], strict=True)]
+    swp = {(kc, kd): letters(k) for kc, names in zones.groupby("wadmkc")["wadmkd"]
+           for k, kd in enumerate(sorted(names.unique()))}
+    zones["kodswp"] = [swp[key] for key in zip(zones["wadmkc"], zones["wadmkd"], strict=True)]
     # Zones of a kelurahan numbered north to south, west to east, so that a block gathers neighbours.
     ordered = zones.sort_values(["wadmkc", "wadmkd", "_y", "_x"], ascending=[True, True, False, True])
     rank = ordered.groupby(["wadmkc", "wadmkd"]).cumcount().reindex(zones.index).to_numpy()
     zones["kodblk"] = zones["kodewp"] + "." + zones["kodswp"] + "." + (rank // ZONES_PER_BLOCK + 1).astype(str)
     zones["kodsbl"] = [f"{r % ZONES_PER_BLOCK + 1:02d}" for r in rank]
     return zones.drop(columns=["_x", "_y"])
-
-
-def _letters(k: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    text = ""
-    k += 1
-    while k:
-        k, r = divmod(k - 1, 26)
-        text = chr(65 + r) + text
-    return text
 
 
 def write_package(zones: gpd.GeoDataFrame, path, overlays: dict[str, gpd.GeoDataFrame] | None = None,
