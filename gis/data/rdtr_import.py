@@ -160,8 +160,8 @@ def export_plan(engine: Engine, city_code: str, out: Path, version: int | None =
     if zones.empty:
         raise NotFound(f"city {city.code} has no zones in that plan")
     standard = zones.reindex(columns=[*ZONE_COLUMNS, "geometry"]).set_geometry("geometry", crs=4326)
-    present = [c for c in ZONE_COLUMNS if c in zones.columns or column(c.upper()) in [column(f) for f in
-                                                                                     STANDARD_FIELDS]]
+    # every standard attribute (empty where the plan has none), and the overlay flags the plan carries
+    present = [c for c in ZONE_COLUMNS if c in zones.columns or c.upper() in STANDARD_FIELDS]
     standard = standard[[*present, "geometry"]].rename(columns={c: c.upper() for c in present})
     out.parent.mkdir(parents=True, exist_ok=True)
     written = {"zones": len(standard), "overlays": {}, "itbx_rows": len(rules)}
