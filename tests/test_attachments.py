@@ -221,6 +221,18 @@ def test_public_attachments_are_seen_by_the_public_until_hidden(planner, http, p
     assert r.status_code == 200 and r.json()["public"] is False
     assert problem_of(http.get(f"/attachments/{meta['id']}"))["status"] == 404
     assert problem_of(planner.patch(f"/attachments/{meta['id']}", json={"public": "ya"}))["status"] == 400
+    assert planner.patch(f"/attachments/{meta['id']}", json={"public": False}).status_code == 200  # no change
+    assert planner.patch(f"/attachments/{meta['id']}", json={"public": True}).status_code == 200
+    # who hid it and who showed it again are in the feature's history, once each; the public sees the entries
+    # of attachments that are public now, without who
+    history = planner.get(f"/collections/parks/items/{fid}/history").json()["history"]
+    actions = [e["action"] for e in history if (e["after"] or {}).get("id") == meta["id"]]
+    assert actions == ["attach", "unpublish", "publish"]
+    assert {e["actor"] for e in history if e["action"] in ("publish", "unpublish")} == {"Uji planner (planner)"}
+    public_view = http.get(f"/collections/parks/items/{fid}/history").json()["history"]
+    shown = [e for e in public_view if (e["after"] or {}).get("id") == meta["id"]]
+    assert [e["action"] for e in shown] == ["attach", "unpublish", "publish"]
+    assert all(e["actor"] is None and "uploaded_by" not in e["after"] for e in shown)
 
 
 def test_a_private_layers_attachments_are_never_shown_to_the_public(planner, http, engine, settings, keys):

@@ -288,6 +288,8 @@ def set_public(engine: Engine, aid: int, public: bool, actor: Principal) -> dict
     def work(conn, row, layer):
         changed = conn.execute(text("UPDATE attachments SET public = :p WHERE id = :id RETURNING *"),
                                {"p": public, "id": aid}).one()
+        if changed.public != row.public:  # who showed it to the public, or hid it again, and when
+            _record(conn, layer, row.feature_id, "publish" if public else "unpublish", actor, _metadata(changed))
         return _metadata(changed)
 
     return _change(engine, aid, actor, work)

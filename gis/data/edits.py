@@ -246,11 +246,16 @@ def _raise_missing_or_stale(conn, layer, fid, expected: Expected):
                           "feature's; fetch it again and reapply your edit")
 
 
+# History entries about a feature's attachments (gis/data/attachments.py), not about the feature itself.
+ATTACHMENT_ACTIONS = ("attach", "detach", "publish", "unpublish")
+_ATTACHMENT_ACTIONS_SQL = ", ".join(f"'{a}'" for a in ATTACHMENT_ACTIONS)
+
+
 def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> list[dict]:
-    # Attachments added and removed are listed too; to the public only those of attachments it may see.
+    # Attachments added, published and removed are listed too; to the public only those it may see.
     rows = conn.execute(text(
         "SELECT version, action, actor, at, before, after FROM feature_history h "
-        "WHERE layer = :layer AND feature_id = :id AND (:private OR action NOT IN ('attach', 'detach') "
+        f"WHERE layer = :layer AND feature_id = :id AND (:private OR action NOT IN ({_ATTACHMENT_ACTIONS_SQL}) "
         "OR EXISTS (SELECT 1 FROM attachments a WHERE a.id = (h.after->>'id')::int AND a.public)) ORDER BY id"),
         {"layer": layer.id, "id": fid, "private": include_private}).mappings().all()
     if not rows:
@@ -261,7 +266,7 @@ def history(conn: Connection, layer: Layer, fid: int, include_private: bool) -> 
         entry = {"version": r["version"], "action": r["action"], "at": r["at"].isoformat(),
                  "actor": r["actor"] if include_private else None}
         # an attachment's uploader is hidden from the public like every actor
-        drop = hidden | {"uploaded_by"} if r["action"] in ("attach", "detach") and not include_private else hidden
+        drop = hidden | {"uploaded_by"} if r["action"] in ATTACHMENT_ACTIONS and not include_private else hidden
         for side in ("before", "after"):
             snap = r[side]
             entry[side] = {k: v for k, v in snap.items() if k not in drop} if snap else None
@@ -273,7 +278,7 @@ def restore(conn: Connection, layer: Layer, fid: int, version: int, expected: Ex
     """Bring a feature (also a deleted one) back to the state it had at `version`."""
     snap = conn.execute(text(
         "SELECT after FROM feature_history WHERE layer = :layer AND feature_id = :id AND version = :v "
-        "AND after IS NOT NULL AND action NOT IN ('attach', 'detach') ORDER BY id DESC LIMIT 1"),
+        f"AND after IS NOT NULL AND action NOT IN ({_ATTACHMENT_ACTIONS_SQL}) ORDER BY id DESC LIMIT 1"),
         {"layer": layer.id, "id": fid, "v": version}).scalar()
     if snap is None:
         raise NotFound(f"feature {fid} of {layer.id!r} has no version {version} to restore")
