@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.schema import CreateTable
 
 from layers import CATALOG
+from layers.programmes import PROGRAMME_INDICATORS, PROGRAMME_PROGRESS, PROGRAMMES, Records
 from layers.schema import Layer
 
 _SA_TYPES = {"text": Text, "integer": Integer, "bigint": BigInteger, "number": Float, "boolean": Boolean,
@@ -225,6 +226,8 @@ API_KEYS = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("cities", ARRAY(Text)),  # Kemendagri kab/kota codes the key is limited to; NULL = every city
     Column("layers", ARRAY(Text)),  # layer ids the key is limited to; NULL = every layer
+    Column("opd", Text),  # kodeskpd: edits that OPD's programmes only (0010)
+    Column("kecamatan", Text),  # a kecamatan code: sees that kecamatan's programmes (0010)
 )
 
 LAYER_REGISTRY = Table(
@@ -253,3 +256,32 @@ JOBS = Table(
     Column("heartbeat", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed')", name="jobs_status_check"),
 )
+
+
+def records_table(records: Records, *extra, meta: MetaData = metadata) -> Table:
+    """A record collection's table (programmes and their indicators and progress, 0010): id, the declared
+    fields, the edit version and time, and any `extra` constraint or column override."""
+    overrides = {c.name: c for c in extra if isinstance(c, Column)}
+    columns = [Column("id", Integer, primary_key=True, autoincrement=True)]
+    columns += [overrides[f.name] if f.name in overrides else
+                Column(f.name, _SA_TYPES[f.type](), nullable=not f.required, unique=bool(records.key == f.name))
+                for f in records.fields]
+    columns.append(Column("version", Integer, nullable=False, server_default=text("1")))
+    columns.append(Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")))
+    return Table(records.id, meta, *columns, *(c for c in extra if not isinstance(c, Column)))
+
+
+PROGRAMMES_TABLE = records_table(
+    PROGRAMMES, Column("publik", Boolean, nullable=False, server_default=text("true")),
+    UniqueConstraint("kabkota", "tahun", "kodeskpd", "kodesubkegiatan"))
+PROGRAMME_INDICATORS_TABLE = records_table(
+    PROGRAMME_INDICATORS,
+    Column("programme_kode", Text, ForeignKey("programmes.kode", onupdate="CASCADE", ondelete="CASCADE"),
+           nullable=False),
+    Column("sumber", Text, nullable=False, server_default=text("'laporan'")))
+PROGRAMME_PROGRESS_TABLE = records_table(
+    PROGRAMME_PROGRESS,
+    Column("programme_kode", Text, ForeignKey("programmes.kode", onupdate="CASCADE", ondelete="CASCADE"),
+           nullable=False),
+    Column("indicator_id", Integer, ForeignKey("programme_indicators.id", ondelete="SET NULL")),
+    Column("oleh", Text, nullable=False))

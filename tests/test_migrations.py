@@ -28,10 +28,11 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0009_assets"
+        assert db.current_revision(engine) == "0010_programmes"
         tables = set(inspect(engine).get_table_names())
         assert set(CATALOG) | {"attachments", "itbx", "rdtr_plans", "rdtr_plan_features", "rasters",
-                               "feature_history", "api_keys", "layer_registry", "jobs"} <= tables
+                               "feature_history", "api_keys", "layer_registry", "jobs", "programmes",
+                               "programme_indicators", "programme_progress"} <= tables
         assert _schema_differences(engine) == []
         with engine.connect() as conn:
             gist = conn.execute(text(
@@ -46,7 +47,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0009_assets"
+        assert db.current_revision(engine) == "0010_programmes"
     finally:
         engine.dispose()
 

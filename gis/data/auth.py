@@ -20,6 +20,8 @@ from gis.data.registry import load_catalog
 
 ROLES = ("anonymous", "analyst", "planner", "admin")  # each role can do what the ones before it can
 CITY_CODE = re.compile(r"^\d{2}\.\d{2}$")  # Kemendagri kab/kota code: province.city, e.g. 12.75
+KECAMATAN_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")  # e.g. 12.75.01
+OPD_CODE = re.compile(r"^[0-9A-Za-z.\-]{1,40}$")  # SIPD kodeskpd, e.g. 1.03.0.00.0.00.01.0000
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Principal:
     role: str
     cities: tuple[str, ...] | None = None  # None: every city
     layers: tuple[str, ...] | None = None  # None: every layer
+    opd: str | None = None  # kodeskpd: the key edits that OPD's programmes only
+    kecamatan: str | None = None  # Kemendagri kecamatan code: the key sees that kecamatan's programmes (a camat)
 
     def can(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -88,6 +92,14 @@ def _limit(values: Iterable[str] | None, what: str) -> list[str] | None:
     return out
 
 
+def _named(value: str | None, what: str, pattern: re.Pattern) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.match(value.strip()):
+        raise InvalidInput(f"{what} is not a valid code: {str(value)[:60]!r}")
+    return value.strip()
+
+
 def check_cities(cities: Iterable[str] | None) -> list[str] | None:
     cities = _limit(cities, "cities")
     bad = [c for c in cities or () if not CITY_CODE.match(c)]
@@ -107,9 +119,10 @@ def check_layers(conn: Connection, layers: Iterable[str] | None) -> list[str] | 
 
 
 def create_key(conn: Connection, name: str, role: str, cities: Iterable[str] | None = None,
-               layers: Iterable[str] | None = None) -> tuple[int, str]:
-    """Create a key, optionally limited to cities and layers; returns (id, the key). The key itself is not
-    stored and cannot be shown again."""
+               layers: Iterable[str] | None = None, opd: str | None = None,
+               kecamatan: str | None = None) -> tuple[int, str]:
+    """Create a key, optionally limited to cities and layers, naming an OPD or a kecamatan; returns (id, the
+    key). The key itself is not stored and cannot be shown again."""
     if role not in ROLES[1:]:
         raise InvalidInput(f"role must be one of {', '.join(ROLES[1:])}, got {role!r}")
     if not isinstance(name, str) or not name.strip():
@@ -118,9 +131,10 @@ def create_key(conn: Connection, name: str, role: str, cities: Iterable[str] | N
     prefix = secrets.token_hex(4)
     key = f"pk_{prefix}_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(
-        text("INSERT INTO api_keys (name, role, prefix, key_hash, cities, layers) "
-             "VALUES (:n, :r, :p, :h, :c, :l) RETURNING id"),
-        {"n": name.strip(), "r": role, "p": prefix, "h": _hash(key), "c": cities, "l": layers},
+        text("INSERT INTO api_keys (name, role, prefix, key_hash, cities, layers, opd, kecamatan) "
+             "VALUES (:n, :r, :p, :h, :c, :l, :o, :k) RETURNING id"),
+        {"n": name.strip(), "r": role, "p": prefix, "h": _hash(key), "c": cities, "l": layers,
+         "o": _named(opd, "opd", OPD_CODE), "k": _named(kecamatan, "kecamatan", KECAMATAN_CODE)},
     ).scalar_one()
     return key_id, key
 
@@ -128,7 +142,7 @@ def create_key(conn: Connection, name: str, role: str, cities: Iterable[str] | N
 def list_keys(conn: Connection, key_id: int | None = None) -> list[dict]:
     """Every key (or the one with `key_id`), without its hash."""
     rows = conn.execute(text(
-        "SELECT id, name, role, prefix, cities, layers, created_at, revoked_at FROM api_keys "
+        "SELECT id, name, role, prefix, cities, layers, opd, kecamatan, created_at, revoked_at FROM api_keys "
         "WHERE CAST(:id AS integer) IS NULL OR id = :id ORDER BY id"), {"id": key_id}).mappings()
     return [dict(r) for r in rows]
 
@@ -145,9 +159,10 @@ def principal_for(conn: Connection, key: str) -> Principal | None:
     if not key.startswith("pk_") or len(key) > 200:
         return None
     row = conn.execute(text(
-        "SELECT name, role, cities, layers FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        "SELECT name, role, cities, layers, opd, kecamatan FROM api_keys "
+        "WHERE key_hash = :h AND revoked_at IS NULL"),
         {"h": _hash(key)}).first()
     if row is None:
         return None
     return Principal(f"{row.name} ({row.role})", row.role, tuple(row.cities) if row.cities is not None else None,
-                     tuple(row.layers) if row.layers is not None else None)
+                     tuple(row.layers) if row.layers is not None else None, row.opd, row.kecamatan)
