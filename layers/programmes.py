@@ -23,6 +23,7 @@ PROGRAMME_STATUSES = {
     "berisiko": ("Berisiko terlambat", "At risk", "#FFC000"),
     "terlambat": ("Terlambat", "Late", "#C00000"),
     "selesai": ("Selesai", "Done", "#2E75B6"),
+    "batal": ("Dibatalkan", "Cancelled", "#7F7F7F"),
 }
 # What a reporter says in a progress update.
 PROGRESS_STATUSES = ("berjalan", "terkendala", "selesai", "batal")
