@@ -34,6 +34,7 @@ from gis.data.changes import ChangeListener
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
 from gis.render import STATIC_DIR
+from gis.render.wall import WallData
 from gis.tiles.service import TileService
 
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener.start()
         app.state.change_listener = listener
         app.state.jobs = JobService(app.state.engine, settings)
+        app.state.wall_data = WallData(app.state.engine, settings)
         app.state.jobs.start()
         try:
             yield

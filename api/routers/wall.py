@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import Catalog, catalog
-from gis.render.wall import WallData, wall_city, wall_layers, wall_page
+from gis.render.wall import wall_city, wall_layers, wall_page
 
 router = APIRouter(tags=["maps"])
 CITY_DOC = "Kemendagri code of the city (e.g. 12.75); default: the service's own city. See /cities"
@@ -16,13 +16,6 @@ CITY_DOC = "Kemendagri code of the city (e.g. 12.75); default: the service's own
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-def _figures(request: Request) -> WallData:
-    state = request.app.state
-    if getattr(state, "wall_data", None) is None:
-        state.wall_data = WallData(state.engine, state.settings)
-    return state.wall_data
 
 
 @router.get("/wall", response_class=HTMLResponse,
@@ -45,5 +38,5 @@ def wall_data(request: Request, catalog_service: Catalog,
     state = request.app.state
     chosen = wall_city(catalog_service.cities(), state.settings, city)
     layer_ids = [layer.id for layer in wall_layers(state.settings, catalog(request))] + ["project_parcels"]
-    data = _figures(request).get(chosen, layer_ids, lang)
+    data = state.wall_data.get(chosen, layer_ids, lang)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})
