@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api import records as record_routes
 from api.deps import Caller, Writer, layer_for, require
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
@@ -22,6 +23,7 @@ from gis.data import edits
 from gis.data.auth import Principal
 from gis.data.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
 from gis.data.key_scope import reads_private_of
+from gis.data.records import find_records
 from gis.data.writer import GeometryInput
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -132,6 +134,8 @@ def _page_links(request: Request, collection_id: str, q: ItemsQuery, has_more: b
 def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQuery, Depends(items_query)],
           f: ItemsFormat | None = None):
     fmt = negotiate(request, f, ("json", "html", "csv", "gpkg"))
+    if rec := find_records(collection_id):  # programmes, indicators, progress: records without geometry
+        return record_routes.items(request, rec, who, q, fmt)
     layer = layer_for(request, collection_id, who)
     engine = request.app.state.engine
     if fmt == "html":
@@ -163,6 +167,8 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
 def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: ItemFormat | None = None,
          crs: CrsUri | None = None):
     fmt = negotiate(request, f)
+    if rec := find_records(collection_id):
+        return record_routes.item(request, rec, who, feature_id, fmt)
     layer = layer_for(request, collection_id, who)
     out_crs = crs_mod.parse(None if fmt == "html" else crs, request.app.state.settings.city.metric_crs)
     with request.app.state.engine.connect() as conn:
