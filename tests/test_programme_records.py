@@ -116,6 +116,13 @@ def test_filters_by_property_datetime_and_city(http, rows):
     assert doc["numberMatched"] == 2
 
 
+def test_sorting_and_choosing_properties(http, rows):
+    doc = _all(http, "programme_progress", sortby="-tanggal", properties="programme_kode,tanggal")
+    dates = [f["properties"]["tanggal"] for f in doc["features"]]
+    assert dates == sorted(dates, reverse=True) and len(dates) >= 3
+    assert all(set(f["properties"]) == {"programme_kode", "tanggal"} for f in doc["features"])
+
+
 def test_anonymous_cannot_probe_private_fields_by_filtering(http, keys, rows):
     # a filter on a private field matches nothing anonymously, but does match for a key that reads it
     assert _all(http, "programmes", catatan="Catatan internal Alfa 7781")["numberMatched"] == 0
@@ -176,6 +183,21 @@ def test_gdal_ogr2ogr_copies_each_record_collection_with_every_row(server, engin
         frame = pyogrio.read_dataframe(out, read_geometry=False)
         assert len(frame) == programme_rows.counts(engine, coll, public_only=True)
         assert "catatan" not in frame.columns
+
+
+def test_gdal_with_an_api_key_copies_every_programme_with_its_notes(server, engine, keys, rows, tmp_path):
+    import subprocess
+
+    import pyogrio
+
+    out = tmp_path / "programmes.gpkg"
+    done = subprocess.run(["ogr2ogr", "--config", "GDAL_HTTP_HEADERS", f"X-API-Key: {keys['analyst']}", "-f", "GPKG",
+                           str(out), f"OAPIF:{server}/collections/programmes", "programmes"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    frame = pyogrio.read_dataframe(out, read_geometry=False)
+    assert len(frame) == programme_rows.counts(engine, "programmes", public_only=False)
+    assert "Catatan rahasia Hotel 5523" in set(frame["catatan"])
 
 
 def test_owslib_reads_programme_items(server, engine, rows):

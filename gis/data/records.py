@@ -159,11 +159,6 @@ def records_frame(conn: Connection, rec: Records, q: ItemsQuery, who: Principal)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def count_records(conn: Connection, rec: Records, who: Principal, cities: tuple[str, ...] = ()) -> int:
-    """How many records of `rec` the caller sees (in the cities, when given)."""
-    return fetch_records(conn, rec, ItemsQuery(limit=1, cities=cities), who).matched
-
-
 def record_schema(rec: Records, who: Principal, queryables: bool) -> dict:
     """JSON Schema of a record collection (its queryables: the fields a caller may filter every row by)."""
     types = {"text": {"type": "string"}, "integer": {"type": "integer"}, "bigint": {"type": "integer"},
