@@ -174,3 +174,14 @@ def test_two_concurrent_patches_with_the_same_if_match_one_wins(server, engine, 
     assert sorted(statuses) == [200, 412]
     assert _scalar(engine, "SELECT version FROM programmes WHERE kode = :k",
                    k=rows.public_b) == int(etag.strip('"')) + 1
+
+
+def test_record_collections_are_not_written_through_the_generic_items_api(http, keys, rows):
+    headers = {"X-API-Key": keys["planner"]}
+    r = http.post("/collections/programmes/items", json={"type": "Feature", "properties": {}}, headers=headers)
+    assert problem_of(r)["status"] == 405 and "/programmes/" in problem_of(r)["detail"]
+    assert r.headers["allow"] == "GET, HEAD"
+    pid = rows.ids[rows.public_a]
+    r = http.delete(f"/collections/programmes/items/{pid}", headers={**headers, "If-Match": "*"})
+    assert problem_of(r)["status"] == 405
+    assert http.get(f"/collections/programmes/items/{pid}").status_code == 200
