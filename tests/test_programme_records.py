@@ -209,3 +209,12 @@ def test_owslib_reads_programme_items(server, engine, rows):
     doc = api.collection_items("programmes", limit=1000)
     assert doc["numberMatched"] == programme_rows.counts(engine, "programmes", public_only=True)
     assert {rows.public_a, rows.public_b} <= {f["properties"]["kode"] for f in doc["features"]}
+
+
+def test_the_python_client_reads_programmes_into_a_frame(server, engine, keys, rows):
+    from gis.client import Client
+
+    with Client(server, api_key=keys["analyst"]) as client:
+        frame = client.read("programme_progress", page_size=2)
+    assert len(frame) == programme_rows.counts(engine, "programme_progress", public_only=False)
+    assert frame.geometry.isna().all() and "Petugas Hotel Uji" in set(frame["oleh"])
