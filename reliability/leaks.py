@@ -43,8 +43,8 @@ _HIDDEN_PROGRAMME_VALUES = {
     "programmes.nama_subkegiatan (not public)": "SELECT p.nama_subkegiatan FROM programmes p WHERE NOT p.publik",
     "programme_indicators.nama (not public)": "SELECT c.nama FROM programme_indicators c JOIN programmes p "
                                               "ON p.kode = c.programme_kode WHERE NOT p.publik",
-    **{f"{t}.nama (not public)": f"SELECT c.nama FROM {t} c JOIN programmes p ON p.kode = c.programme_kode "
-                                 f"WHERE NOT p.publik" for t in LOCATION_LAYERS},
+    **{f"{t}.{name} (not public)": f"SELECT c.{name} FROM {t} c JOIN programmes p ON p.kode = c.programme_kode "
+                                    f"WHERE NOT p.publik" for t in LOCATION_LAYERS for name in ("nama", "keterangan")},
 }
 
 

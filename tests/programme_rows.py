@@ -59,11 +59,12 @@ def _progress(conn, kode: str, indicator: int, tanggal: str, value: float, catat
 
 
 def _location(conn, table: str, kode: str, opd: str, kecamatan: str, nama: str) -> int:
+    """A location in the middle of `kecamatan` (a point, or a 60 m disc), described by its name."""
     geom = ("ST_PointOnSurface(k.geom)" if table == "programme_points"
             else "ST_Multi(ST_Buffer(ST_PointOnSurface(k.geom)::geography, 60)::geometry)")
     return conn.execute(text(
-        f"INSERT INTO {table} (programme_kode, nama, kodeskpd, kecamatan_kode, geom) "
-        f"SELECT :p, :n, :opd, k.kode, {geom} FROM kecamatan k WHERE k.kode = :kec RETURNING id"),
+        f"INSERT INTO {table} (programme_kode, nama, kodeskpd, kecamatan_kode, keterangan, geom) "
+        f"SELECT :p, :n, :opd, k.kode, 'Keterangan ' || :n, {geom} FROM kecamatan k WHERE k.kode = :kec RETURNING id"),
         {"p": kode, "n": nama, "opd": opd, "kec": kecamatan}).scalar_one()
 
 

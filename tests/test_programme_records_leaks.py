@@ -25,6 +25,7 @@ def test_anonymous_crawl_of_programmes_carries_no_private_value(server, engine, 
     assert "Petugas Alfa Uji" in values["programme_progress.oleh"]
     assert rows.hidden_a in values["programmes.kode (not public)"]
     assert "Lokasi rahasia Hotel Uji" in values["programme_points.nama (not public)"]
+    assert "Keterangan Lokasi rahasia Hotel Uji" in values["programme_points.keterangan (not public)"]
     assert rows.public_a not in str(values)  # a public programme's code is public
     scanner, problems = leaks.Scanner(values), []
     plan = leaks.Crawl(collections=[], collection_tiles=False, metadata=True, history=0, processes=False,
