@@ -3,7 +3,13 @@
 The private values are read from the database (owner names, NIKs, compensation amounts, contact names and
 phones); every response is decoded to text first (MVT tiles to their properties, GeoPackages to an SQL dump,
 PMTiles archives tile by tile, PNGs to their text chunks) and searched for the names as whole words and the
-values as whole tokens."""
+values as whole tokens.
+
+The programme record collections (programmes, indicators, progress) and the programme location layers are
+covered too: their private fields (`catatan`, `oleh`), and every value of a programme that is not public (its
+code, its name, its indicators, its locations), must never reach an anonymous caller. Their field names are
+common Indonesian words ("oleh" = "by"), so they are looked for as field names only: JSON keys, table headers
+and CSV columns."""
 
 from __future__ import annotations
 
@@ -26,6 +32,20 @@ from reliability.common import city_tiles
 PRIVATE_FIELDS = {"project_parcels": ("pemilik", "nik", "kompensasi_rp"),
                   "business_centers": ("kontak_nama", "kontak_telepon")}
 FIELD_NAMES = tuple(n for names in PRIVATE_FIELDS.values() for n in names)
+RECORD_PRIVATE_FIELDS = {"programmes": ("catatan",), "programme_progress": ("catatan", "oleh")}
+RECORD_FIELD_NAMES = tuple(dict.fromkeys(n for names in RECORD_PRIVATE_FIELDS.values() for n in names))
+RECORD_COLLECTIONS = ("programmes", "programme_indicators", "programme_progress")
+LOCATION_LAYERS = ("programme_points", "programme_lines", "programme_areas")
+# What of a programme that is not public an anonymous caller must never see (SQL on `programmes p`, and on the
+# children `c` joined to it).
+_HIDDEN_PROGRAMME_VALUES = {
+    "programmes.kode (not public)": "SELECT p.kode FROM programmes p WHERE NOT p.publik",
+    "programmes.nama_subkegiatan (not public)": "SELECT p.nama_subkegiatan FROM programmes p WHERE NOT p.publik",
+    "programme_indicators.nama (not public)": "SELECT c.nama FROM programme_indicators c JOIN programmes p "
+                                              "ON p.kode = c.programme_kode WHERE NOT p.publik",
+    **{f"{t}.{name} (not public)": f"SELECT c.{name} FROM {t} c JOIN programmes p ON p.kode = c.programme_kode "
+                                    f"WHERE NOT p.publik" for t in LOCATION_LAYERS for name in ("nama", "keterangan")},
+}
 
 
 def private_values(engine: Engine) -> dict[str, set[str]]:
@@ -47,6 +67,23 @@ def private_values(engine: Engine) -> dict[str, set[str]]:
     return out
 
 
+def record_private_values(engine: Engine) -> dict[str, set[str]]:
+    """The private values of the programme records and locations (see the module's docstring), as text; values
+    that also appear in a public programme's public fields are left out (they are public there)."""
+    queries = {f"{table}.{name}": f"SELECT {name} FROM {table}"
+               for table, names in RECORD_PRIVATE_FIELDS.items() for name in names}
+    queries.update(_HIDDEN_PROGRAMME_VALUES)
+    out: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        public = {str(v).strip() for row in conn.execute(text(
+            "SELECT p.kode, p.nama_program, p.nama_kegiatan, p.nama_subkegiatan, p.nama_skpd FROM programmes p "
+            "WHERE p.publik")) for v in row if v is not None}
+        for label, sql in queries.items():
+            vals = {str(v).strip() for (v,) in conn.execute(text(sql)) if v is not None}
+            out[label] = {v for v in vals if len(v) >= 4 and v not in public}
+    return out
+
+
 @dataclass
 class Scanner:
     values: dict[str, set[str]]
@@ -56,13 +93,16 @@ class Scanner:
 
     def __post_init__(self):
         self._names = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(FIELD_NAMES) + r")(?![A-Za-z0-9_])")
+        # as a JSON key or GeoPackage column ("oleh"), an HTML table header (>oleh<) or a CSV column (,oleh,)
+        words = "|".join(RECORD_FIELD_NAMES)
+        self._record_names = re.compile(rf'(?:"({words})"|>\s*({words})\s*<|(?:^|,)({words})(?=,|\r?$))', re.M)
         alts = sorted({re.escape(v) for vals in self.values.values() for v in vals}, key=len, reverse=True)
         self._values = re.compile(r"(?<![\w.,])(" + "|".join(alts) + r")(?![\w])") if alts else None
 
     def scan_text(self, label: str, body: str, kind: str = "text") -> None:
         self.scanned += 1
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        names = sorted(set(self._names.findall(body)))
+        names = sorted(set(self._names.findall(body)) | {n for m in self._record_names.findall(body) for n in m if n})
         if names:
             self.findings.append(f"{label}: private field name(s) {', '.join(names)}")
         if self._values:
@@ -153,6 +193,7 @@ class Crawl:
     processes: bool = True
     maps: tuple[str, ...] = ("embed", "map", "png")  # /embed/binjai, /map, the static PNG
     jobs: bool = True  # an analyst's async job must not be readable anonymously
+    records: bool = True  # the programme records (items, single items, histories) and location layers
 
 
 def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key: str | None = None,
@@ -169,7 +210,9 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
                 scanner.scan_response(f"GET {r.request.url.raw_path.decode()}", r)
             return r
 
-        cols = [c["id"] for c in http.get("/collections").json()["collections"]]
+        listed = http.get("/collections").json()["collections"]
+        cols = [c["id"] for c in listed]
+        tiled = [c["id"] for c in listed if c.get("geometryType")]  # records have no tiles
         chosen = cols if plan.collections is None else [c for c in plan.collections if c in cols]
         if plan.metadata:
             for path in ("/", "/conformance", "/api", "/collections", "/layers", "/tileMatrixSets", "/rasters",
@@ -180,6 +223,7 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
             for c in cols:
                 get(f"/collections/{c}")
                 get(f"/collections/{c}", f="html")
+            for c in tiled:
                 get(f"/collections/{c}/tiles/WebMercatorQuad/tilejson.json")
             for rid in [r["id"] for r in http.get("/rasters").json()["rasters"]]:
                 get(f"/rasters/{rid}")
@@ -202,9 +246,11 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
                 get(f"/collections/{layer}/items/{fid}", f="html")
                 get(f"/collections/{layer}/items/{fid}/history")
                 get(f"/collections/{layer}/items/{fid}/history", f="html")
+        if plan.records:
+            _records(engine, get, plan.zooms[:1])
         if plan.collection_tiles:
             tiles = city_tiles(engine, plan.zooms, plan.tiles_per_zoom)
-            for c in cols:
+            for c in tiled:
                 for z, x, y in tiles:
                     get(f"/collections/{c}/tiles/WebMercatorQuad/{z}/{x}/{y}")
         for z, x, y in city_tiles(engine, plan.multi_zooms):
@@ -231,6 +277,34 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
                 problems.append(f"/maps/binjai.png is {r.headers.get('content-type')}, not image/png")
         if plan.jobs and analyst_key:
             _jobs_of_others(http, analyst_key, scanner)
+
+
+def _records(engine: Engine, get, zooms: tuple[int, ...]) -> None:
+    """The programme records anonymously: every collection in every format, each programme and each of its
+    indicators' and updates' items and the programme's history (those of programmes that are not public must
+    be 404s), and the location layers (private: 404s, also their tiles)."""
+    for c in RECORD_COLLECTIONS:
+        for fmt in ("json", "html", "csv", "gpkg"):
+            get(f"/collections/{c}/items", f=fmt, limit=10000)
+        for path in ("queryables", "schema"):
+            get(f"/collections/{c}/{path}")
+    with engine.connect() as conn:
+        programmes = conn.execute(text("SELECT id, kode, publik FROM programmes ORDER BY id")).all()
+        children = {t: conn.execute(text(f"SELECT c.id, p.publik FROM {t} c JOIN programmes p "
+                                         f"ON p.kode = c.programme_kode ORDER BY c.id")).all()
+                    for t in ("programme_indicators", "programme_progress")}
+    for pid, kode, public in programmes:
+        expect = (200,) if public else (404,)
+        get(f"/collections/programmes/items/{pid}", expect)
+        get(f"/collections/programmes/items/{pid}", expect, f="html")
+        get(f"/programmes/{kode}/history", expect)
+    for table, rows in children.items():
+        for cid, public in rows:
+            get(f"/collections/{table}/items/{cid}", (200,) if public else (404,))
+    for layer in LOCATION_LAYERS:
+        get(f"/collections/{layer}/items", (404,))
+        for z, x, y in city_tiles(engine, zooms, 4):
+            get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}", (404,))
 
 
 def _jobs_of_others(http: httpx.Client, analyst_key: str, scanner: Scanner) -> None:
@@ -263,7 +337,7 @@ def control(base: str, analyst_key: str, scanner_values: dict[str, set[str]]) ->
     """The scan can fail: with an analyst key the same responses do carry private data. Returns findings."""
     s = Scanner(scanner_values)
     with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": analyst_key}) as http:
-        for layer in PRIVATE_FIELDS:
+        for layer in (*PRIVATE_FIELDS, *RECORD_COLLECTIONS):
             for fmt in ("json", "csv", "gpkg"):
                 s.scan_response(layer, http.get(f"/collections/{layer}/items", params={"f": fmt, "limit": 1000}))
     return len(s.findings)

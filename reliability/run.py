@@ -188,7 +188,7 @@ def run_editors(base, keys, engine) -> dict:
 
 
 def run_leaks(base, keys, engine, env) -> dict:
-    values = leaks.private_values(engine)
+    values = {**leaks.private_values(engine), **leaks.record_private_values(engine)}
     scanner = leaks.Scanner(values)
     problems: list[str] = []
     leaks.crawl(base, engine, scanner, leaks.Crawl(), analyst_key=keys["analyst"], problems=problems)

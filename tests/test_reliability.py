@@ -54,13 +54,15 @@ def test_five_seconds_at_16_connections_on_tiles_and_items_without_errors(server
 def test_anonymous_responses_of_the_private_layers_carry_no_private_data(server, engine, keys):
     values = leaks.private_values(engine)
     assert all(len(v) > 5 for v in values.values())
-    scanner, problems = leaks.Scanner(values), []
+    # and the programme records (tests/test_programme_records_leaks.py holds programmes to look for)
+    scanner, problems = leaks.Scanner({**values, **leaks.record_private_values(engine)}), []
     plan = leaks.Crawl(collections=list(leaks.PRIVATE_FIELDS), collection_tiles=False, metadata=False, history=2,
                        processes=False, maps=("embed",), jobs=False, multi_zooms=(12, 13, 14))
     leaks.crawl(server, engine, scanner, plan, problems=problems)
     assert problems == []
     assert scanner.findings == []
-    assert scanner.kinds.get("gpkg") == 2 and scanner.kinds.get("csv") == 2 and scanner.kinds.get("mvt", 0) > 20
+    # two private layers and three record collections
+    assert scanner.kinds.get("gpkg") == 5 and scanner.kinds.get("csv") == 5 and scanner.kinds.get("mvt", 0) > 20
     assert scanner.kinds.get("html", 0) >= 3  # items of both layers and the embed page
     # the scan can fail: the same items with an analyst key do carry private data
     assert leaks.control(server, keys["analyst"], values) > 0

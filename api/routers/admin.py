@@ -24,14 +24,20 @@ def list_keys(request: Request, who: Admin):
 
 
 @router.post("/keys", status_code=201,
-             summary="Create an API key, optionally limited to cities and layers; the key is shown once")
+             summary="Create an API key, optionally limited to cities and layers, naming an OPD or a kecamatan; "
+                     "the key is shown once")
 def create_key(request: Request, who: Admin, name: Annotated[str, Body()], role: Annotated[str, Body()],
                cities: Annotated[list[str] | None, Body(description="Kemendagri kab/kota codes, e.g. 12.75; "
                                                                     "left out: every city")] = None,
                layers: Annotated[list[str] | None, Body(description="layer ids, e.g. zoning; left out: every "
-                                                                    "layer")] = None):
+                                                                    "layer")] = None,
+               opd: Annotated[str | None, Body(description="SIPD kodeskpd: the key edits that OPD's programmes "
+                                                           "and their locations only")] = None,
+               kecamatan: Annotated[str | None, Body(description="kecamatan code, e.g. 12.75.01: a camat's key, "
+                                                                 "reading that kecamatan's programmes with their "
+                                                                 "notes, editing nothing")] = None):
     with request.app.state.engine.begin() as conn:
-        key_id, key = auth.create_key(conn, name, role, cities, layers)
+        key_id, key = auth.create_key(conn, name, role, cities, layers, opd, kecamatan)
         return {**auth.list_keys(conn, key_id)[0], "key": key}
 
 

@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import records as record_routes
 from api.deps import Caller, Writer, layer_for, require
 from api.exports import csv_response, gpkg_response
 from api.formats import GEOJSON, html_page, negotiate
@@ -22,6 +24,7 @@ from gis.data import edits
 from gis.data.auth import Principal
 from gis.data.features import ItemsQuery, fetch_frame, fetch_item, fetch_items
 from gis.data.key_scope import reads_private_of
+from gis.data.records import find_records
 from gis.data.writer import GeometryInput
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -132,6 +135,8 @@ def _page_links(request: Request, collection_id: str, q: ItemsQuery, has_more: b
 def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQuery, Depends(items_query)],
           f: ItemsFormat | None = None):
     fmt = negotiate(request, f, ("json", "html", "csv", "gpkg"))
+    if rec := find_records(collection_id):  # programmes, indicators, progress: records without geometry
+        return record_routes.items(request, rec, who, q, fmt)
     layer = layer_for(request, collection_id, who)
     engine = request.app.state.engine
     if fmt == "html":
@@ -163,6 +168,8 @@ def items(request: Request, collection_id: str, who: Caller, q: Annotated[ItemsQ
 def item(request: Request, collection_id: str, feature_id: int, who: Caller, f: ItemFormat | None = None,
          crs: CrsUri | None = None):
     fmt = negotiate(request, f)
+    if rec := find_records(collection_id):
+        return record_routes.item(request, rec, who, feature_id, fmt)
     layer = layer_for(request, collection_id, who)
     out_crs = crs_mod.parse(None if fmt == "html" else crs, request.app.state.settings.city.metric_crs)
     with request.app.state.engine.connect() as conn:
@@ -214,6 +221,15 @@ def _json(request: Request, raw: bytes):
     return edits.parse_json(raw, request.app.state.settings.max_body_mb * 1_000_000)
 
 
+def writable_layer(request: Request, collection_id: str, who: Principal):
+    """The layer a write names; the record collections are written through /programmes (405 here)."""
+    if find_records(collection_id):
+        raise StarletteHTTPException(405, f"{collection_id!r} is read here; programmes are changed through "
+                                          f"/programmes/{{kode}} and /programmes/{{kode}}/progress",
+                                     headers={"Allow": "GET, HEAD"})
+    return layer_for(request, collection_id, who)
+
+
 def _feature_url(request: Request, collection_id: str, fid: int) -> str:
     return f"{str(request.base_url).rstrip('/')}/collections/{collection_id}/items/{fid}"
 
@@ -222,7 +238,7 @@ def _feature_url(request: Request, collection_id: str, fid: int) -> str:
              response_model=Created, responses=write_responses(201), openapi_extra=request_body_doc(GEOJSON))
 def create_item(request: Request, collection_id: str, who: Planner, writer: Writer, raw: RawBody,
                 geometry: Geometry):
-    layer = layer_for(request, collection_id, who)
+    layer = writable_layer(request, collection_id, who)
     written = writer.create(layer, _json(request, raw), who, geometry)
     return JSONResponse({"id": written.id, "version": written.version}, status_code=201,
                         headers={"Location": _feature_url(request, collection_id, written.id),
@@ -234,7 +250,7 @@ def create_item(request: Request, collection_id: str, who: Planner, writer: Writ
             responses=write_responses(204, 412, 428), openapi_extra=request_body_doc(GEOJSON))
 def replace_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
                  expected: IfMatch, raw: RawBody, geometry: Geometry):
-    layer = layer_for(request, collection_id, who)
+    layer = writable_layer(request, collection_id, who)
     written = writer.replace(layer, feature_id, _json(request, raw), expected, who, geometry)
     return Response(status_code=204, headers={"ETag": etag(written.version)})
 
@@ -244,7 +260,7 @@ def replace_item(request: Request, collection_id: str, feature_id: int, who: Pla
               responses=write_responses(204, 412, 428), openapi_extra=request_body_doc(MERGE_PATCH, GEOJSON))
 def patch_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
                expected: IfMatch, raw: RawBody, geometry: Geometry):
-    layer = layer_for(request, collection_id, who)
+    layer = writable_layer(request, collection_id, who)
     merge = request.headers.get("content-type", "").split(";")[0].strip().lower() == MERGE_PATCH
     written = writer.patch(layer, feature_id, _json(request, raw), expected, who, merge, geometry)
     return Response(status_code=204, headers={"ETag": etag(written.version)})
@@ -254,7 +270,7 @@ def patch_item(request: Request, collection_id: str, feature_id: int, who: Plann
                summary="Delete a feature (needs If-Match)", responses=write_responses(204, 412, 428, etag=False))
 def delete_item(request: Request, collection_id: str, feature_id: int, who: Planner, writer: Writer,
                 expected: IfMatch):
-    writer.delete(layer_for(request, collection_id, who), feature_id, expected, who)
+    writer.delete(writable_layer(request, collection_id, who), feature_id, expected, who)
     return Response(status_code=204)
 
 
@@ -277,5 +293,5 @@ def item_history(request: Request, collection_id: str, feature_id: int, who: Cal
              summary="Restore a feature (also a deleted one, without If-Match) to an earlier version")
 def restore_item(request: Request, collection_id: str, feature_id: int, version: int, who: Planner,
                  writer: Writer, expected: OptionalIfMatch):
-    written = writer.restore(layer_for(request, collection_id, who), feature_id, version, expected, who)
+    written = writer.restore(writable_layer(request, collection_id, who), feature_id, version, expected, who)
     return Response(status_code=204, headers={"ETag": etag(written.version)})

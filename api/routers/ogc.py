@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from api import records as record_routes
 from api.deps import Caller, Catalog
 from api.formats import json_or_html, links_for, negotiate
 from api.routers.items import CITY_DOC
 from gis.core import crs as crs_mod
 from gis.data.catalog import LayerStats
 from gis.data.cities import City
+from gis.data.records import find_records
 from layers.schema import Layer
 from layers.tables import CITY_COLUMN
 
@@ -163,7 +165,8 @@ def collections(request: Request, who: Caller, catalog: Catalog, f: str | None =
     doc = {
         "links": links_for(request, "/collections", title="Collections"),
         "crs": [c.uri for c in crs_mod.supported(request.app.state.settings.city.metric_crs)],
-        "collections": [collection_doc(request, layer, stats[layer.id], who, cities) for layer in layers],
+        "collections": [*(collection_doc(request, layer, stats[layer.id], who, cities) for layer in layers),
+                        *record_routes.collection_docs(request, cities)],  # records without geometry last
     }
     return json_or_html(request, fmt, "collections", doc, "Koleksi data / Collections")
 
@@ -172,6 +175,8 @@ def collections(request: Request, who: Caller, catalog: Catalog, f: str | None =
 def collection(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None,
                city: Annotated[str | None, Query(description=CITY_DOC)] = None):
     fmt = negotiate(request, f)
+    if rec := find_records(collection_id):
+        return record_routes.collection(request, rec, fmt, catalog.scope(city))
     layer = catalog.layer(collection_id, who)
     cities = catalog.scope(city)
     doc = collection_doc(request, layer, catalog.stats([layer], cities)[layer.id], who, cities)
@@ -218,6 +223,8 @@ def _schema(request: Request, layer: Layer, who, queryables: bool) -> dict:
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
 def queryables(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
+    if rec := find_records(collection_id):
+        return record_routes.schema(request, rec, who, fmt, queryables=True)
     layer = catalog.layer(collection_id, who)
     return json_or_html(request, fmt, "queryables", _schema(request, layer, who, True), layer.title_id,
                         media_type="application/schema+json")
@@ -226,6 +233,8 @@ def queryables(request: Request, collection_id: str, who: Caller, catalog: Catal
 @router.get("/collections/{collection_id}/schema", summary="Schema of the features")
 def schema(request: Request, collection_id: str, who: Caller, catalog: Catalog, f: str | None = None):
     fmt = negotiate(request, f)
+    if rec := find_records(collection_id):
+        return record_routes.schema(request, rec, who, fmt, queryables=False)
     layer = catalog.layer(collection_id, who)
     return json_or_html(request, fmt, "queryables", _schema(request, layer, who, False), layer.title_id,
                         media_type="application/schema+json")

@@ -154,8 +154,14 @@ def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
                 cities: list[str] = typer.Option(None, help="limit the key to these Kemendagri kab/kota codes, "
                                                             "e.g. 12.75 (comma-separated or repeated; default all)"),
                 layers: list[str] = typer.Option(None, help="limit the key to these layer ids, e.g. zoning "
-                                                            "(comma-separated or repeated; default all)")) -> None:
-    """Create an API key, optionally limited to cities and layers, and print it (it cannot be shown again)."""
+                                                            "(comma-separated or repeated; default all)"),
+                opd: str = typer.Option(None, help="the OPD (SIPD kodeskpd) the key belongs to: it edits that OPD's "
+                                                   "programmes and their locations only"),
+                kecamatan: str = typer.Option(None, help="a kecamatan code, e.g. 12.75.01: a camat's key, reading "
+                                                         "that kecamatan's programmes with their notes, editing "
+                                                         "nothing")) -> None:
+    """Create an API key, optionally limited to cities and layers or naming an OPD or a kecamatan, and print it
+    (it cannot be shown again)."""
     from gis.data import auth
 
     def split(values: list[str] | None) -> list[str] | None:
@@ -163,28 +169,31 @@ def keys_create(role: str = typer.Option(..., help="analyst, planner or admin"),
 
     try:
         with db.make_engine(Settings(), pool_size=1).begin() as conn:
-            key_id, key = auth.create_key(conn, name, role, split(cities), split(layers))
+            key_id, key = auth.create_key(conn, name, role, split(cities), split(layers), opd, kecamatan)
     except PetaKotaError as exc:
         _fail(exc.detail)
-    typer.echo(f"key {key_id} for {name} ({role}; {_limits(split(cities), split(layers))}):")
+    typer.echo(f"key {key_id} for {name} ({role}; {_limits(split(cities), split(layers), opd, kecamatan)}):")
     typer.echo(key)
 
 
-def _limits(cities: list[str] | None, layers: list[str] | None) -> str:
+def _limits(cities: list[str] | None, layers: list[str] | None, opd: str | None = None,
+            kecamatan: str | None = None) -> str:
+    named = (f", OPD {opd}" if opd else "") + (f", kecamatan {kecamatan}" if kecamatan else "")
     return (f"cities {','.join(cities) if cities else 'all'}, "
-            f"layers {','.join(layers) if layers else 'all'}")
+            f"layers {','.join(layers) if layers else 'all'}{named}")
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List API keys (id, role, prefix, state, holder, the cities and layers it is limited to)."""
+    """List API keys (id, role, prefix, state, holder, the cities and layers it is limited to, its OPD or
+    kecamatan)."""
     from gis.data import auth
 
     with db.make_engine(Settings(), pool_size=1).connect() as conn:
         for k in auth.list_keys(conn):
             state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
             typer.echo(f"{k['id']:4d}  {k['role']:8s} pk_{k['prefix']}_...  {state:18s} {k['name']}  "
-                       f"[{_limits(k['cities'], k['layers'])}]")
+                       f"[{_limits(k['cities'], k['layers'], k['opd'], k['kecamatan'])}]")
 
 
 @keys_app.command("revoke")

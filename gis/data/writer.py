@@ -4,8 +4,8 @@ triggers record the history and bump the version), and after the commit tells th
 changed (so the next tile is fresh). Nothing is written when any step fails.
 
 The actor is a name (trusted callers: imports, scripts) or the `Principal` of an API key: a key limited to
-layers or cities is checked inside the same transaction, against the stored feature before the write and the
-new one after it, so a refused write leaves neither the feature nor its history changed."""
+layers or cities, or naming an OPD, is checked inside the same transaction, against the stored feature before
+the write and the new one after it, so a refused write leaves neither the feature nor its history changed."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class FeatureWriter:
         who = _key_holder(layer, actor)
         with inside_cities(), self.engine.begin() as conn:
             edits.set_actor(conn, who.name if who else actor, action)
-            if who and fid is not None:
+            if who and fid is not None:  # the city (and, for an OPD's key, the OPD) before and after the write
                 key_scope.check_city(conn, who, layer, fid, "stored")
             written = work(conn)
             if who and written.version is not None:
