@@ -118,12 +118,13 @@ def synthetic_tables(n_programmes: int = 500, n_locations: int = 2000, seed: int
 
 
 def write_synthetic_sipd(path, n_programmes: int = 500, n_locations: int = 2000, seed: int = 0,
-                         city: str = "12.75") -> Path:
-    """Write a synthetic programme file: .csv (long form) or .xlsx (three sheets). Returns the path."""
+                         city: str = "12.75", year: int = 2026) -> Path:
+    """Write a synthetic programme file of budget year `year`: .csv (long form) or .xlsx (three sheets). Returns
+    the path."""
     from gis.data.programmes import long_table
 
     path = Path(path)
-    tables = synthetic_tables(n_programmes, n_locations, seed, city)
+    tables = synthetic_tables(n_programmes, n_locations, seed, city, year)
     if path.suffix.lower() == ".csv":
         long_table(tables).to_csv(path, index=False)
     elif path.suffix.lower() == ".xlsx":
