@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.validation
 
 from gis.core.errors import InvalidInput
 from gis.data.programme_layout import (
@@ -375,12 +376,13 @@ def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = 
                 problems.add(f"orphan_{'indicator' if part == 'indikator' else 'location'}",
                              f"the programme {kode} of this {part} row is not in the file", **where)
                 continue
-            if kode not in programmes:
-                _cells(raw, cols, problems, where)  # its own problems still reported; the programme has others
-                continue
+            programme = programmes.get(kode)
+            if programme is None:  # the programme has problems; this row's own are reported too
+                tahun, kodeskpd, _ = kode.split("-", 2)
+                programme = {"kode": kode, "tahun": int(tahun), "kodeskpd": kodeskpd}
             if part == "indikator":
-                row = _indicator(raw, programmes[kode], facts, problems, where)
-                if row:
+                row = _indicator(raw, programme, facts, problems, where)
+                if row and kode in programmes:
                     key = (kode, row["kode"], row["periode"], row["wilayah_kode"] or "")
                     if key in seen_ind:
                         problems.add("duplicate_indicator", f"indicator {row['kode']} {row['periode']} "
@@ -394,7 +396,9 @@ def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = 
                 if long and same in seen_loc:
                     continue  # the same location repeated on another indicator row of its programme
                 seen_loc.add(same)
-                locations.extend(_locations(raw, programmes[kode], facts, problems, where))
+                located = _locations(raw, programme, facts, problems, where)
+                if kode in programmes:
+                    locations.extend(located)
     return _result(problems, tables, list(programmes.values()), indicators, locations, parts["lokasi"] is not None,
                    facts)
 
