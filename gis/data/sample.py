@@ -93,7 +93,8 @@ def load_sample_programmes(engine: Engine, code: str, force: bool = False) -> di
         edited = conn.execute(text(
             "SELECT count(*) FROM feature_history h WHERE h.layer = ANY(:layers) AND h.actor <> :loader "
             "AND coalesce(h.after, h.before) ->> (CASE WHEN h.layer = 'programmes' THEN 'kode' "
-            "ELSE 'programme_kode' END) = ANY(:k)"),
+            "ELSE 'programme_kode' END) = ANY(:k) AND h.id > (SELECT coalesce(max(l.id), 0) FROM feature_history l "
+            "WHERE l.layer = h.layer AND l.feature_id = h.feature_id AND l.actor = :loader)"),
             {"layers": ["programmes", "programme_indicators", "programme_points", "programme_lines",
                         "programme_areas"], "loader": LOADER, "k": kodes}).scalar()
     if edited and not force:

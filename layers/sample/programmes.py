@@ -313,7 +313,7 @@ def sample_tables(conn: Connection, city: str = "12.75") -> dict[str, pd.DataFra
                                   "periode": f"{YEAR}-{periode}" if periode else str(YEAR), "target": target,
                                   "kodewilayah": w, "sumber": sumber})
         for nama, geom in located:
-            lokasi.append({**key, "namalokasi": nama, "wkt": shapely.to_wkt(geom, rounding_precision=7)})
+            lokasi.append({**key, "namalokasi": nama, "wkt": shapely.to_wkt(geom, rounding_precision=-1)})
     return {"program": pd.DataFrame(program), "indikator": pd.DataFrame(indikator), "lokasi": pd.DataFrame(lokasi)}
 
 
