@@ -231,3 +231,21 @@ def test_the_cli_imports_reports_and_exits_1_on_a_bad_file(engine, settings, tmp
     assert set(pd.read_excel(out, sheet_name=None)) == {"program", "indikator", "lokasi"}
     unknown = _cli(settings, "export", str(out), "--city", "12.99")
     assert unknown.exit_code == 1 and "no city '12.99'" in unknown.output
+
+
+def test_the_documented_layout_and_example_are_the_importer_s(engine, tmp_path):
+    from pathlib import Path
+
+    from gis.data.programme_layout import CODES, COLUMNS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "programmes-import.md").read_text()
+    assert not [c.name for c in COLUMNS if f"| `{c.name}` |" not in doc]
+    assert not [code for code in CODES if f"| `{code}` |" not in doc]
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "contoh.csv"
+    path.write_text(example, encoding="utf-8")
+    report = import_programmes(engine, path, "12.75", by="uji", dry_run=True)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.programmes["inserted"] + report.programmes["updated"] + report.programmes["unchanged"] == 1
+    assert report.indicators["inserted"] + report.indicators["updated"] + report.indicators["unchanged"] == 3
+    assert report.locations["inserted"] == 1
