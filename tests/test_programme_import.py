@@ -23,6 +23,16 @@ KEY = ["tahun", "kodeskpd", "kodesubkegiatan"]
 LAYERS = {"Point": "programme_points", "LineString": "programme_lines", "Polygon": "programme_areas"}
 
 
+@pytest.fixture(autouse=True)
+def _no_test_programmes_left(engine):
+    """The test years' programmes go when a test ends: the session's sample city stays as loaded."""
+    yield
+    with engine.begin() as conn:
+        for t in ("programme_points", "programme_lines", "programme_areas"):
+            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^20[3-4][0-9]-'"))
+        conn.execute(text("DELETE FROM programmes WHERE tahun BETWEEN 2030 AND 2049"))
+
+
 def _history(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM feature_history")).scalar()

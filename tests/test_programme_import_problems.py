@@ -14,6 +14,16 @@ YEAR = 2036
 SUB = "kodesubkegiatan"
 
 
+@pytest.fixture(autouse=True)
+def _no_test_programmes_left(engine):
+    """The test years' programmes go when a test ends: the session's sample city stays as loaded."""
+    yield
+    with engine.begin() as conn:
+        for t in ("programme_points", "programme_lines", "programme_areas"):
+            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^20[3-4][0-9]-'"))
+        conn.execute(text("DELETE FROM programmes WHERE tahun BETWEEN 2030 AND 2049"))
+
+
 def _tables() -> dict[str, pd.DataFrame]:
     return {k: v.astype(object) for k, v in synthetic_tables(4, 8, 11, "12.75", YEAR).items()}
 

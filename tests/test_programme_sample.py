@@ -50,7 +50,7 @@ def test_the_sample_has_programmes_of_many_opds_with_a_year_of_progress(engine):
 
 
 def test_the_estate_is_one_programme_of_the_project_in_hectares(engine):
-    estate = _read(engine, "SELECT * FROM programmes WHERE project_slug = :s", s=ESTATE_SLUG)
+    estate = _read(engine, "SELECT * FROM programmes WHERE project_slug = :s AND tahun = 2026", s=ESTATE_SLUG)
     assert len(estate) == 1
     kode = estate.kode.iloc[0]
     indicators = _read(engine, "SELECT * FROM programme_indicators WHERE programme_kode = :k ORDER BY batas_periode",

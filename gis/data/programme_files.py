@@ -10,6 +10,7 @@ its programme's columns and, when it has them, one indicator-period and/or one l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,16 +18,12 @@ import pandas as pd
 import shapely
 import shapely.validation
 
-from gis.core.errors import InvalidInput
 from gis.data.programme_layout import (
     BY_NAME,
     COLUMNS,
     KEY,
     PART_COLUMNS,
-    SHEETS,
     Problems,
-    check_column_map,
-    normalise,
     parse_bool,
     parse_code,
     parse_date,
@@ -34,6 +31,7 @@ from gis.data.programme_layout import (
     parse_rupiah,
     parse_year,
     period_end,
+    read_tables,
 )
 from layers.programmes import INDICATOR_SOURCES
 
@@ -44,9 +42,7 @@ INDICATOR_FIELDS = ["programme_kode", *(c.db for c in COLUMNS if c.part == "indi
 LOCATION_FIELDS = ["programme_kode", "layer", "nama", "kodeskpd", "kecamatan_kode", "kelurahan_kode", "keterangan"]
 _PARSERS = {"code": (parse_code, "bad_code"), "year": (parse_year, "bad_year"), "rupiah": (parse_rupiah, "bad_number"),
             "number": (parse_number, "bad_number"), "date": (parse_date, "bad_date"), "bool": (parse_bool, "bad_value")}
-_SHEET_NAMES = {"program": "program", "programme": "program", "programmes": "program", "indikator": "indikator",
-                "indicator": "indikator", "indicators": "indikator", "lokasi": "lokasi", "location": "lokasi",
-                "locations": "lokasi"}
+
 
 
 @dataclass(frozen=True)
@@ -59,6 +55,11 @@ class CityFacts:
     kelurahan: gpd.GeoDataFrame
     kecamatan: frozenset[str]
     projects: frozenset[str]
+
+    @cached_property
+    def kecamatan_of(self) -> dict[str, str]:
+        """kelurahan code -> kecamatan code"""
+        return dict(zip(self.kelurahan["kode"], self.kelurahan["kecamatan_kode"], strict=True))
 
 
 @dataclass
@@ -73,48 +74,6 @@ class ProgrammeFile:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def read_tables(path: Path, column_map: dict | None = None) -> dict[str | None, pd.DataFrame]:
-    """The file's tables as text cells under layout column names: {None: long table} or {sheet: table}."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            with path.open(encoding="utf-8-sig") as f:
-                head = f.readline()
-            sep = ";" if head.count(";") > head.count(",") else ","
-            raw = {None: pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)}
-        elif suffix == ".xlsx":
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
-            named = {_SHEET_NAMES[normalise(s)]: f for s, f in sheets.items() if normalise(s) in _SHEET_NAMES}
-            if "program" in named:
-                raw = named
-            elif len(sheets) == 1:
-                raw = {None: next(iter(sheets.values()))}
-            else:
-                raise InvalidInput(f"{path.name}: an XLSX of several sheets needs the sheets {', '.join(SHEETS)} "
-                                   f"(it has {', '.join(map(str, sheets))})")
-        else:
-            raise InvalidInput(f"{path.name}: give a .csv or .xlsx file")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path.name} cannot be read as {suffix[1:].upper()}: {exc}") from None
-    renames = {normalise(c.name): c.name for c in COLUMNS}
-    renames.update({normalise(c.db): c.name for c in COLUMNS if c.db and c.part == "program"})
-    renames.update(check_column_map(column_map or {}))
-    out = {}
-    for sheet, frame in raw.items():
-        names = [renames.get(normalise(c)) for c in frame.columns]
-        doubled = {n for n in names if n and names.count(n) > 1}
-        if doubled:
-            raise InvalidInput(f"{path.name}{' sheet ' + sheet if sheet else ''}: several columns are read as "
-                               f"{', '.join(sorted(doubled))}; rename one or fix the column map")
-        frame = frame.loc[:, [n is not None for n in names]]
-        frame.columns = [n for n in names if n]
-        out[sheet] = frame.fillna("").astype(str).apply(lambda s: s.str.strip())
-    return out
 
 
 def _missing(frame: pd.DataFrame, names, sheet, problems: Problems) -> bool:
@@ -221,7 +180,7 @@ def _indicator(raw: dict, programme: dict, facts: CityFacts, problems: Problems,
 
 
 def _kelurahan_codes(facts: CityFacts) -> dict[str, str]:
-    return dict(zip(facts.kelurahan["kode"], facts.kelurahan["kecamatan_kode"], strict=True))
+    return facts.kecamatan_of
 
 
 def _geometry(raw: dict, facts: CityFacts, problems: Problems, where: dict):
@@ -292,19 +251,22 @@ def _fill_wilayah(locations: gpd.GeoDataFrame, facts: CityFacts) -> None:
     todo = locations.index[locations.kelurahan_kode.isna()]
     if not len(todo) or facts.kelurahan.empty:
         return
-    geoms = locations.geometry.loc[todo].values
+    geoms = locations.geometry.loc[todo].to_numpy()
     lines = shapely.get_type_id(geoms) == 5  # MultiLineString: the point halfway along
     middles = shapely.point_on_surface(geoms)
     middles[lines] = shapely.line_interpolate_point(geoms[lines], 0.5, normalized=True)
-    tree = shapely.STRtree(facts.kelurahan.geometry.values)
-    found = tree.query_nearest(middles, all_matches=False)
-    at = dict(zip(found[0], found[1], strict=True))
-    kel = facts.kelurahan.reset_index(drop=True)
-    for n, i in enumerate(todo):
-        k = kel.iloc[at[n]]
-        locations.at[i, "kelurahan_kode"] = k["kode"]
-        if locations.at[i, "kecamatan_kode"] is None or pd.isna(locations.at[i, "kecamatan_kode"]):
-            locations.at[i, "kecamatan_kode"] = k["kecamatan_kode"]
+    found = shapely.STRtree(facts.kelurahan.geometry.to_numpy()).query_nearest(middles, all_matches=False)
+    first = pd.Series(found[1], index=found[0])
+    nearest = first[~first.index.duplicated()].sort_index().to_numpy()  # one kelurahan per location, in order
+    locations.loc[todo, "kelurahan_kode"] = facts.kelurahan["kode"].to_numpy()[nearest]
+    no_kecamatan = todo[locations.loc[todo, "kecamatan_kode"].isna().to_numpy()]
+    kecamatan = dict(zip(facts.kelurahan["kode"], facts.kelurahan["kecamatan_kode"], strict=True))
+    locations.loc[no_kecamatan, "kecamatan_kode"] = locations.loc[no_kecamatan, "kelurahan_kode"].map(kecamatan)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in frame.to_numpy(dtype=object).tolist()]
 
 
 def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = None) -> ProgrammeFile:
@@ -329,7 +291,7 @@ def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = 
     programmes: dict[str, dict] = {}
     defined: dict[str, list] = {}  # kode -> [(row number, programme cells)]
     program_cols = [n for n in PART_COLUMNS["program"] if n in parts["program"].columns]
-    for n, raw in enumerate(parts["program"].to_dict("records"), start=2):
+    for n, raw in enumerate(_rows(parts["program"]), start=2):
         if long and not any(raw.get(c) for c in program_cols if c not in KEY):
             continue  # a row naming its programme by key only (its indicator or location)
         where = {"rows": (n,), "sheet": sheet("program")}
@@ -364,7 +326,7 @@ def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = 
         if frame is None:
             continue
         cols = [c for c in PART_COLUMNS[part] if c in frame.columns]
-        for n, raw in enumerate(frame.to_dict("records"), start=2):
+        for n, raw in enumerate(_rows(frame), start=2):
             if not any(raw.get(c) for c in cols):
                 continue
             where = {"rows": (n,), "sheet": sheet(part)}

@@ -1,6 +1,6 @@
-"""The programme file layout (a SIPD-style Renja export; docs/programmes-import.md): its columns, how a cell is
-read (codes stay text, Indonesian number and date writing accepted) and the problems a file can have, each with
-a stable code. No database, no file reading: programme_files.py reads and checks a file with these."""
+"""The programme file layout (a SIPD-style Renja export; docs/programmes-import.md): its columns, how a file's
+tables and cells are read (codes stay text, Indonesian number and date writing accepted) and the problems a file
+can have, each with a stable code. No database: programme_files.py checks a file with these."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+
+import pandas as pd
 
 from gis.core.errors import InvalidInput
 
@@ -249,3 +252,50 @@ def period_end(periode: str) -> tuple[int, date] | None:
     month = 12 if part is None else {"S1": 6, "S2": 12, "T1": 3, "T2": 6, "T3": 9, "T4": 12}[part]
     day = 31 if month in (3, 12) else 30
     return year, date(year, month, day)
+
+
+_SHEET_NAMES = {"program": "program", "programme": "program", "programmes": "program", "indikator": "indikator",
+                "indicator": "indikator", "indicators": "indikator", "lokasi": "lokasi", "location": "lokasi",
+                "locations": "lokasi"}
+
+
+def read_tables(path: Path, column_map: dict | None = None) -> dict[str | None, pd.DataFrame]:
+    """The file's tables as text cells under layout column names: {None: long table} or {sheet: table}."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open(encoding="utf-8-sig") as f:
+                head = f.readline()
+            sep = ";" if head.count(";") > head.count(",") else ","
+            raw = {None: pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)}
+        elif suffix == ".xlsx":
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
+            named = {_SHEET_NAMES[normalise(s)]: f for s, f in sheets.items() if normalise(s) in _SHEET_NAMES}
+            if "program" in named:
+                raw = named
+            elif len(sheets) == 1:
+                raw = {None: next(iter(sheets.values()))}
+            else:
+                raise InvalidInput(f"{path.name}: an XLSX of several sheets needs the sheets {', '.join(SHEETS)} "
+                                   f"(it has {', '.join(map(str, sheets))})")
+        else:
+            raise InvalidInput(f"{path.name}: give a .csv or .xlsx file")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path.name} cannot be read as {suffix[1:].upper()}: {exc}") from None
+    renames = {normalise(c.name): c.name for c in COLUMNS}
+    renames.update({normalise(c.db): c.name for c in COLUMNS if c.db and c.part == "program"})
+    renames.update(check_column_map(column_map or {}))
+    out = {}
+    for sheet, frame in raw.items():
+        names = [renames.get(normalise(c)) for c in frame.columns]
+        doubled = {n for n in names if n and names.count(n) > 1}
+        if doubled:
+            raise InvalidInput(f"{path.name}{' sheet ' + sheet if sheet else ''}: several columns are read as "
+                               f"{', '.join(sorted(doubled))}; rename one or fix the column map")
+        frame = frame.loc[:, [n is not None for n in names]]
+        frame.columns = [n for n in names if n]
+        out[sheet] = frame.fillna("").astype(str).apply(lambda s: s.str.strip())
+    return out

@@ -77,7 +77,9 @@ def city_facts(conn: Connection, city: str) -> CityFacts:
                                  geometry=[shapely.from_wkb(bytes(r.wkb)) for r in kel], crs=4326)
     kecamatan = {r[0] for r in conn.execute(text("SELECT kode FROM kecamatan WHERE kabkota = :c"), {"c": city})}
     projects = {r[0] for r in conn.execute(text("SELECT slug FROM projects WHERE kabkota = :c"), {"c": city})}
-    return CityFacts(city, shapely.from_wkb(bytes(wkb)).buffer(CITY_TOLERANCE_DEG), kelurahan,
+    area = shapely.from_wkb(bytes(wkb)).buffer(CITY_TOLERANCE_DEG)
+    shapely.prepare(area)  # covered-by tests for thousands of locations
+    return CityFacts(city, area, kelurahan,
                      frozenset(kecamatan), frozenset(projects))
 
 
