@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from gis.cli.main import app
 from gis.core.errors import InvalidInput
-from gis.data.programmes import export_programmes, import_programmes
+from gis.data.programmes import export_programmes, import_programmes, long_table
 from layers.sample.programmes import synthetic_tables, write_synthetic_sipd
 
 KEY = ["tahun", "kodeskpd", "kodesubkegiatan"]
@@ -259,3 +259,26 @@ def test_the_documented_layout_and_example_are_the_importer_s(engine, tmp_path):
     assert report.programmes["inserted"] + report.programmes["updated"] + report.programmes["unchanged"] == 1
     assert report.indicators["inserted"] + report.indicators["updated"] + report.indicators["unchanged"] == 3
     assert report.locations["inserted"] == 1
+
+
+def test_a_spreadsheet_csv_with_semicolons_indonesian_numbers_and_dates_reads_as_written(engine, tmp_path):
+    tables = {k: v.astype(object) for k, v in synthetic_tables(3, 3, 12, "12.75", 2040).items()}
+    program = tables["program"]
+    program.loc[0, "namaskpd"] = "Dinas Pekerjaan Umum – Bidang Bina Marga"  # an en dash, as Excel saves it
+    program.loc[0, "pagu"] = "Rp 1.250.000.000,00"
+    program.loc[0, "tanggalselesai"] = "30/11/2040"
+    tables["indikator"].loc[0, "target"] = "2,5"
+    path = tmp_path / "ekspor-sipd.csv"
+    long_table(tables).to_csv(path, index=False, sep=";", encoding="cp1252")
+    report = import_programmes(engine, path, "12.75", by="uji")
+    assert report.ok, [str(p) for p in report.problems]
+    kode = f"2040-{program.kodeskpd[0]}-{program.kodesubkegiatan[0]}"
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT nama_skpd, pagu_rp, tanggal_selesai::text FROM programmes WHERE kode = :k"),
+                           {"k": kode}).one()
+        target = conn.execute(text("SELECT target FROM programme_indicators WHERE programme_kode = :k AND "
+                                   "periode = :p AND wilayah_kode IS NOT DISTINCT FROM :w"),
+                              {"k": kode, "p": tables["indikator"].periode[0],
+                               "w": tables["indikator"].kodewilayah[0]}).scalar()
+    assert tuple(row) == ("Dinas Pekerjaan Umum – Bidang Bina Marga", 1_250_000_000, "2040-11-30")
+    assert target == 2.5

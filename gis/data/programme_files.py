@@ -371,7 +371,7 @@ def _result(problems: Problems, tables, programmes, indicators, locations, has_l
     if facts is not None and len(located):
         _fill_wilayah(located, facts)
     return ProgrammeFile(
-        programmes=pd.DataFrame(programmes, columns=PROGRAMME_FIELDS),
-        indicators=pd.DataFrame(indicators, columns=INDICATOR_FIELDS),
+        programmes=pd.DataFrame(programmes, columns=PROGRAMME_FIELDS, dtype=object),  # whole rupiah stay int
+        indicators=pd.DataFrame(indicators, columns=INDICATOR_FIELDS, dtype=object),
         locations=located, problems=sorted(problems.items, key=lambda p: (p.sheet or "", p.rows, p.code)),
         rows=sum(len(t) for t in tables.values()), has_locations=has_locations)

@@ -267,10 +267,15 @@ def read_tables(path: Path, column_map: dict | None = None) -> dict[str | None, 
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            with path.open(encoding="utf-8-sig") as f:
-                head = f.readline()
-            sep = ";" if head.count(";") > head.count(",") else ","
-            raw = {None: pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)}
+            data = path.read_bytes()
+            try:
+                encoding = "utf-8-sig"
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                encoding = "cp1252"  # saved as "CSV" by a spreadsheet on Windows
+            head = data.decode(encoding, errors="replace").split("\n", 1)[0]
+            sep = ";" if head.count(";") > head.count(",") else ","  # a comma-decimal locale writes ;
+            raw = {None: pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep)}
         elif suffix == ".xlsx":
             sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
             named = {_SHEET_NAMES[normalise(s)]: f for s, f in sheets.items() if normalise(s) in _SHEET_NAMES}
