@@ -174,3 +174,18 @@ def test_a_programme_key_held_for_another_city_is_refused(engine, tmp_path):
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM programmes WHERE kode = :k"), {"k": kode})
+
+
+def test_in_the_long_form_a_repeated_indicator_row_counts_once_and_a_different_one_is_refused(engine, tmp_path):
+    frame = long_table(_tables()).astype(object)
+    indicator_row = frame.index[frame.kodeindikator.notna()][0]
+    repeated = pd.concat([frame, frame.loc[[indicator_row]]], ignore_index=True)
+    path = tmp_path / "renja.csv"
+    repeated.to_csv(path, index=False)
+    report = import_programmes(engine, path, "12.75", by="uji", dry_run=True)
+    assert report.ok and report.indicators["inserted"] == frame.kodeindikator.notna().sum()
+    repeated.loc[len(repeated) - 1, "target"] = 999
+    repeated.to_csv(path, index=False)
+    (problem,) = import_programmes(engine, path, "12.75", by="uji").problems
+    assert problem.code == "duplicate_indicator" and problem.rows == (len(repeated) + 1,)
+    assert f"also on row {indicator_row + 2}" in problem.message

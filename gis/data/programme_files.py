@@ -44,7 +44,6 @@ _PARSERS = {"code": (parse_code, "bad_code"), "year": (parse_year, "bad_year"), 
             "number": (parse_number, "bad_number"), "date": (parse_date, "bad_date"), "bool": (parse_bool, "bad_value")}
 
 
-
 @dataclass(frozen=True)
 class CityFacts:
     """What a file is checked against: the city's code, its boundary (EPSG:4326, a little widened), its kelurahan
@@ -344,15 +343,17 @@ def read_programme_file(path: Path, facts: CityFacts, column_map: dict | None = 
                 programme = {"kode": kode, "tahun": int(tahun), "kodeskpd": kodeskpd}
             if part == "indikator":
                 row = _indicator(raw, programme, facts, problems, where)
-                if row and kode in programmes:
-                    key = (kode, row["kode"], row["periode"], row["wilayah_kode"] or "")
-                    if key in seen_ind:
+                if row:
+                    key, cells = (kode, row["kode"], row["periode"], row["wilayah_kode"] or ""), \
+                        tuple(raw.get(c, "") for c in cols)
+                    if key not in seen_ind:
+                        seen_ind[key] = (n, cells)
+                        if kode in programmes:
+                            indicators.append(row)
+                    elif not long or seen_ind[key][1] != cells:  # long form: the same row repeated counts once
                         problems.add("duplicate_indicator", f"indicator {row['kode']} {row['periode']} "
-                                     f"{row['wilayah_kode'] or '(whole city)'} is also on row {seen_ind[key]}",
+                                     f"{row['wilayah_kode'] or '(whole city)'} is also on row {seen_ind[key][0]}",
                                      **where)
-                    else:
-                        seen_ind[key] = n
-                        indicators.append(row)
             else:
                 same = (kode, *(raw.get(c, "") for c in cols))
                 if long and same in seen_loc:
