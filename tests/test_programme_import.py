@@ -282,3 +282,20 @@ def test_a_spreadsheet_csv_with_semicolons_indonesian_numbers_and_dates_reads_as
                                "w": tables["indikator"].kodewilayah[0]}).scalar()
     assert tuple(row) == ("Dinas Pekerjaan Umum – Bidang Bina Marga", 1_250_000_000, "2040-11-30")
     assert target == 2.5
+
+
+def test_the_cli_reads_a_column_map_and_refuses_a_bad_one(engine, settings, tmp_path):
+    tables = synthetic_tables(3, 3, 13, "12.75", 2042)
+    path = tmp_path / "sipd.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        for name, frame in tables.items():
+            frame.rename(columns={"namaskpd": "Nama OPD"}).to_excel(writer, sheet_name=name, index=False)
+    good, broken, wrong = tmp_path / "kolom.json", tmp_path / "rusak.json", tmp_path / "salah.json"
+    good.write_text(json.dumps({"nama_skpd": "Nama OPD"}))
+    broken.write_text('{"nama_skpd": ')
+    wrong.write_text(json.dumps({"nama_dinas": "Nama OPD"}))
+    done = _cli(settings, "import", str(path), "--city", "12.75", "--column-map", str(good))
+    assert done.exit_code == 0 and "programmes 3 new" in done.output, done.output
+    for bad, message in ((broken, "is not valid JSON"), (wrong, "'nama_dinas' is not a column of the layout")):
+        result = _cli(settings, "import", str(path), "--city", "12.75", "--column-map", str(bad))
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
