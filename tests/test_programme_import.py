@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -55,6 +56,13 @@ def _snapshot(engine, year: int) -> dict[str, pd.DataFrame]:
             f"encode(ST_AsBinary(geom), 'hex') AS wkb FROM {t} WHERE programme_kode LIKE :p"
             for t in LAYERS.values()) + " ORDER BY programme_kode, layer, nama, wkb"), conn, params=like)
     return {"programmes": programmes, "indicators": indicators, "locations": locations}
+
+
+def _location_ids(engine, kode: str) -> dict[str, tuple[str, int]]:
+    with engine.connect() as conn:
+        return {r.nama: (r.layer, r.id) for r in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{t}' AS layer, id, nama FROM {t} WHERE programme_kode = :k" for t in LAYERS.values())),
+            {"k": kode})}
 
 
 def _forget(engine, year: int) -> None:
@@ -129,8 +137,14 @@ def test_the_same_file_twice_writes_nothing_and_a_dry_run_writes_nothing(engine,
                           "VALUES (:k, '2032-03-01', 'berjalan', 'PPTK')"), {"k": kode})
     tables = synthetic_tables(20, 60, 4, "12.75", 2032)
     tables["program"].loc[0, "pagu"] = 123_000_000
-    moved = tables["lokasi"].index[tables["lokasi"].kodesubkegiatan == tables["program"].kodesubkegiatan[0]]
-    tables["lokasi"].loc[moved[0], "namalokasi"] = "Lokasi dipindah"
+    own = tables["lokasi"].index[tables["lokasi"].kodesubkegiatan == tables["program"].kodesubkegiatan[0]]
+    assert len(own) >= 3
+    renamed, moved = own[0], own[1]
+    old_name = tables["lokasi"].namalokasi[renamed]
+    tables["lokasi"].loc[renamed, "namalokasi"] = "Lokasi baru"
+    shifted = shapely.affinity.translate(shapely.from_wkt(tables["lokasi"].wkt[moved]), 0.0003, 0.0002)
+    tables["lokasi"].loc[moved, "wkt"] = shifted.wkt
+    ids_before = _location_ids(engine, kode)
     changed = tmp_path / "renja-2.xlsx"
     with pd.ExcelWriter(changed) as writer:
         for name, frame in tables.items():
@@ -140,6 +154,12 @@ def test_the_same_file_twice_writes_nothing_and_a_dry_run_writes_nothing(engine,
     third = import_programmes(engine, changed, "12.75", by="uji")
     assert third.programmes == {"inserted": 0, "updated": 1, "unchanged": 19}
     assert third.locations["programmes_relocated"] == 1
+    assert (third.locations["inserted"], third.locations["updated"], third.locations["removed"]) == (1, 1, 1)
+    ids_after = _location_ids(engine, kode)
+    # the moved location keeps its id (and with it its history and attachments), as do those left alone
+    assert ids_after[tables["lokasi"].namalokasi[moved]] == ids_before[tables["lokasi"].namalokasi[moved]]
+    assert {n: i for n, i in ids_after.items() if n != "Lokasi baru"} == \
+        {n: i for n, i in ids_before.items() if n != old_name}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT pagu_rp FROM programmes WHERE kode = :k"), {"k": kode}).scalar() == 123e6
         assert conn.execute(text("SELECT count(*) FROM programme_progress WHERE programme_kode = :k"),
@@ -258,7 +278,7 @@ def test_the_documented_layout_and_example_are_the_importer_s(engine, tmp_path):
     assert report.ok, [str(p) for p in report.problems]
     assert report.programmes["inserted"] + report.programmes["updated"] + report.programmes["unchanged"] == 1
     assert report.indicators["inserted"] + report.indicators["updated"] + report.indicators["unchanged"] == 3
-    assert report.locations["inserted"] == 1
+    assert report.locations["inserted"] + report.locations["updated"] + report.locations["unchanged"] == 1
 
 
 def test_a_spreadsheet_csv_with_semicolons_indonesian_numbers_and_dates_reads_as_written(engine, tmp_path):

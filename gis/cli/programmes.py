@@ -48,8 +48,9 @@ def programmes_import(
     by: str = typer.Option(None, "--by", help="who imports it (kept in the history); default: the system user"),
 ) -> None:
     """Check a programme file and, when it has no problem, write it in one transaction: programmes and
-    indicators are added or updated, the locations of the programmes in the file replaced; progress updates are
-    never touched. Exit code 1, nothing written, when any row is bad; each is named with its row and code."""
+    indicators are added or updated, the locations of the programmes in the file brought to the file's; progress
+    updates are never touched. Exit code 1, nothing written, when any row is bad; each is named with its row
+    and code."""
     from gis.data.programmes import import_programmes
 
     mapping = _read_map(column_map) if column_map else None
@@ -72,8 +73,8 @@ def programmes_import(
     p, i, loc = result.programmes, result.indicators, result.locations
     typer.echo(f"{result.city}: programmes {p['inserted']} new, {p['updated']} updated, {p['unchanged']} unchanged; "
                f"indicator rows {i['inserted']} new, {i['updated']} updated, {i['unchanged']} unchanged; "
-               f"locations of {loc['programmes_relocated']} programmes replaced ({loc['inserted']} written, "
-               f"{loc['removed']} removed)")
+               f"locations {loc['inserted']} new, {loc['updated']} updated, {loc['removed']} removed, "
+               f"{loc['unchanged']} unchanged")
     if dry_run:
         typer.echo("dry run: nothing was written")
 

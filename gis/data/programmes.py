@@ -3,8 +3,9 @@ against the city and, when it has no problem at all, writes it in one transactio
 same layout back, so an export imports again to the same content.
 
 An import upserts programmes on their kode (tahun-kodeskpd-kodesubkegiatan) and indicators on (programme,
-kode, periode, wilayah); it replaces the locations of the programmes in the file when the file has location
-columns; it never deletes a programme, an indicator or a progress update. Only what differs is written, so the
+kode, periode, wilayah); when the file has location columns it brings the locations of the programmes in the file
+to the file's (a location moved is updated in place, keeping its id and attachments); it never deletes a
+programme, an indicator or a progress update. Only what differs is written, so the
 same file twice writes nothing (and adds no history)."""
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     programmes: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0})
     indicators: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "unchanged": 0})
-    locations: dict = field(default_factory=lambda: {"inserted": 0, "removed": 0, "programmes_relocated": 0})
+    locations: dict = field(default_factory=lambda: {"inserted": 0, "updated": 0, "removed": 0, "unchanged": 0,
+                                                     "programmes_relocated": 0})
 
     @property
     def ok(self) -> bool:
@@ -93,14 +95,43 @@ def _location_rows(frame: gpd.GeoDataFrame) -> list[tuple]:
              r["keterangan"], shapely.to_wkb(r["geometry"])) for r in _records(frame)]
 
 
-def _stored_locations(conn: Connection, kodes: list[str]) -> dict[str, list[tuple]]:
-    out: dict[str, list[tuple]] = {}
+def _stored_locations(conn: Connection, kodes: list[str]) -> dict[str, list[tuple[int, tuple]]]:
+    """Each programme's stored locations as (id, row) with rows shaped like _location_rows'."""
+    out: dict[str, list[tuple[int, tuple]]] = {}
     for layer in LAYERS:
         for r in conn.execute(text(
-                f"SELECT programme_kode, nama, kodeskpd, kecamatan_kode, kelurahan_kode, keterangan, "
+                f"SELECT id, programme_kode, nama, kodeskpd, kecamatan_kode, kelurahan_kode, keterangan, "
                 f"ST_AsBinary(geom) FROM {layer} WHERE programme_kode = ANY(:k)"), {"k": kodes}):
-            out.setdefault(r[0], []).append((r[0], layer, *r[1:6], bytes(r[6])))
+            out.setdefault(r[1], []).append((r[0], (r[1], layer, *r[2:7], bytes(r[7]))))
     return out
+
+
+def _location_changes(wanted: list[tuple], stored: list[tuple[int, tuple]]):
+    """What turns a programme's stored locations into the wanted ones, keeping every location that stays as it
+    is and, where a layer has one location of a name on both sides, updating it in place (its id, history and
+    attachments kept): (unchanged count, updates [(id, row)], deletions [(layer, id)], insertions [row])."""
+    remaining = list(wanted)
+    leftover = []
+    for fid, row in stored:
+        if row in remaining:
+            remaining.remove(row)
+        else:
+            leftover.append((fid, row))
+    unchanged = len(stored) - len(leftover)
+
+    def by_name(rows) -> dict:
+        groups: dict = {}
+        for item in rows:
+            row = item[1] if isinstance(item[0], int) else item
+            groups.setdefault((row[1], row[2]), []).append(item)
+        return groups
+
+    old, new = by_name(leftover), by_name(remaining)
+    pairs = {k for k in old.keys() & new.keys() if len(old[k]) == len(new[k]) == 1}
+    updates = [(old[k][0][0], new[k][0]) for k in sorted(pairs)]
+    deletions = [(row[1], fid) for k, items in old.items() if k not in pairs for fid, row in items]
+    insertions = [row for k, rows in new.items() if k not in pairs for row in rows]
+    return unchanged, updates, deletions, insertions
 
 
 def import_programmes(engine: Engine, path: Path, city: str, by: str, column_map: dict | None = None,
@@ -171,27 +202,42 @@ def _write_indicators(conn: Connection, rows: list[dict], kodes: list[str], repo
 
 def _write_locations(conn: Connection, locations: gpd.GeoDataFrame, kodes: list[str], report: ImportReport,
                      dry_run: bool) -> None:
-    """Replace the locations of each programme whose locations in the file differ from those stored."""
+    """Bring each programme's stored locations to the file's: unchanged ones stay, a moved or re-described one
+    is updated in place, the others removed or added."""
     wanted: dict[str, list[tuple]] = {}
     for row in _location_rows(locations):
         wanted.setdefault(row[0], []).append(row)
     stored = _stored_locations(conn, kodes)
-    moved = [k for k in kodes if sorted(wanted.get(k, []), key=repr) != sorted(stored.get(k, []), key=repr)]
-    report.locations.update(programmes_relocated=len(moved),
-                            removed=sum(len(stored.get(k, [])) for k in moved),
-                            inserted=sum(len(wanted.get(k, [])) for k in moved))
-    if dry_run or not moved:
+    updates, deletions, insertions, relocated, unchanged = [], [], [], 0, 0
+    for kode in kodes:
+        same, up, gone, new = _location_changes(wanted.get(kode, []), stored.get(kode, []))
+        unchanged += same
+        updates += up
+        deletions += gone
+        insertions += new
+        relocated += bool(up or gone or new)
+    report.locations.update(programmes_relocated=relocated, inserted=len(insertions), updated=len(updates),
+                            removed=len(deletions), unchanged=unchanged)
+    if dry_run:
         return
-    for layer in LAYERS:
-        conn.execute(text(f"DELETE FROM {layer} WHERE programme_kode = ANY(:k)"), {"k": moved})
     fields = [f for f in LOCATION_FIELDS if f != "layer"]
+
+    def values(row: tuple) -> dict:
+        return dict(zip([*fields, "wkb"], (row[0], *row[2:]), strict=True))
+
     with inside_cities():
         for layer in LAYERS:
-            rows = [dict(zip([*fields, "wkb"], (r[0], *r[2:]), strict=True))
-                    for k in moved for r in wanted.get(k, []) if r[1] == layer]
-            if rows:
+            gone = [fid for kind, fid in deletions if kind == layer]
+            if gone:
+                conn.execute(text(f"DELETE FROM {layer} WHERE id = ANY(:ids)"), {"ids": gone})
+            moved = [{**values(row), "id": fid} for fid, row in updates if row[1] == layer]
+            if moved:
+                conn.execute(text(f"UPDATE {layer} SET {', '.join(f'{f} = :{f}' for f in fields)}, "
+                                  "geom = ST_GeomFromWKB(:wkb, 4326) WHERE id = :id"), moved)
+            added = [values(row) for row in insertions if row[1] == layer]
+            if added:
                 conn.execute(text(f"INSERT INTO {layer} ({', '.join(fields)}, geom) VALUES "
-                                  f"({', '.join(':' + f for f in fields)}, ST_GeomFromWKB(:wkb, 4326))"), rows)
+                                  f"({', '.join(':' + f for f in fields)}, ST_GeomFromWKB(:wkb, 4326))"), added)
 
 
 # Export: the same layout, so that an export imports again to the same content.
@@ -222,7 +268,7 @@ def export_tables(conn: Connection, city: str, year: int | None = None) -> dict[
     indikator = pd.DataFrame([{**keyed(r.programme_kode), **{_INDICATOR_NAMES[k]: _cell(v, k) for k, v in
                                                               r._mapping.items() if k in _INDICATOR_NAMES}}
                               for r in indicators], columns=[*KEY, *PART_COLUMNS["indikator"]], dtype=object)
-    located = sorted((row for rows in _stored_locations(conn, list(by_kode)).values() for row in rows),
+    located = sorted((row for rows in _stored_locations(conn, list(by_kode)).values() for _, row in rows),
                      key=lambda r: (r[0], r[1], r[2] or "", r[7]))
     lokasi = pd.DataFrame([{**keyed(r[0]), "namalokasi": r[2], "kodekecamatan": r[4], "kodekelurahan": r[5],
                             "keteranganlokasi": r[6],
