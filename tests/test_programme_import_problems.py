@@ -189,3 +189,18 @@ def test_in_the_long_form_a_repeated_indicator_row_counts_once_and_a_different_o
     (problem,) = import_programmes(engine, path, "12.75", by="uji").problems
     assert problem.code == "duplicate_indicator" and problem.rows == (len(repeated) + 1,)
     assert f"also on row {indicator_row + 2}" in problem.message
+
+
+def test_a_file_that_is_no_spreadsheet_is_refused_in_a_sentence(engine, tmp_path):
+    from gis.core.errors import InvalidInput
+
+    fake = tmp_path / "renja.xlsx"
+    fake.write_text("bukan spreadsheet")
+    with pytest.raises(InvalidInput, match="renja.xlsx cannot be read as XLSX"):
+        import_programmes(engine, fake, "12.75", by="uji")
+    other = tmp_path / "renja.ods"
+    other.write_text("x")
+    with pytest.raises(InvalidInput, match="give a .csv or .xlsx file"):
+        import_programmes(engine, other, "12.75", by="uji")
+    with pytest.raises(InvalidInput, match="no such file"):
+        import_programmes(engine, tmp_path / "tidak-ada.csv", "12.75", by="uji")

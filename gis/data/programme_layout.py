@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -288,7 +289,7 @@ def read_tables(path: Path, column_map: dict | None = None) -> dict[str | None, 
                                    f"(it has {', '.join(map(str, sheets))})")
         else:
             raise InvalidInput(f"{path.name}: give a .csv or .xlsx file")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except (ValueError, OSError, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as exc:
         raise InvalidInput(f"{path.name} cannot be read as {suffix[1:].upper()}: {exc}") from None
     renames = {normalise(c.name): c.name for c in COLUMNS}
     renames.update({normalise(c.db): c.name for c in COLUMNS if c.db and c.part == "program"})
