@@ -10,6 +10,7 @@ from tqdm import tqdm
 from gis.cli.assets import assets_app
 from gis.cli.city import adopted_line, city_app
 from gis.cli.population import population_app
+from gis.cli.programmes import programmes_app
 from gis.cli.rdtr import rdtr_app
 from gis.core import db
 from gis.core.errors import PetaKotaError
@@ -26,6 +27,7 @@ app.add_typer(city_app, name="city")
 app.add_typer(population_app, name="population")
 app.add_typer(rdtr_app, name="rdtr")
 app.add_typer(assets_app, name="assets")
+app.add_typer(programmes_app, name="programmes")
 
 
 def _fail(message: str) -> None:
@@ -71,7 +73,8 @@ def load_sample(if_empty: bool = typer.Option(False, help="only load when no kel
     else:
         steps = ["generating layers", "checking for edits", "writing rasters",
                  *[f"loading {x}" for x in _sample_layers()], "loading the raster registry",
-                 "importing the RDTR (zoning, special provisions, ITBX)"]
+                 "importing the RDTR (zoning, special provisions, ITBX)",
+                 "importing the programmes (SIPD-style file) and their progress"]
         try:
             with tqdm(total=len(steps), desc="load-sample", unit="step") as bar:
                 counts = load(engine, settings, progress=lambda step: (bar.set_postfix_str(step), bar.update(1)),
@@ -121,8 +124,9 @@ def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
 def _sample_layers() -> list[str]:
     from gis.data.sample import PLAN_LAYERS
     from layers import CATALOG
+    from layers.programmes import LOCATION_LAYERS
 
-    return [x for x in CATALOG if x not in PLAN_LAYERS]
+    return [x for x in CATALOG if x not in PLAN_LAYERS and x not in {layer.id for layer in LOCATION_LAYERS}]
 
 
 @app.command("import-boundaries")

@@ -74,7 +74,59 @@ def load_sample(engine: Engine, settings: Settings, progress: Callable[[str], No
         conn.execute(text(f"ANALYZE {', '.join(layers)}"))
     progress("importing the RDTR (zoning, special provisions, ITBX)")
     plan = import_sample_plan(engine, str(city.kota.kode.iloc[0]), city.layers, city.itbx, force)
-    return {**counts, "zoning": plan.zones, "zoning_overlays": plan.overlays}
+    progress("importing the programmes (SIPD-style file) and their progress")
+    programmes = load_sample_programmes(engine, str(city.kota.kode.iloc[0]), force)
+    return {**counts, "zoning": plan.zones, "zoning_overlays": plan.overlays, **programmes}
+
+
+def load_sample_programmes(engine: Engine, code: str, force: bool = False) -> dict:
+    """The sample's programmes go the way a city's go: written as a SIPD-style file and imported (only what
+    differs is written); then their progress updates, each added once. Programmes someone else edited since
+    are kept as they are unless `force`."""
+    from gis.data.edits import set_actor
+    from gis.data.programmes import import_programmes, long_table
+    from layers.sample.programmes import progress_rows, sample_tables
+
+    with engine.connect() as conn:
+        tables = sample_tables(conn, code)
+        kodes = [f"{p.tahun}-{p.kodeskpd}-{p.kodesubkegiatan}" for p in tables["program"].itertuples()]
+        edited = conn.execute(text(
+            "SELECT count(*) FROM feature_history h WHERE h.layer = ANY(:layers) AND h.actor <> :loader "
+            "AND coalesce(h.after, h.before) ->> (CASE WHEN h.layer = 'programmes' THEN 'kode' "
+            "ELSE 'programme_kode' END) = ANY(:k) AND h.id > (SELECT coalesce(max(l.id), 0) FROM feature_history l "
+            "WHERE l.layer = h.layer AND l.feature_id = h.feature_id AND l.actor = :loader)"),
+            {"layers": ["programmes", "programme_indicators", "programme_points", "programme_lines",
+                        "programme_areas"], "loader": LOADER, "k": kodes}).scalar()
+    if edited and not force:
+        return {"programmes": f"{len(kodes)} kept ({edited} edits since the sample was loaded)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "program_binjai_2026.csv"
+        long_table(tables).to_csv(path, index=False)
+        report = import_programmes(engine, path, code, by=LOADER)
+    if not report.ok:
+        raise InvalidInput(f"the sample programmes of {code} fail their checks: "
+                           + "; ".join(map(str, report.problems[:5])))
+    with engine.begin() as conn:
+        set_actor(conn, LOADER)
+        for row in progress_rows():
+            indicator = None
+            if row["indicator"]:
+                kode, periode, wilayah = row["indicator"]
+                indicator = conn.execute(text(
+                    "SELECT id FROM programme_indicators WHERE programme_kode = :p AND kode = :k AND periode = :pe "
+                    "AND wilayah_kode IS NOT DISTINCT FROM :w"),
+                    {"p": row["programme_kode"], "k": kode, "pe": periode, "w": wilayah}).scalar()
+            values = {**{k: v for k, v in row.items() if k != "indicator"}, "indicator_id": indicator}
+            conn.execute(text(
+                "INSERT INTO programme_progress (programme_kode, indicator_id, tanggal, realisasi, realisasi_rp, "
+                "status, catatan, oleh) SELECT :programme_kode, :indicator_id, :tanggal, :realisasi, :realisasi_rp, "
+                ":status, :catatan, :oleh WHERE NOT EXISTS (SELECT 1 FROM programme_progress WHERE "
+                "programme_kode = :programme_kode AND tanggal = :tanggal AND status = :status AND oleh = :oleh)"),
+                values)
+        progress = conn.execute(text("SELECT count(*) FROM programme_progress WHERE programme_kode = ANY(:k)"),
+                                {"k": kodes}).scalar()
+    return {"programmes": len(kodes), "programme_indicators": len(tables["indikator"]),
+            "programme_locations": len(tables["lokasi"]), "programme_progress": progress}
 
 
 def import_sample_plan(engine: Engine, code: str, layers: dict[str, gpd.GeoDataFrame], rules: list[dict],
