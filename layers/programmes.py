@@ -57,7 +57,7 @@ PROGRAMMES = Records(
     description_id="Satu baris per subkegiatan dan tahun, dengan kode SIPD, pagu dan realisasi anggaran",
     description_en="One row per sub-activity and year, with SIPD codes, budget and spending",
     fields=(
-        Field("kode", "text", "Kode", "Id", required=True),  # tahun-kodeskpd-kodesubkegiatan
+        Field("kode", "text", "Kode", "Id", required=True),  # programme_kode()
         Field("kabkota", "text", "Kode kab/kota", "City code", required=True),
         Field("kodepemda", "text", "Kode pemda (SIPD)", "Local government code (SIPD)"),
         Field("tahun", "integer", "Tahun", "Year", required=True),
@@ -126,6 +126,12 @@ PROGRAMME_PROGRESS = Records(
     public_rows="programme_kode IN (SELECT kode FROM programmes WHERE publik)",
     time_field="tanggal",
 )
+
+def programme_kode(city: str, tahun: int, kodeskpd: str, kodesubkegiatan: str) -> str:
+    """A programme's key: SIPD codes repeat in every local government (Dinas PUPR is 1.03.0.00.0.00.01.0000
+    everywhere), so the city leads: 12.75-2026-1.03.0.00.0.00.01.0000-1.03.03.2.01.0001."""
+    return f"{city}-{tahun}-{kodeskpd}-{kodesubkegiatan}"
+
 
 RECORDS = {r.id: r for r in (PROGRAMMES, PROGRAMME_INDICATORS, PROGRAMME_PROGRESS)}
 

@@ -30,7 +30,7 @@ def _no_test_programmes_left(engine):
     yield
     with engine.begin() as conn:
         for t in ("programme_points", "programme_lines", "programme_areas"):
-            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^20[3-4][0-9]-'"))
+            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^[0-9.]+-20[3-4][0-9]-'"))
         conn.execute(text("DELETE FROM programmes WHERE tahun BETWEEN 2030 AND 2049"))
 
 
@@ -40,7 +40,7 @@ def _history(engine) -> int:
 
 
 def _snapshot(engine, year: int) -> dict[str, pd.DataFrame]:
-    like = {"p": f"{year}-%"}
+    like = {"p": f"12.75-{year}-%"}
     with engine.connect() as conn:
         programmes = pd.read_sql(text(
             "SELECT kode, kabkota, kodepemda, tahun, kodeskpd, nama_skpd, kodeprogram, nama_program, kodekegiatan, "
@@ -68,8 +68,8 @@ def _location_ids(engine, kode: str) -> dict[str, tuple[str, int]]:
 def _forget(engine, year: int) -> None:
     with engine.begin() as conn:
         for t in LAYERS.values():
-            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode LIKE :p"), {"p": f"{year}-%"})
-        conn.execute(text("DELETE FROM programmes WHERE kode LIKE :p"), {"p": f"{year}-%"})
+            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode LIKE :p"), {"p": f"12.75-{year}-%"})
+        conn.execute(text("DELETE FROM programmes WHERE kode LIKE :p"), {"p": f"12.75-{year}-%"})
 
 
 def test_a_generated_file_of_500_programmes_and_2000_locations_lands_whole(engine, tmp_path):
@@ -99,7 +99,7 @@ def test_a_generated_file_of_500_programmes_and_2000_locations_lands_whole(engin
     assert (stored.to_numpy() == pagu.sort_index().to_numpy()).all()
     assert snap["programmes"].kodeskpd.str.endswith(".0000").all()
     with engine.connect() as conn:
-        area_ha = conn.execute(text("SELECT sum(area_ha) FROM programme_areas WHERE programme_kode LIKE '2031-%'")
+        area_ha = conn.execute(text("SELECT sum(area_ha) FROM programme_areas WHERE programme_kode LIKE '12.75-2031-%'")
                                ).scalar()
         points = gpd.GeoDataFrame(snap["locations"][snap["locations"].layer == "programme_points"],
                                   geometry=shapely.from_wkb(snap["locations"].wkb[
@@ -292,7 +292,7 @@ def test_a_spreadsheet_csv_with_semicolons_indonesian_numbers_and_dates_reads_as
     long_table(tables).to_csv(path, index=False, sep=";", encoding="cp1252")
     report = import_programmes(engine, path, "12.75", by="uji")
     assert report.ok, [str(p) for p in report.problems]
-    kode = f"2040-{program.kodeskpd[0]}-{program.kodesubkegiatan[0]}"
+    kode = f"12.75-2040-{program.kodeskpd[0]}-{program.kodesubkegiatan[0]}"
     with engine.connect() as conn:
         row = conn.execute(text("SELECT nama_skpd, pagu_rp, tanggal_selesai::text FROM programmes WHERE kode = :k"),
                            {"k": kode}).one()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from gis.data.programmes import import_programmes, long_table
+from layers.programmes import programme_kode
 from layers.sample.programmes import synthetic_tables
 
 YEAR = 2036
@@ -20,7 +21,7 @@ def _no_test_programmes_left(engine):
     yield
     with engine.begin() as conn:
         for t in ("programme_points", "programme_lines", "programme_areas"):
-            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^20[3-4][0-9]-'"))
+            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^[0-9.]+-20[3-4][0-9]-'"))
         conn.execute(text("DELETE FROM programmes WHERE tahun BETWEEN 2030 AND 2049"))
 
 
@@ -159,21 +160,29 @@ def test_rows_of_one_programme_that_disagree_are_refused_in_the_long_form(engine
     assert import_programmes(engine, path, "12.75", by="uji", dry_run=True).ok
 
 
-def test_a_programme_key_held_for_another_city_is_refused(engine, tmp_path):
+def test_the_same_sipd_codes_in_another_city_do_not_clash(engine, tmp_path):
+    """SIPD codes repeat in every local government: Deli Serdang's Dinas PUPR sub-activity and Binjai's are two
+    programmes."""
     tables = _tables()
-    kode = f"{YEAR}-{tables['program'].kodeskpd[0]}-{tables['program'][SUB][0]}"
+    kodeskpd, sub = tables["program"].kodeskpd[0], tables["program"][SUB][0]
+    other = programme_kode("12.07", YEAR, kodeskpd, sub)
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO programmes (kode, kabkota, tahun, kodeskpd, nama_skpd, kodeprogram, nama_program, "
             "kodekegiatan, nama_kegiatan, kodesubkegiatan, nama_subkegiatan) SELECT :k, '12.07', :y, :s, 'x', "
-            "'1', 'x', '1.1', 'x', :sub, 'x'"), {"k": kode, "y": YEAR, "s": tables["program"].kodeskpd[0],
-                                                 "sub": tables["program"][SUB][0]})
+            "'1', 'x', '1.1', 'x', :sub, 'x'"), {"k": other, "y": YEAR, "s": kodeskpd, "sub": sub})
     try:
         report = import_programmes(engine, _write_xlsx(tables, tmp_path / "renja.xlsx"), "12.75", by="uji")
-        assert [(p.code, p.programme) for p in report.problems] == [("programme_of_other_city", kode)]
+        assert report.ok, [str(p) for p in report.problems]
+        with engine.connect() as conn:
+            held = dict(conn.execute(text(
+                "SELECT kabkota, nama_skpd FROM programmes "
+                "WHERE tahun = :y AND kodeskpd = :s AND kodesubkegiatan = :sub"),
+                {"y": YEAR, "s": kodeskpd, "sub": sub}).all())
+        assert set(held) == {"12.07", "12.75"} and held["12.07"] == "x"
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM programmes WHERE kode = :k"), {"k": kode})
+            conn.execute(text("DELETE FROM programmes WHERE kode = :k"), {"k": other})
 
 
 def test_in_the_long_form_a_repeated_indicator_row_counts_once_and_a_different_one_is_refused(engine, tmp_path):

@@ -23,7 +23,7 @@ def _read(engine, sql: str, **params) -> pd.DataFrame:
 def test_the_sample_has_programmes_of_many_opds_with_a_year_of_progress(engine):
     programmes = _read(engine, "SELECT * FROM programmes WHERE kabkota = '12.75' AND tahun = 2026")
     assert 20 <= len(programmes) <= 30 and programmes.kodeskpd.nunique() >= 8
-    assert (programmes.kode == programmes.tahun.astype(str) + "-" + programmes.kodeskpd + "-"
+    assert (programmes.kode == "12.75-" + programmes.tahun.astype(str) + "-" + programmes.kodeskpd + "-"
             + programmes.kodesubkegiatan).all()
     # Permendagri 90/2019: each code extends its parent's
     assert all(k.startswith(p + ".") for p, k in zip(programmes.kodeprogram, programmes.kodekegiatan, strict=True))

@@ -33,7 +33,7 @@ from gis.data.programme_layout import (
     period_end,
     read_tables,
 )
-from layers.programmes import INDICATOR_SOURCES
+from layers.programmes import INDICATOR_SOURCES, programme_kode
 
 LOCATION_LAYER = {"Point": "programme_points", "MultiLineString": "programme_lines",
                   "MultiPolygon": "programme_areas"}
@@ -143,7 +143,8 @@ def _programme(raw: dict, kode: str, facts: CityFacts, problems: Problems, where
     if row.get("publik") is None:
         row["publik"] = True
     tahun, kodeskpd, sub = kode.split("-", 2)
-    return {"kode": kode, "kabkota": facts.code, **row, "tahun": int(tahun), "kodeskpd": kodeskpd,
+    return {"kode": programme_kode(facts.code, int(tahun), kodeskpd, sub), "kabkota": facts.code, **row,
+            "tahun": int(tahun), "kodeskpd": kodeskpd,
             "kodesubkegiatan": sub} if good else None
 
 

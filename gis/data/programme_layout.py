@@ -105,7 +105,6 @@ CODES = {
     "unknown_wilayah": "a kecamatan / kelurahan code the city does not have",
     "wilayah_mismatch": "a kelurahan code not in the location's kecamatan code",
     "unknown_project": "kodeproyek names no project of the city",
-    "programme_of_other_city": "the programme key is held for another city",
 }
 
 

@@ -143,11 +143,6 @@ def import_programmes(engine: Engine, path: Path, city: str, by: str, column_map
         parsed = read_programme_file(Path(path), city_facts(conn, city), column_map)
         report.rows, report.problems = parsed.rows, list(parsed.problems)
         kodes = list(parsed.programmes["kode"])
-        for r in conn.execute(text("SELECT kode, kabkota FROM programmes WHERE kode = ANY(:k) AND kabkota <> :c"),
-                              {"k": kodes, "c": city}):
-            report.problems.append(Problem("programme_of_other_city", f"the programme {r.kode} is held for "
-                                           f"{r.kabkota}; its key (tahun-kodeskpd-kodesubkegiatan) is taken",
-                                           programme=r.kode))
         if not report.ok:
             return report
         if not dry_run:

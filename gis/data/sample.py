@@ -85,11 +85,12 @@ def load_sample_programmes(engine: Engine, code: str, force: bool = False) -> di
     are kept as they are unless `force`."""
     from gis.data.edits import set_actor
     from gis.data.programmes import import_programmes, long_table
+    from layers.programmes import programme_kode
     from layers.sample.programmes import progress_rows, sample_tables
 
     with engine.connect() as conn:
         tables = sample_tables(conn, code)
-        kodes = [f"{p.tahun}-{p.kodeskpd}-{p.kodesubkegiatan}" for p in tables["program"].itertuples()]
+        kodes = [programme_kode(code, p.tahun, p.kodeskpd, p.kodesubkegiatan) for p in tables["program"].itertuples()]
         edited = conn.execute(text(
             "SELECT count(*) FROM feature_history h WHERE h.layer = ANY(:layers) AND h.actor <> :loader "
             "AND coalesce(h.after, h.before) ->> (CASE WHEN h.layer = 'programmes' THEN 'kode' "
@@ -108,7 +109,7 @@ def load_sample_programmes(engine: Engine, code: str, force: bool = False) -> di
                            + "; ".join(map(str, report.problems[:5])))
     with engine.begin() as conn:
         set_actor(conn, LOADER)
-        for row in progress_rows():
+        for row in progress_rows(code):
             indicator = None
             if row["indicator"]:
                 kode, periode, wilayah = row["indicator"]

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from layers.programmes import programme_kode
 from layers.sample.generate import ESTATE_SLUG, ESTATE_TARGET_HA, METRIC
 from layers.sample.programmes_synthetic import synthetic_tables, write_synthetic_sipd
 
@@ -323,15 +324,15 @@ def _kecamatan_of(conn: Connection, geoms: list) -> list[str]:
             for g in geoms]
 
 
-def progress_rows() -> list[dict]:
+def progress_rows(city: str) -> list[dict]:
     """The sample's progress updates: programme kode, the indicator row they report on (kode, periode, wilayah;
     None for the programme as a whole) and the update."""
     subs = {s[0]: s for s in SUBS}
     rows = []
     for sub, periode, kec, day, value, spent, status, note, who in PROGRESS:
         kodeskpd = next(k for k in OPD if k.startswith(subs[sub][2] + "."))
-        rows.append({"programme_kode": f"{YEAR}-{kodeskpd}-{sub}", "indicator": None if periode is None else (
-            subs[sub][8][0], f"{YEAR}-{periode}" if periode else str(YEAR), kec),
+        indicator = None if periode is None else (subs[sub][8][0], f"{YEAR}-{periode}" if periode else str(YEAR), kec)
+        rows.append({"programme_kode": programme_kode(city, YEAR, kodeskpd, sub), "indicator": indicator,
             "tanggal": date.fromisoformat(f"{YEAR}-{day}"), "realisasi": value,
             "realisasi_rp": None if spent is None else spent * 1_000_000, "status": status, "catatan": note,
             "oleh": who})
