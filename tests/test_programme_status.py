@@ -65,10 +65,10 @@ LOCATIONS = {"late": [("programme_points", "12.75.01")], "risk": [("programme_ar
 EXPECTED = {"late": ("terlambat", 92), "risk": ("berisiko", 0), "done": ("selesai", 0),
             "notstarted": ("belum_mulai", 0), "cancelled": ("batal", 0), "ontrack": ("sesuai", 0),
             "troubled": ("berisiko", 0)}
-GEOMETRY = {"programme_points": "ST_PointOnSurface(k.geom)",
-            "programme_lines": "ST_Multi(ST_MakeLine(ST_PointOnSurface(k.geom), "
-                               "ST_Translate(ST_PointOnSurface(k.geom), 0.001, 0.001)))",
-            "programme_areas": "ST_Multi(ST_Buffer(ST_PointOnSurface(k.geom)::geography, 80)::geometry)"}
+SPOT = "ST_GeometryN(ST_GeneratePoints(ST_Buffer(k.geom, -0.002), 1, :seed), 1)"  # a point well inside, apart
+GEOMETRY = {"programme_points": SPOT,
+            "programme_lines": f"ST_Multi(ST_MakeLine({SPOT}, ST_Translate({SPOT}, 0.001, 0.001)))",
+            "programme_areas": f"ST_Multi(ST_Buffer(({SPOT})::geography, 80)::geometry)"}
 
 
 def kode_of(name: str) -> str:
@@ -106,7 +106,8 @@ def insert_programmes(engine) -> None:
                 conn.execute(text(
                     f"INSERT INTO {layer} (programme_kode, nama, kodeskpd, kecamatan_kode, geom) "
                     f"SELECT :p, :n, :opd, k.kode, {GEOMETRY[layer]} FROM kecamatan k WHERE k.kode = :k"),
-                    {"p": kode_of(name), "n": f"Lokasi {name}", "opd": opd, "k": kecamatan})
+                    {"p": kode_of(name), "n": f"Lokasi {name}", "opd": opd, "k": kecamatan,
+                     "seed": list(PROGRAMMES).index(name) + 1})
 
 
 def remove_programmes(engine) -> None:
