@@ -238,8 +238,8 @@ PROGRESS_DETAIL = ("id", "indicator_id", "tanggal", "realisasi", "realisasi_rp",
 
 def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang: str = "id",
                      private: bool = False) -> dict:
-    """One programme: its summary, every indicator row with its state, and its progress history (oldest first);
-    the notes and who reported only when `private`."""
+    """One programme: its summary, every indicator row with its state, and its progress history up to as_of (oldest
+    first); the notes and who reported only when `private`."""
     found = statuses.programmes[statuses.programmes["kode"] == kode]
     if found.empty:
         raise KeyError(kode)
@@ -247,7 +247,9 @@ def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang
     summary["catatan"] = _plain(found["catatan"].iloc[0]) if private and "catatan" in found else None
     rows = statuses.indicators[statuses.indicators["programme_kode"] == kode]
     indicators = [{c: _plain(getattr(r, c)) for c in INDICATOR_DETAIL} for r in rows.itertuples(index=False)]
-    history = progress[progress["programme_kode"] == kode].sort_values(["tanggal", "id"])
+    history = progress[(progress["programme_kode"] == kode).to_numpy()
+                       & progress["tanggal"].map(lambda d: d is not None and d <= statuses.as_of).to_numpy(bool)]
+    history = history.sort_values(["tanggal", "id"])  # as of the date: later updates are not known yet
     shown = PROGRESS_DETAIL if private else tuple(c for c in PROGRESS_DETAIL if c not in ("catatan", "oleh"))
     updates = [{c: _plain(getattr(r, c)) for c in shown} for r in history.itertuples(index=False)]
     for update in updates:

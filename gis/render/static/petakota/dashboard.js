@@ -116,9 +116,9 @@
   function overview(data) {
     var o = data.scorecards.overall, box = document.getElementById("dash-overview");
     box.textContent = "";
-    [[m.programmes, num(o.programmes), "programmes"], [m.met, num(o.indicators.met), "met"],
-     [m.behind, num(o.indicators.behind), "behind"], [m.late, num(o.indicators.late), "late"],
-     [data.statuses.terlambat.label, num(o.by_status.terlambat), "terlambat"],
+    [[m.programmes, num(o.programmes), "programmes"], [m.indicators_met, num(o.indicators.met), "met"],
+     [m.indicators_behind, num(o.indicators.behind), "behind"], [m.indicators_late, num(o.indicators.late), "late"],
+     [m.programmes_late, num(o.by_status.terlambat), "terlambat"],
      [m.spending_share, pct(o.spending_share), "spending"]].forEach(function (t) {
       box.appendChild(el("div", {"class": "dash-tile", "data-tile": t[2]}, [
         el("div", {"class": "dash-tile-number", text: t[1]}), el("div", {"class": "dash-tile-label", text: t[0]})]));
@@ -135,7 +135,7 @@
       body.appendChild(el("tr", {"class": "dash-programme", "data-kode": p.kode, tabindex: "0",
                                  on: {click: function () { openProgramme(p.kode); },
                                       keydown: function (e) { if (e.key === "Enter") { openProgramme(p.kode); } }}}, [
-        el("th", {scope: "row", text: p.nama_subkegiatan}), el("td", {text: p.nama_skpd}),
+        el("th", {scope: "row", text: p.nama_subkegiatan}), el("td", {"class": "dash-text", text: p.nama_skpd}),
         el("td", {"class": "dash-status", "data-status": p.status}, [
           el("span", {"class": "dash-swatch", style: "background:" + p.colour}), p.status_label]),
         el("td", {text: p.days_late ? num(p.days_late) : ""}), el("td", {text: pct(p.realised_share)}),
@@ -185,7 +185,7 @@
     var heads = [m.date, m.value, m.spent, m.status].concat(d.private ? [m.note, m.by] : []);
     box.appendChild(d.progress.length ? detailTable(heads, d.progress.map(function (u) {
       var cells = [el("td", {text: day(u.tanggal)}), el("td", {text: num(u.realisasi)}), el("td", {text: rp(u.realisasi_rp)}),
-                   el("td", {text: u.status})];
+                   el("td", {text: m["progress_" + u.status] || u.status})];
       if (d.private) { cells.push(el("td", {text: u.catatan || ""}), el("td", {text: u.oleh || ""})); }
       return el("tr", {"class": "dash-update"}, cells);
     })) : el("p", {text: m.no_progress}));
