@@ -250,3 +250,23 @@ def test_page_is_served_in_both_languages(http):
     ens = http.get("/dashboard", params={"city": CITY, "lang": "en"})
     assert ids.status_code == 200 and "Dasbor program" in ids.text and "Scorecards per agency" in ens.text
     assert "http://" not in ids.text.replace(str(http.base_url).rstrip("/"), "")  # every asset is the service's
+
+
+def test_a_change_shows_at_the_next_request(http, engine, programmes):
+    """The data are kept between requests, but a progress update written in the database itself shows at once."""
+    first = http.get("/dashboard/data", params=QUERY).json()
+    assert {p["kode"]: p for p in first["programmes"]}[kode_of("risk")]["status"] == "berisiko"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO programme_progress (programme_kode, indicator_id, tanggal, realisasi, status, oleh) "
+            "SELECT programme_kode, id, DATE '2031-06-30', 100, 'berjalan', 'psql' FROM programme_indicators "
+            "WHERE programme_kode = :k"), {"k": kode_of("risk")})
+    try:
+        again = http.get("/dashboard/data", params=QUERY).json()
+        assert {p["kode"]: p for p in again["programmes"]}[kode_of("risk")]["status"] == "selesai"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM programme_progress WHERE programme_kode = :k AND oleh = 'psql'"),
+                         {"k": kode_of("risk")})
+    back = http.get("/dashboard/data", params=QUERY).json()
+    assert {p["kode"]: p for p in back["programmes"]}[kode_of("risk")]["status"] == "berisiko"

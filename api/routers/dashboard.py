@@ -13,9 +13,9 @@ from api.deps import Caller, Catalog
 from gis.core.errors import NotFound
 from gis.data.attachments import file_path
 from gis.render.dashboard import (
+    DashboardCache,
     check_year,
     dashboard_attachment,
-    dashboard_data,
     dashboard_page,
     parse_as_of,
     programme_drilldown,
@@ -47,9 +47,11 @@ def dashboard(request: Request, catalog_service: Catalog, city: City = None, lan
 def data(request: Request, who: Caller, catalog_service: Catalog, city: City = None, year: Year = None,
          as_of: AsOf = None, lang: Lang = "id"):
     state = request.app.state
-    body = dashboard_data(state.engine, state.settings, catalog_service.cities(), who, city=city,
-                          year=check_year(year), as_of=parse_as_of(as_of), lang=lang)
-    return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
+    if getattr(state, "dashboard_cache", None) is None:
+        state.dashboard_cache = DashboardCache(state.engine, state.settings)
+    body = state.dashboard_cache.json(catalog_service.cities(), who, city=city, year=check_year(year),
+                                      as_of=parse_as_of(as_of), lang=lang)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/dashboard/programmes/{kode}", summary="A programme: status, indicators, progress history, evidence")

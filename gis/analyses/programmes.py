@@ -54,10 +54,15 @@ def status_colour(status: str) -> str:
 
 def _latest(rows: pd.DataFrame, by: str, as_of: date, value: str | None = None) -> pd.DataFrame:
     """The latest row per `by` dated on or before as_of (among those giving `value`, if named)."""
-    rows = rows[rows["tanggal"].map(lambda d: d is not None and d <= as_of).astype(bool)]
+    rows = rows[_on_or_before(rows["tanggal"], as_of)]
     if value is not None:
         rows = rows[rows[value].notna()]
     return rows.sort_values(["tanggal", "id"]).groupby(by, sort=False).tail(1).set_index(by)
+
+
+def _on_or_before(dates: pd.Series, as_of: date) -> np.ndarray:
+    """Which dates (datetime.date or None) fall on or before as_of, vectorised."""
+    return (pd.to_datetime(dates) <= pd.Timestamp(as_of)).to_numpy()
 
 
 def _kecamatan_of(code) -> str | None:
@@ -87,7 +92,7 @@ def indicator_status(indicators: pd.DataFrame, progress: pd.DataFrame, programme
     sumber = out["sumber"].fillna("laporan")
     by_kode = programmes.set_index("kode")
     if (sumber == "project_parcels").any():
-        acquired = parcels[parcels["status_date"].map(lambda d: d is not None and d <= as_of).astype(bool)]
+        acquired = parcels[_on_or_before(parcels["status_date"], as_of)]
         hectares = acquired.groupby("project_slug")["area_ha"].sum()
         slug = out["programme_kode"].map(by_kode["project_slug"])
         computed = slug.map(hectares).astype(float).fillna(0.0)
@@ -120,8 +125,8 @@ def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progres
     latest = _latest(progress, "programme_kode", as_of)
     said = out["kode"].map(latest["status"])
     has_update = said.notna()
-    last_end = rows.groupby("programme_kode")["batas_periode"].transform("max")
-    last = rows[rows["batas_periode"] == last_end]
+    ends = pd.to_datetime(rows["batas_periode"])
+    last = rows[(ends == ends.groupby(rows["programme_kode"]).transform("max")).to_numpy()]
     n_last = last.groupby("programme_kode").size()
     all_met = out["kode"].map(last.assign(m=last["state"] == "met").groupby("programme_kode")["m"].all())
     all_met = all_met.fillna(False).astype(bool) & (out["kode"].map(n_last).fillna(0) > 0)
@@ -155,14 +160,32 @@ def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progres
     return Statuses(out.reset_index(drop=True), rows, as_of)
 
 
-def _sums(group: pd.DataFrame, rows: pd.DataFrame) -> dict:
-    pagu = float(pd.to_numeric(group["pagu_rp"]).fillna(0).sum())
-    spent = float(group["spent_rp"].fillna(0).sum())
-    by_status = group["status"].value_counts()
-    by_state = rows["state"].value_counts()
-    return {"programmes": len(group), "by_status": {s: int(by_status.get(s, 0)) for s in STATUS_ORDER},
-            "indicators": {s: int(by_state.get(s, 0)) for s in INDICATOR_STATES},
-            "pagu_rp": pagu, "realisasi_rp": spent, "spending_share": spent / pagu if pagu > 0 else None}
+COUNTED = ("pagu", "spent", *INDICATOR_STATES)
+
+
+def _card(key: dict, programmes: int, by_status: dict, sums: dict) -> dict:
+    pagu, spent = float(sums["pagu"]), float(sums["spent"])
+    return {**key, "programmes": int(programmes), "by_status": {s: int(by_status.get(s, 0)) for s in STATUS_ORDER},
+            "indicators": {s: int(sums[s]) for s in INDICATOR_STATES}, "pagu_rp": pagu, "realisasi_rp": spent,
+            "spending_share": spent / pagu if pagu > 0 else None}
+
+
+def _cards(frame: pd.DataFrame, key: str) -> dict:
+    """key value -> (programmes, by status, sums of COUNTED): one row of `frame` per programme in that group."""
+    if frame.empty:
+        return {}
+    sums = frame.groupby(key, sort=True)[list(COUNTED)].sum()
+    sizes = frame.groupby(key, sort=True).size()
+    statuses = frame.groupby([key, "status"]).size()
+    return {k: (sizes[k], statuses[k].to_dict(), sums.loc[k]) for k in sizes.index}
+
+
+def _programme_frame(progs: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"kode": progs["kode"].to_numpy(), "kodeskpd": progs["kodeskpd"].to_numpy(),
+                         "kabkota": progs["kabkota"].to_numpy(), "status": progs["status"].to_numpy(),
+                         "pagu": pd.to_numeric(progs["pagu_rp"]).astype(float).fillna(0).to_numpy(),
+                         "spent": progs["spent_rp"].astype(float).fillna(0).to_numpy(),
+                         **{s: progs[f"indicators_{s}"].to_numpy() for s in INDICATOR_STATES}})
 
 
 def membership(statuses: Statuses, locations: pd.DataFrame) -> pd.DataFrame:
@@ -174,29 +197,40 @@ def membership(statuses: Statuses, locations: pd.DataFrame) -> pd.DataFrame:
     return both[both["programme_kode"].isin(statuses.programmes["kode"])].reset_index(drop=True)
 
 
+def _state_counts(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    counts = rows.groupby([*by, "state"]).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(INDICATOR_STATES), fill_value=0)
+
+
 def scorecards(statuses: Statuses, locations: pd.DataFrame, kecamatan: pd.DataFrame, lang: str = "id") -> dict:
-    """Per OPD (kodeskpd + nama_skpd), per kecamatan (and city-wide), and overall."""
+    """Per OPD (kodeskpd + nama_skpd), per kecamatan (and city-wide), and overall. Vectorised: a few group-bys
+    whatever the number of programmes."""
     progs, rows = statuses.programmes, statuses.indicators
-    opd = []
-    for kodeskpd, group in progs.groupby("kodeskpd", sort=True):
-        own = rows[rows["programme_kode"].isin(group["kode"])]
-        opd.append({"kodeskpd": kodeskpd, "nama_skpd": str(group["nama_skpd"].iloc[0]), **_sums(group, own)})
-    names = dict(zip(kecamatan["kode"], kecamatan["nama"], strict=True))
+    frame = _programme_frame(progs)
+    names_skpd = progs.drop_duplicates("kodeskpd").set_index("kodeskpd")["nama_skpd"]
+    opd = [_card({"kodeskpd": k, "nama_skpd": str(names_skpd[k])}, *v) for k, v in _cards(frame, "kodeskpd").items()]
+    # a kecamatan counts its programmes' rows for the whole programme and the rows within it
     members = membership(statuses, locations)
-    row_kecamatan = rows["wilayah_kode"].map(_kecamatan_of)
-    by_kecamatan = []
-    for kode, group in members.groupby("kecamatan_kode", sort=True):
-        group_progs = progs[progs["kode"].isin(group["programme_kode"])]
-        inside = row_kecamatan.isna() | (row_kecamatan == kode)  # programme-wide rows, or rows within it
-        own = rows[rows["programme_kode"].isin(group["programme_kode"]) & inside]
-        by_kecamatan.append({"kecamatan_kode": kode, "nama": names.get(kode, kode), "city_wide": False,
-                             "kabkota": ".".join(kode.split(".")[:2]), **_sums(group_progs, own)})
-    nowhere = progs[~progs["kode"].isin(members["programme_kode"])]
-    for city, group in nowhere.groupby("kabkota", sort=True):
-        own = rows[rows["programme_kode"].isin(group["kode"])]
-        by_kecamatan.append({"kecamatan_kode": None, "nama": CITY_WIDE["en" if lang == "en" else "id"],
-                             "city_wide": True, "kabkota": city, **_sums(group, own)})
-    return {"opd": opd, "kecamatan": by_kecamatan, "overall": _sums(progs, rows), "as_of": statuses.as_of.isoformat()}
+    located = rows.assign(kecamatan_kode=rows["wilayah_kode"].map(_kecamatan_of))
+    wide = _state_counts(located[located["kecamatan_kode"].isna()], ["programme_kode"])
+    within = _state_counts(located.dropna(subset=["kecamatan_kode"]), ["programme_kode", "kecamatan_kode"])
+    pairs = members.merge(frame.drop(columns=list(INDICATOR_STATES)), left_on="programme_kode", right_on="kode")
+    counted = (wide.reindex(pairs["programme_kode"]).fillna(0).to_numpy()
+               + within.reindex(pd.MultiIndex.from_frame(pairs[["programme_kode", "kecamatan_kode"]]))
+               .fillna(0).to_numpy()) if len(pairs) else np.zeros((0, len(INDICATOR_STATES)))
+    for i, state in enumerate(INDICATOR_STATES):
+        pairs[state] = counted[:, i] if len(pairs) else []
+    names = dict(zip(kecamatan["kode"], kecamatan["nama"], strict=True))
+    by_kecamatan = [_card({"kecamatan_kode": k, "nama": names.get(k, k), "city_wide": False,
+                           "kabkota": ".".join(k.split(".")[:2])}, *v)
+                    for k, v in _cards(pairs, "kecamatan_kode").items()]
+    nowhere = frame[~frame["kode"].isin(members["programme_kode"])]
+    city_wide = CITY_WIDE["en" if lang == "en" else "id"]
+    by_kecamatan += [_card({"kecamatan_kode": None, "nama": city_wide, "city_wide": True, "kabkota": k}, *v)
+                     for k, v in _cards(nowhere, "kabkota").items()]
+    overall = _card({}, len(frame), frame["status"].value_counts().to_dict(),
+                    frame[list(COUNTED)].sum() if len(frame) else dict.fromkeys(COUNTED, 0))
+    return {"opd": opd, "kecamatan": by_kecamatan, "overall": overall, "as_of": statuses.as_of.isoformat()}
 
 
 def _plain(value):
@@ -220,14 +254,28 @@ SUMMARY_COLUMNS = ("kode", "kabkota", "tahun", "kodeskpd", "nama_skpd", "nama_pr
                    "indicators_met", "indicators_behind", "indicators_late")
 
 
+def _records(frame: pd.DataFrame, columns) -> list[dict]:
+    """Rows as JSON-ready dicts (dates as ISO text, NaN as None), converted column by column."""
+    plain = {}
+    for c in columns:
+        values = frame[c]
+        kind = getattr(values.dtype, "kind", "O")
+        if kind == "f":
+            plain[c] = values.astype(object).where(values.notna(), None).tolist()
+        elif kind in "iub":
+            plain[c] = values.tolist()  # numpy integers and booleans become Python ones
+        else:  # objects and text (missing values as NaN in pandas' string dtype)
+            plain[c] = [_plain(v) for v in values.tolist()]
+    return [dict(zip(plain, row, strict=True)) for row in zip(*plain.values(), strict=True)] if len(frame) else []
+
+
 def programme_rows(statuses: Statuses, lang: str = "id") -> list[dict]:
     """One summary per programme (status with its label and colour), in the frame's order."""
-    out = []
-    for row in statuses.programmes.itertuples(index=False):
-        item = {c: _plain(getattr(row, c)) for c in SUMMARY_COLUMNS}
-        item.update(status_label=status_label(row.status, lang), colour=status_colour(row.status),
-                    as_of=statuses.as_of.isoformat())
-        out.append(item)
+    labels = {s: status_label(s, lang) for s in STATUS_ORDER}
+    out = _records(statuses.programmes, SUMMARY_COLUMNS)
+    as_of = statuses.as_of.isoformat()
+    for item in out:
+        item.update(status_label=labels[item["status"]], colour=status_colour(item["status"]), as_of=as_of)
     return out
 
 
@@ -247,8 +295,8 @@ def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang
     summary["catatan"] = _plain(found["catatan"].iloc[0]) if private and "catatan" in found else None
     rows = statuses.indicators[statuses.indicators["programme_kode"] == kode]
     indicators = [{c: _plain(getattr(r, c)) for c in INDICATOR_DETAIL} for r in rows.itertuples(index=False)]
-    history = progress[(progress["programme_kode"] == kode).to_numpy()
-                       & progress["tanggal"].map(lambda d: d is not None and d <= statuses.as_of).to_numpy(bool)]
+    history = progress[(progress["programme_kode"] == kode).to_numpy() & _on_or_before(progress["tanggal"],
+                                                                                         statuses.as_of)]
     history = history.sort_values(["tanggal", "id"])  # as of the date: later updates are not known yet
     shown = PROGRESS_DETAIL if private else tuple(c for c in PROGRESS_DETAIL if c not in ("catatan", "oleh"))
     updates = [{c: _plain(getattr(r, c)) for c in shown} for r in history.itertuples(index=False)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from sqlalchemy import Connection, text
 
 from gis.data.auth import Principal
@@ -24,6 +25,10 @@ PROGRAMME_COLUMNS = ("kode", "kabkota", "kodepemda", "tahun", "kodeskpd", "nama_
                      "realisasi_rp", "tanggal_mulai", "tanggal_selesai", "project_slug", "publik")
 INDICATOR_COLUMNS = ("id", "programme_kode", "kode", "nama", "satuan", "periode", "batas_periode", "target",
                      "realisasi", "wilayah_kode", "sumber")
+# `geojson`: the geometry as GeoJSON text (5 decimals, about 1 m), written by the database for the pages that send
+# it on without parsing it
+LOCATION_COLUMNS = ("layer", "id", "programme_kode", "nama", "kodeskpd", "kecamatan_kode", "kelurahan_kode",
+                    "geojson")
 PROGRESS_COLUMNS = ("id", "programme_kode", "indicator_id", "tanggal", "realisasi", "realisasi_rp", "status")
 DATE_COLUMNS = {"programmes": ("tanggal_mulai", "tanggal_selesai"), "indicators": ("batas_periode",),
                 "progress": ("tanggal",)}
@@ -37,7 +42,8 @@ class ProgrammeData:
     programmes: pd.DataFrame
     indicators: pd.DataFrame
     progress: pd.DataFrame
-    locations: gpd.GeoDataFrame  # layer, id, programme_kode, nama, kodeskpd, kecamatan_kode, kelurahan_kode, geometry
+    locations: gpd.GeoDataFrame  # layer, id, programme_kode, nama, kodeskpd, kecamatan_kode, kelurahan_kode,
+    # geojson, geometry (EPSG:4326)
     kecamatan: pd.DataFrame  # kode, nama, kabkota
     parcels: pd.DataFrame  # project_slug, status, status_date, area_ha: acquired parcels of the linked projects
     centres: pd.DataFrame  # kabkota, kelurahan_kode, status: the cities' business centres
@@ -66,41 +72,46 @@ def _frame(conn: Connection, sql: str, params: dict, columns: Sequence[str]) -> 
 
 
 def load_programme_data(conn: Connection, cities: Sequence[str], who: Principal, year: int | None = None,
-                        kode: str | None = None) -> ProgrammeData:
-    """The programmes of `cities` (Kemendagri codes) that `who` sees, of one year (or all), or the one `kode`."""
+                        kode: str | None = None, with_geometry: bool = True) -> ProgrammeData:
+    """The programmes of `cities` (Kemendagri codes) that `who` sees, of one year (or all), or the one `kode`.
+    Locations carry their geometry as GeoJSON text (`geojson`, to about 1 m) and, `with_geometry`, as shapes."""
     cte, _, params = _scope(who, cities, year, kode)
     cols = ", ".join(f"v.{c}" for c in PROGRAMME_COLUMNS)
     programmes = _frame(conn, f"{cte} SELECT {cols}, CASE WHEN v.private THEN v.catatan END, v.private FROM v "
                               "ORDER BY v.kodeskpd, v.kode", params, (*PROGRAMME_COLUMNS, "catatan", "private"))
+    # The other tables by the programmes' codes (an index probe each, whatever the planner knows of fresh rows)
+    codes = {"kodes": programmes["kode"].tolist(),
+             "private": programmes.loc[programmes["private"].astype(bool), "kode"].tolist(),
+             "slugs": programmes["project_slug"].dropna().unique().tolist()}
     cols = ", ".join(f"i.{c}" for c in INDICATOR_COLUMNS)
-    indicators = _frame(conn, f"{cte} SELECT {cols} FROM programme_indicators i JOIN v ON v.kode = i.programme_kode "
+    indicators = _frame(conn, f"SELECT {cols} FROM programme_indicators i WHERE i.programme_kode = ANY(:kodes) "
                               "ORDER BY i.programme_kode, i.batas_periode, i.kode, i.wilayah_kode, i.id",
-                        params, INDICATOR_COLUMNS)
+                        codes, INDICATOR_COLUMNS)
     cols = ", ".join(f"g.{c}" for c in PROGRESS_COLUMNS)
-    progress = _frame(conn, f"{cte} SELECT {cols}, CASE WHEN v.private THEN g.catatan END, "
-                            "CASE WHEN v.private THEN g.oleh END FROM programme_progress g "
-                            "JOIN v ON v.kode = g.programme_kode ORDER BY g.programme_kode, g.tanggal, g.id",
-                      params, (*PROGRESS_COLUMNS, "catatan", "oleh"))
+    progress = _frame(conn, f"SELECT {cols}, CASE WHEN g.programme_kode = ANY(:private) THEN g.catatan END, "
+                            "CASE WHEN g.programme_kode = ANY(:private) THEN g.oleh END FROM programme_progress g "
+                            "WHERE g.programme_kode = ANY(:kodes) ORDER BY g.programme_kode, g.tanggal, g.id",
+                      codes, (*PROGRESS_COLUMNS, "catatan", "oleh"))
     union = " UNION ALL ".join(
         f"SELECT '{t}' AS layer, l.id, l.programme_kode, l.nama, l.kodeskpd, l.kecamatan_kode, l.kelurahan_kode, "
-        f"l.geom FROM {t} l JOIN v ON v.kode = l.programme_kode" for t in LOCATION_TABLES)
-    locations = gpd.read_postgis(text(f"{cte} SELECT * FROM ({union}) x ORDER BY layer, id"), conn,
-                                 geom_col="geom", params=params)
-    if locations.crs is None:
-        locations = locations.set_crs(4326)
+        f"ST_AsGeoJSON(l.geom, 5) FROM {t} l WHERE l.programme_kode = ANY(:kodes)"
+        for t in LOCATION_TABLES)
+    located = _frame(conn, f"SELECT * FROM ({union}) x ORDER BY layer, id", codes, LOCATION_COLUMNS)
+    geometry = (shapely.from_geojson(located["geojson"].to_numpy()) if with_geometry and len(located)
+                else [None] * len(located))
+    locations = gpd.GeoDataFrame(located, geometry=geometry, crs=4326)
     kecamatan = _frame(conn, "SELECT kode, nama, kabkota FROM kecamatan WHERE kabkota = ANY(CAST(:cities AS text[])) "
                              "ORDER BY kode", params, ("kode", "nama", "kabkota"))
-    parcels = _frame(conn, f"{cte} SELECT x.project_slug, x.status, x.status_date, x.area_ha "
-                           "FROM project_parcels x WHERE x.project_slug IN (SELECT project_slug FROM v) "
-                           "AND x.status = ANY(CAST(:acquired AS text[]))", {**params, "acquired": list(ACQUIRED)},
-                     ("project_slug", "status", "status_date", "area_ha"))
+    parcels = _frame(conn, "SELECT project_slug, status, status_date, area_ha FROM project_parcels "
+                           "WHERE project_slug = ANY(:slugs) AND status = ANY(:acquired)",
+                     {**codes, "acquired": list(ACQUIRED)}, ("project_slug", "status", "status_date", "area_ha"))
     centres = _frame(conn, "SELECT kabkota, kelurahan_kode, status FROM business_centers "
                            "WHERE kabkota = ANY(CAST(:cities AS text[]))", params,
                      ("kabkota", "kelurahan_kode", "status"))
     return ProgrammeData(
         programmes=_dates(programmes, DATE_COLUMNS["programmes"]),
         indicators=_dates(indicators, DATE_COLUMNS["indicators"]), progress=_dates(progress, DATE_COLUMNS["progress"]),
-        locations=locations.rename_geometry("geometry"), kecamatan=kecamatan,
+        locations=locations, kecamatan=kecamatan,
         parcels=_dates(parcels, ("status_date",)), centres=centres)
 
 

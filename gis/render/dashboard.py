@@ -6,10 +6,12 @@ only (gis/data/programme_scope.py) and a key shows what it may read."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+import time
 from datetime import date
 
-import shapely
 from sqlalchemy import Connection, Engine, text
 
 from gis.analyses import programmes as rules
@@ -27,6 +29,9 @@ from gis.render.messages import lang_of
 from gis.render.webmap import TEMPLATES, safe_json
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
+CACHE_SECONDS, MAX_CACHED = 300.0, 200  # a safety net: a change of the data's version recomputes at once
+VERSION_TABLES = ("programmes", "programme_indicators", "programme_progress", *LOCATION_TABLES, "project_parcels",
+                  "business_centers", "kecamatan")
 
 
 def parse_as_of(value: str | None) -> date:
@@ -66,26 +71,36 @@ def statuses_legend(lang: str) -> dict:
     return {k: {"label": rules.status_label(k, lang), "colour": rules.status_colour(k)} for k in rules.STATUS_ORDER}
 
 
-def _locations_geojson(locations, status_of: dict) -> dict:
-    geometries = shapely.to_geojson(shapely.set_precision(locations.geometry.values, 1e-6))
+def _location_features(locations, status_of: dict) -> list[str]:
+    """Each location as GeoJSON text: its geometry as the database wrote it, never parsed and written again (2,000
+    locations cost milliseconds, not a tenth of a second)."""
     features = []
-    for row, geometry in zip(locations.itertuples(index=False), geometries, strict=True):
+    for row in locations.itertuples(index=False):
         status = status_of.get(row.programme_kode, "belum_mulai")
-        features.append({"type": "Feature", "id": f"{row.layer}.{row.id}", "geometry": json.loads(geometry),
-                         "properties": {"programme_kode": row.programme_kode, "nama": row.nama, "layer": row.layer,
-                                        "fid": int(row.id), "kecamatan_kode": row.kecamatan_kode,
-                                        "status": status, "colour": rules.status_colour(status)}})
-    return {"type": "FeatureCollection", "features": features}
+        properties = json.dumps({"programme_kode": row.programme_kode, "nama": row.nama, "layer": row.layer,
+                                 "fid": int(row.id), "kecamatan_kode": row.kecamatan_kode, "status": status,
+                                 "colour": rules.status_colour(status)}, ensure_ascii=False)
+        features.append(f'{{"type":"Feature","id":"{row.layer}.{int(row.id)}","geometry":{row.geojson},'
+                        f'"properties":{properties}}}')
+    return features
 
 
-def dashboard_data(engine: Engine, settings: Settings, cities: list[City], who: Principal, *, city: str | None = None,
-                   year: int | None = None, as_of: date | None = None, lang: str = "id") -> dict:
-    """Everything the page shows for one city and year, as of a date, as `who` may see it."""
+def _collection(features: list[str]) -> str:
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+
+
+def _locations_geojson(locations, status_of: dict) -> dict:
+    return json.loads(_collection(_location_features(locations, status_of)))
+
+
+def _dashboard(engine: Engine, settings: Settings, cities: list[City], who: Principal, city: str | None,
+               year: int | None, as_of: date | None, lang: str) -> tuple[dict, list[str]]:
+    """(the dashboard without its locations, the locations as GeoJSON texts)."""
     lang, as_of = lang_of(lang), as_of or date.today()
     chosen = dashboard_city(cities, settings, city)
     with engine.connect() as conn:
         year, years = _year(conn, chosen, who, check_year(year), as_of)
-        data = load_programme_data(conn, [chosen.code], who, year) if year is not None else None
+        data = load_programme_data(conn, [chosen.code], who, year, with_geometry=False) if year is not None else None
     out = {"city": {"code": chosen.code, "name": chosen.name}, "lang": lang, "as_of": as_of.isoformat(),
            "year": year, "years": years, "statuses": statuses_legend(lang), "public": not who.sees_private,
            "illustrative": dashboard_message("illustrative", lang)}
@@ -94,14 +109,63 @@ def dashboard_data(engine: Engine, settings: Settings, cities: list[City], who: 
                  "indicators": dict.fromkeys(rules.INDICATOR_STATES, 0), "pagu_rp": 0.0, "realisasi_rp": 0.0,
                  "spending_share": None}
         return {**out, "scorecards": {"opd": [], "kecamatan": [], "overall": empty, "as_of": out["as_of"]},
-                "programmes": [], "locations": {"type": "FeatureCollection", "features": []}, "private": False}
+                "programmes": [], "private": False}, []
     statuses = rules.programme_status(data.programmes, data.indicators, data.progress, data.parcels, data.centres,
                                       as_of)
     status_of = dict(zip(statuses.programmes["kode"], statuses.programmes["status"], strict=True))
     return {**out, "scorecards": rules.scorecards(statuses, data.locations, data.kecamatan, lang),
             "programmes": rules.programme_rows(statuses, lang),
-            "locations": _locations_geojson(data.locations, status_of),
-            "private": bool(data.programmes["private"].any())}
+            "private": bool(data.programmes["private"].any())}, _location_features(data.locations, status_of)
+
+
+def dashboard_data(engine: Engine, settings: Settings, cities: list[City], who: Principal, *, city: str | None = None,
+                   year: int | None = None, as_of: date | None = None, lang: str = "id") -> dict:
+    """Everything the page shows for one city and year, as of a date, as `who` may see it."""
+    out, features = _dashboard(engine, settings, cities, who, city, year, as_of, lang)
+    return {**out, "locations": json.loads(_collection(features))}
+
+
+def dashboard_json(engine: Engine, settings: Settings, cities: list[City], who: Principal, *,
+                   city: str | None = None, year: int | None = None, as_of: date | None = None,
+                   lang: str = "id") -> str:
+    """dashboard_data as JSON text, written without parsing the locations' geometries."""
+    out, features = _dashboard(engine, settings, cities, who, city, year, as_of, lang)
+    text_ = json.dumps({"locations": None, **out}, ensure_ascii=False, allow_nan=False)
+    # `locations` is written first: its null is the first one in the text
+    return text_.replace('"locations": null', '"locations": ' + _collection(features), 1)
+
+
+class DashboardCache:
+    """The dashboard's JSON per (city, year, as_of, language, what the caller may see), kept until the data's version
+    changes or CACHE_SECONDS pass: every screen polling the dashboard costs one cheap version query."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.engine, self.settings = engine, settings
+        self._cache: dict[tuple, tuple[str, float, str]] = {}
+        self._lock = threading.Lock()
+
+    def version(self) -> str:
+        """Each table the dashboard reads: its row count and newest `updated_at` (set by a trigger on every write)."""
+        parts = " UNION ALL ".join(f"SELECT '{t}', count(*)::text || '|' || coalesce(max(updated_at)::text, '') "
+                                   f"FROM {t}" for t in VERSION_TABLES)
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(parts)).all()
+        return hashlib.blake2b(repr(rows).encode(), digest_size=8).hexdigest()
+
+    def json(self, cities: list[City], who: Principal, *, city: str | None, year: int | None, as_of: date | None,
+             lang: str) -> str:
+        as_of = as_of or date.today()
+        key = (city, year, as_of, lang_of(lang), who.sees_private, who.cities, who.kecamatan)
+        version = self.version()
+        hit = self._cache.get(key)
+        if hit and hit[0] == version and time.monotonic() - hit[1] < CACHE_SECONDS:
+            return hit[2]
+        body = dashboard_json(self.engine, self.settings, cities, who, city=city, year=year, as_of=as_of, lang=lang)
+        with self._lock:
+            if len(self._cache) > MAX_CACHED:
+                self._cache.clear()
+            self._cache[key] = (version, time.monotonic(), body)
+        return body
 
 
 # --- a programme's drill-down ----------------------------------------------------------------------------------
