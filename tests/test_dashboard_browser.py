@@ -121,6 +121,9 @@ def test_a_key_typed_on_the_page_shows_private_programmes(browser, server, keys,
         page.click(f"tr.dash-programme[data-kode='{kode_of('troubled')}']")
         page.wait_for_function("k => petakota.detail && petakota.detail.kode === k", arg=kode_of("troubled"))
         assert SECRET in page.locator("#dash-detail").inner_text()
+        page.click("#dash-pdf")  # asked for with the key, opened from memory
+        page.wait_for_function("() => petakota.pdf > 10000", timeout=60_000)
+        assert any("/dashboard.pdf?" in u and "year=2031" in u for u in requests)
         assert page.evaluate("() => petakota.errors") == []
         assert elsewhere(requests, server) == set()
     finally:

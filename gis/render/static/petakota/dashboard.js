@@ -252,6 +252,16 @@
     chosen.as_of = e.target.value; load();
   });
   document.getElementById("dash-print").addEventListener("click", function () { window.print(); });
+  // With a key, the PDF is asked for with it (a link cannot send a header) and opened from memory.
+  document.getElementById("dash-pdf").addEventListener("click", function (e) {
+    if (!apiKey()) { return; }
+    e.preventDefault();
+    fetch(e.currentTarget.href, {headers: headers()}).then(function (r) {
+      if (!r.ok) { throw new Error("PDF: HTTP " + r.status); }
+      return r.blob();
+    }).then(function (blob) { state.pdf = blob.size; window.open(URL.createObjectURL(blob), "_blank"); })
+      .catch(function (err) { state.errors.push(String(err)); });
+  });
   document.getElementById("dash-lang").href = cfg.other_lang;
   load();
 })();
