@@ -216,7 +216,7 @@
   function render(data) {
     state.data = data;
     document.getElementById("dash-asof-text").textContent = m.as_of + " " + day(data.as_of);
-    document.getElementById("dash-view").textContent = data.public ? m.public_view : m.key_view;
+    document.getElementById("dash-view").textContent = "\u00b7 " + (data.public ? m.public_view : m.key_view);
     var select = document.getElementById("dash-year");
     select.textContent = "";
     data.years.forEach(function (y) { select.appendChild(el("option", {value: String(y), text: String(y)})); });
