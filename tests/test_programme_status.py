@@ -322,3 +322,28 @@ def test_a_kecamatan_key_sees_its_kecamatan(engine, programmes):
     assert data.programmes.set_index("kode").loc[kode_of("notstarted"), "catatan"] == SECRET
     analyst_data, _ = load(engine)
     assert SECRET in set(analyst_data.progress.catatan)  # an unlimited analyst reads the notes
+
+
+def test_no_programmes_and_a_bare_programme_are_answered():
+    """Pure frames, no database: nothing to show gives empty scorecards; a programme with no dates, indicators,
+    budget or update is on track with nothing counted (no division by a missing budget)."""
+    from gis.data.programme_frames import INDICATOR_COLUMNS, PROGRAMME_COLUMNS, PROGRESS_COLUMNS
+
+    columns = [*PROGRAMME_COLUMNS, "catatan", "private"]
+    none = pd.DataFrame(columns=columns)
+    indicators, progress = pd.DataFrame(columns=INDICATOR_COLUMNS), pd.DataFrame(columns=[*PROGRESS_COLUMNS,
+                                                                                            "catatan", "oleh"])
+    parcels = pd.DataFrame(columns=["project_slug", "status", "status_date", "area_ha"])
+    centres = pd.DataFrame(columns=["kabkota", "kelurahan_kode", "status"])
+    locations = gpd.GeoDataFrame(columns=["programme_kode", "kecamatan_kode"], geometry=[])
+    kecamatan = pd.DataFrame(columns=["kode", "nama", "kabkota"])
+    empty = rules.programme_status(none, indicators, progress, parcels, centres, AS_OF)
+    cards = rules.scorecards(empty, locations, kecamatan)
+    assert cards["opd"] == [] and cards["kecamatan"] == [] and cards["overall"]["programmes"] == 0
+    bare = dict.fromkeys(columns)
+    bare.update(kode="x", kabkota=CITY, tahun=YEAR, kodeskpd="A", nama_skpd="Dinas A", publik=True, private=False)
+    one = rules.programme_status(pd.DataFrame([bare]), indicators, progress, parcels, centres, AS_OF)
+    row = rules.programme_rows(one)[0]
+    assert (row["status"], row["days_late"], row["spending_share"], row["planned_share"]) == ("sesuai", 0, None, None)
+    card = rules.scorecards(one, locations, kecamatan)["kecamatan"][0]
+    assert card["city_wide"] and card["programmes"] == 1 and card["spending_share"] is None

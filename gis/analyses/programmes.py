@@ -128,8 +128,8 @@ def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progres
     ends = pd.to_datetime(rows["batas_periode"])
     last = rows[(ends == ends.groupby(rows["programme_kode"]).transform("max")).to_numpy()]
     n_last = last.groupby("programme_kode").size()
-    all_met = out["kode"].map(last.assign(m=last["state"] == "met").groupby("programme_kode")["m"].all())
-    all_met = all_met.fillna(False).astype(bool) & (out["kode"].map(n_last).fillna(0) > 0)
+    met_last = last.assign(m=last["state"] == "met").groupby("programme_kode")["m"].all()
+    all_met = out["kode"].map(met_last).astype(object).eq(True) & (out["kode"].map(n_last).fillna(0) > 0)
     realised_share = out["kode"].map(last.groupby("programme_kode")["share"].mean()).astype(float)
     start, end = pd.to_datetime(out["tanggal_mulai"]), pd.to_datetime(out["tanggal_selesai"])
     now = pd.Timestamp(as_of)
