@@ -16,6 +16,7 @@ from api.routers import (
     admin,
     attachments,
     cities,
+    dashboard,
     health,
     items,
     layers,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router,
-                   wall.router, programmes.router):
+                   wall.router, programmes.router, dashboard.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -144,8 +144,8 @@ def test_every_bounded_input_is_found():
         ("site-suitability", "n_candidates"), ("site-suitability", "weights"),
         ("park-coverage", "radii_m"), ("park-coverage", "underserved_below"),
         ("zoning-conformity", "site_area_ha"), ("zoning-conformity", "significant_share"),
-        ("asset-check", "min_overlap_m2"), ("asset-check", "forbidden_share")}
-    assert len(BOUNDED) == 19  # both sides of each range; weights only have a lower bound
+        ("asset-check", "min_overlap_m2"), ("asset-check", "forbidden_share"), ("programme-status", "year")}
+    assert len(BOUNDED) == 21  # both sides of each range; weights only have a lower bound
 
 
 # What a process needs besides the input under test (its required inputs).

@@ -27,6 +27,7 @@ from gis.processes.monitoring import (
     run_change_detection,
     run_project_progress,
 )
+from gis.processes.programmes import ProgrammeStatusInputs, run_programme_status
 from gis.processes.siting import SiteSuitabilityInputs, run_site_suitability
 from gis.processes.zoning import ZoningConformityInputs, run_zoning_conformity
 
@@ -90,6 +91,12 @@ PROCESSES = {p.id: p for p in (
             "in zones whose ITBX does not permit their use (KBLI, or the use as an ITBX activity); acquisition "
             "values for authorised users only.",
             AssetCheckInputs, {"result": JSON_OUT}, run_asset_check),
+    Process("programme-status", "Status program dan kartu skor", "Programme status and scorecards",
+            "Target against realisation per indicator (met, behind, late with days late), each programme's status "
+            "(not started, on track, at risk, late, done, cancelled) and spending against budget, as of a date, "
+            "per OPD, per kecamatan (city-wide for programmes lying in none) or per programme; one programme's "
+            "indicators and progress history. The public sees public programmes only.",
+            ProgrammeStatusInputs, {"result": JSON_OUT}, run_programme_status),
 )}
 
 

@@ -15,6 +15,7 @@ from gis.core.db import make_engine
 from gis.core.errors import InvalidInput
 from gis.core.settings import Settings
 from gis.data import store
+from gis.data.auth import Principal
 from gis.data.cities import City, held_cities
 from gis.data.registry import find_layer
 
@@ -38,9 +39,10 @@ class Context:
     include_private: bool
     owner: str | None = None
     job_id: str | None = None
+    who: Principal | None = None  # the caller, for rules finer than include_private (programmes by kecamatan)
 
     def __reduce__(self):
-        return _rebuild, (self.settings, self.include_private, self.owner, self.job_id)
+        return _rebuild, (self.settings, self.include_private, self.owner, self.job_id, self.who)
 
     def layer(self, layer_id: str, cities: list[City] | None = None, *, near_m: float | None = None,
               intersecting: bool = False, touching=None) -> gpd.GeoDataFrame:
@@ -156,8 +158,9 @@ class Context:
         return {"id": raster_id, "tiles": f"/rasters/{raster_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"}
 
 
-def _rebuild(settings: Settings, include_private: bool, owner: str | None, job_id: str | None) -> Context:
-    return Context(_engine_for(settings), settings, include_private, owner, job_id)
+def _rebuild(settings: Settings, include_private: bool, owner: str | None, job_id: str | None,
+             who: Principal | None = None) -> Context:
+    return Context(_engine_for(settings), settings, include_private, owner, job_id, who)
 
 
 def _inside_city(ctx: Context, geom, name: str, cities: list[City]):

@@ -288,7 +288,7 @@ class JobService:
         if not isinstance(inputs, dict):
             raise InvalidInput("'inputs' must be an object")
         job = self.store.create(process_id, who.name, inputs, self.worker)
-        ctx = Context(self.store.engine, self.settings, who.reads_all_private, who.name, job.id)
+        ctx = Context(self.store.engine, self.settings, who.reads_all_private, who.name, job.id, who)
         try:
             future = self._pool_now().submit(_run, process_id, ctx, inputs)
         except BrokenProcessPool:
