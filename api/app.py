@@ -36,6 +36,7 @@ from gis.data.changes import ChangeListener
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
 from gis.render import STATIC_DIR
+from gis.render.dashboard import DashboardCache
 from gis.render.wall import WallData
 from gis.tiles.service import TileService
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.change_listener = listener
         app.state.jobs = JobService(app.state.engine, settings)
         app.state.wall_data = WallData(app.state.engine, settings)
+        app.state.dashboard_cache = DashboardCache(app.state.engine, settings)
         app.state.jobs.start()
         try:
             yield

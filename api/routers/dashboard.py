@@ -13,7 +13,6 @@ from api.deps import Caller, Catalog
 from gis.core.errors import NotFound
 from gis.data.attachments import file_path
 from gis.render.dashboard import (
-    DashboardCache,
     check_year,
     dashboard_attachment,
     dashboard_page,
@@ -46,10 +45,7 @@ def dashboard(request: Request, catalog_service: Catalog, city: City = None, lan
 @router.get("/dashboard/data", summary="The dashboard's scorecards, programmes and locations (as your key sees them)")
 def data(request: Request, who: Caller, catalog_service: Catalog, city: City = None, year: Year = None,
          as_of: AsOf = None, lang: Lang = "id"):
-    state = request.app.state
-    if getattr(state, "dashboard_cache", None) is None:
-        state.dashboard_cache = DashboardCache(state.engine, state.settings)
-    body = state.dashboard_cache.json(catalog_service.cities(), who, city=city, year=check_year(year),
+    body = request.app.state.dashboard_cache.json(catalog_service.cities(), who, city=city, year=check_year(year),
                                       as_of=parse_as_of(as_of), lang=lang)
     return Response(body, media_type="application/json", headers={"Cache-Control": "private, no-store"})
 
