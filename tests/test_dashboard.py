@@ -25,6 +25,7 @@ from tests.test_attachments import photo
 from tests.test_programme_status import (
     AS_OF,
     CITY,
+    ESTATE,
     OPDS,
     PROGRAMMES,
     SECRET,
@@ -127,6 +128,17 @@ def test_drilldown_gives_indicators_and_history(http, keys, programmes):
     later = http.get(f"/dashboard/programmes/{kode}", params={"as_of": "2031-08-02"},
                      headers={"X-API-Key": keys["analyst"]}).json()
     assert later["status"] == "selesai" and later["progress"][-1]["catatan"] == "after as_of"
+
+
+def test_drilldown_of_the_estate_lists_its_milestones_with_days_late(http, engine, programmes):
+    with engine.connect() as conn:
+        due = conn.execute(text("SELECT nama, planned_date FROM project_milestones WHERE project_slug = :s "
+                                "AND planned_date < :d AND (actual_date IS NULL OR actual_date > :d)"),
+                           {"s": ESTATE, "d": AS_OF}).all()
+    body = http.get(f"/dashboard/programmes/{kode_of('estate')}", params={"as_of": AS_OF.isoformat()}).json()
+    overdue = {m["nama"]: m["days_late"] for m in body["milestones"] if m["state"] == "overdue"}
+    assert overdue == {n: (AS_OF - d).days for n, d in due} and overdue
+    assert body["milestones_late"] == len(due) and body["days_late"] >= max(overdue.values())
 
 
 def test_a_private_programme_is_not_found_for_the_public(http, keys, programmes):

@@ -347,3 +347,25 @@ def test_no_programmes_and_a_bare_programme_are_answered():
     assert (row["status"], row["days_late"], row["spending_share"], row["planned_share"]) == ("sesuai", 0, None, None)
     card = rules.scorecards(one, locations, kecamatan)["kecamatan"][0]
     assert card["city_wide"] and card["programmes"] == 1 and card["spending_share"] is None
+
+
+def test_the_estate_programme_is_late_by_its_projects_overdue_milestones(engine, programmes):
+    """The estate's milestones keep working: one planned before the date and not reached by then makes the
+    programme late by the days since it was due, counted here from the milestone rows themselves."""
+    with engine.connect() as conn:
+        milestones = pd.read_sql(text("SELECT nama, planned_date, actual_date FROM project_milestones "
+                                      "WHERE project_slug = :s"), conn, params={"s": ESTATE})
+    due = milestones[pd.to_datetime(milestones.planned_date) < pd.Timestamp(AS_OF)]
+    overdue = due[due.actual_date.isna() | (pd.to_datetime(due.actual_date) > pd.Timestamp(AS_OF))]
+    assert len(overdue) > 0  # the sample estate has milestones still open
+    days = max((AS_OF - d).days for d in pd.to_datetime(overdue.planned_date).dt.date)
+    data, statuses = load(engine)
+    estate = by_name(statuses)["estate"]
+    assert (estate["status"], estate["milestones_late"], estate["days_late"]) == ("terlambat", len(overdue), days)
+    detail = rules.programme_detail(statuses, data.progress, kode_of("estate"), milestones=data.milestones)
+    listed = {m["nama"]: m["days_late"] for m in detail["milestones"] if m["state"] == "overdue"}
+    assert listed == {m.nama: (AS_OF - m.planned_date).days for m in overdue.itertuples()}
+    # before any milestone falls due, none is late
+    first = min(pd.to_datetime(milestones.planned_date).dt.date)
+    _, early = load(engine, as_of=first)
+    assert by_name(early)["estate"]["milestones_late"] == 0

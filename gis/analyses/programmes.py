@@ -9,8 +9,9 @@ The rules, for a date `as_of`:
   business centres in the row's kecamatan / kelurahan, or in the city when it names none (business_centers);
 - a programme is `batal` when its latest update (on or before as_of) says so; `selesai` when every indicator row
   of its last period (the rows ending on its latest period end) is met, or its latest update says so;
-  `belum_mulai` before its start with no update; `terlambat` when an indicator row is late or its planned end has
-  passed (days_late: the largest); `berisiko` when the planned share of its schedule exceeds the realised share
+  `belum_mulai` before its start with no update; `terlambat` when an indicator row is late, its planned end has
+  passed, or a milestone of its linked project (the estate's) is overdue - planned before as_of and not reached by
+  then (days_late: the largest); `berisiko` when the planned share of its schedule exceeds the realised share
   (mean of min(r/t, 1) over its last period) by more than RISK_MARGIN, or its latest update says `terkendala`;
   else `sesuai`;
 - spending is the latest update's cumulative realisasi_rp (on or before as_of), else the programme's own.
@@ -117,9 +118,24 @@ def indicator_status(indicators: pd.DataFrame, progress: pd.DataFrame, programme
     return out
 
 
+def milestone_state(milestones: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Each milestone with `state` (done, overdue, upcoming) and `days_late` as of as_of: overdue when planned
+    before as_of and not reached by then (days late since its planned date)."""
+    out = milestones.copy()
+    planned, actual = pd.to_datetime(out["planned_date"]), pd.to_datetime(out["actual_date"])
+    now = pd.Timestamp(as_of)
+    done = (actual <= now).fillna(False).to_numpy()
+    overdue = ~done & (planned < now).fillna(False).to_numpy()
+    out["state"] = np.where(done, "done", np.where(overdue, "overdue", "upcoming"))
+    out["days_late"] = np.where(overdue, (now - planned).dt.days.fillna(0), 0).astype(int)
+    return out
+
+
 def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progress: pd.DataFrame,
-                     parcels: pd.DataFrame, centres: pd.DataFrame, as_of: date) -> Statuses:
-    """Status, days_late, planned and realised shares, spending and its share for every programme, as of as_of."""
+                     parcels: pd.DataFrame, centres: pd.DataFrame, as_of: date,
+                     milestones: pd.DataFrame | None = None) -> Statuses:
+    """Status, days_late, planned and realised shares, spending and its share for every programme, as of as_of;
+    `milestones` (project_slug, nama, planned_date, actual_date) are the linked projects' schedules."""
     rows = indicator_status(indicators, progress, programmes, parcels, centres, as_of)
     out = programmes.copy().set_index("kode", drop=False)
     latest = _latest(progress, "programme_kode", as_of)
@@ -139,7 +155,12 @@ def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progres
     late_rows = rows[rows["state"] == "late"].groupby("programme_kode")["days_late"].max()
     indicator_late = out["kode"].map(late_rows).fillna(0).astype(int)
     past_end = ((now - end).dt.days).where(end.notna()).fillna(0).clip(lower=0).astype(int)
-    days_late = np.maximum(indicator_late, past_end)
+    overdue = (milestone_state(milestones, as_of).query("state == 'overdue'").groupby("project_slug")["days_late"]
+               if milestones is not None and len(milestones) else None)
+    slug = out["project_slug"] if "project_slug" in out else pd.Series(None, index=out.index, dtype=object)
+    milestones_late = slug.map(overdue.size()).fillna(0).astype(int) if overdue is not None else 0 * past_end
+    milestone_days = slug.map(overdue.max()).fillna(0).astype(int) if overdue is not None else 0 * past_end
+    days_late = np.maximum(np.maximum(indicator_late, past_end), milestone_days)
     behind_plan = (planned - realised_share) > RISK_MARGIN
     conditions = [said == "batal", all_met | (said == "selesai"),
                   (now < start).fillna(False) & ~has_update, days_late > 0,
@@ -147,6 +168,7 @@ def programme_status(programmes: pd.DataFrame, indicators: pd.DataFrame, progres
     out["status"] = np.select(conditions, ["batal", "selesai", "belum_mulai", "terlambat", "berisiko"], "sesuai")
     out["days_late"] = np.where(out["status"] == "terlambat", days_late, 0).astype(int)
     out["planned_share"] = planned
+    out["milestones_late"] = milestones_late
     out["realised_share"] = realised_share
     out["latest_update"] = said.where(has_update, None)
     spent = _latest(progress, "programme_kode", as_of, "realisasi_rp")["realisasi_rp"]
@@ -250,8 +272,8 @@ def _plain(value):
 
 SUMMARY_COLUMNS = ("kode", "kabkota", "tahun", "kodeskpd", "nama_skpd", "nama_program", "nama_kegiatan",
                    "nama_subkegiatan", "tanggal_mulai", "tanggal_selesai", "pagu_rp", "spent_rp", "spending_share",
-                   "status", "days_late", "planned_share", "realised_share", "latest_update", "publik",
-                   "indicators_met", "indicators_behind", "indicators_late")
+                   "status", "days_late", "milestones_late", "planned_share", "realised_share", "latest_update",
+                   "publik", "indicators_met", "indicators_behind", "indicators_late")
 
 
 def _records(frame: pd.DataFrame, columns) -> list[dict]:
@@ -285,9 +307,10 @@ PROGRESS_DETAIL = ("id", "indicator_id", "tanggal", "realisasi", "realisasi_rp",
 
 
 def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang: str = "id",
-                     private: bool = False) -> dict:
-    """One programme: its summary, every indicator row with its state, and its progress history up to as_of (oldest
-    first); the notes and who reported only when `private`."""
+                     private: bool = False, milestones: pd.DataFrame | None = None) -> dict:
+    """One programme: its summary, every indicator row with its state, its linked project's milestones (days
+    late as of as_of) and its progress history up to as_of (oldest first); the notes and who reported only when
+    `private`."""
     found = statuses.programmes[statuses.programmes["kode"] == kode]
     if found.empty:
         raise KeyError(kode)
@@ -302,4 +325,8 @@ def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang
     updates = [{c: _plain(getattr(r, c)) for c in shown} for r in history.itertuples(index=False)]
     for update in updates:
         update["indicator_id"] = None if update["indicator_id"] is None else int(update["indicator_id"])
-    return {**summary, "indicators": indicators, "progress": updates}
+    slug = found["project_slug"].iloc[0] if "project_slug" in found else None
+    schedule = [] if milestones is None or not isinstance(slug, str) else [
+        {c: _plain(getattr(m, c)) for c in ("nama", "planned_date", "actual_date", "state", "days_late")}
+        for m in milestone_state(milestones[milestones["project_slug"] == slug], statuses.as_of).itertuples()]
+    return {**summary, "indicators": indicators, "milestones": schedule, "progress": updates}

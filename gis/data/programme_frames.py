@@ -47,6 +47,7 @@ class ProgrammeData:
     kecamatan: pd.DataFrame  # kode, nama, kabkota
     parcels: pd.DataFrame  # project_slug, status, status_date, area_ha: acquired parcels of the linked projects
     centres: pd.DataFrame  # kabkota, kelurahan_kode, status: the cities' business centres
+    milestones: pd.DataFrame  # project_slug, nama, planned_date, actual_date: the linked projects' schedule
 
 
 def _scope(who: Principal, cities: Sequence[str], year: int | None, kode: str | None) -> tuple[str, str, dict]:
@@ -108,11 +109,15 @@ def load_programme_data(conn: Connection, cities: Sequence[str], who: Principal,
     centres = _frame(conn, "SELECT kabkota, kelurahan_kode, status FROM business_centers "
                            "WHERE kabkota = ANY(CAST(:cities AS text[]))", params,
                      ("kabkota", "kelurahan_kode", "status"))
+    milestones = _frame(conn, "SELECT project_slug, nama, planned_date, actual_date FROM project_milestones "
+                              "WHERE project_slug = ANY(:slugs) ORDER BY project_slug, planned_date, id", codes,
+                        ("project_slug", "nama", "planned_date", "actual_date"))
     return ProgrammeData(
         programmes=_dates(programmes, DATE_COLUMNS["programmes"]),
         indicators=_dates(indicators, DATE_COLUMNS["indicators"]), progress=_dates(progress, DATE_COLUMNS["progress"]),
         locations=locations, kecamatan=kecamatan,
-        parcels=_dates(parcels, ("status_date",)), centres=centres)
+        parcels=_dates(parcels, ("status_date",)), centres=centres,
+        milestones=_dates(milestones, ("planned_date", "actual_date")))
 
 
 def programme_years(conn: Connection, cities: Sequence[str], who: Principal) -> list[int]:

@@ -41,7 +41,8 @@ def caller(ctx: Context) -> Principal:
 
 
 def status_report(data, as_of: date) -> rules.Statuses:
-    return rules.programme_status(data.programmes, data.indicators, data.progress, data.parcels, data.centres, as_of)
+    return rules.programme_status(data.programmes, data.indicators, data.progress, data.parcels, data.centres, as_of,
+                                  data.milestones)
 
 
 def run_programme_status(ctx: Context, inputs: ProgrammeStatusInputs) -> dict:
@@ -61,7 +62,7 @@ def run_programme_status(ctx: Context, inputs: ProgrammeStatusInputs) -> dict:
                            f"{', '.join(c.name for c in cities)} (see /collections/programmes)")
         private = bool(data.programmes["private"].iloc[0])
         return {**out, "programme": rules.programme_detail(statuses, data.progress, inputs.programme, inputs.lang,
-                                                           private)}
+                                                           private, data.milestones)}
     cards = rules.scorecards(statuses, data.locations, data.kecamatan, inputs.lang)
     out["overall"] = cards["overall"]
     if inputs.group_by == "programme":

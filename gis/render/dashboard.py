@@ -111,7 +111,7 @@ def _dashboard(engine: Engine, settings: Settings, cities: list[City], who: Prin
         return {**out, "scorecards": {"opd": [], "kecamatan": [], "overall": empty, "as_of": out["as_of"]},
                 "programmes": [], "private": False}, []
     statuses = rules.programme_status(data.programmes, data.indicators, data.progress, data.parcels, data.centres,
-                                      as_of)
+                                      as_of, data.milestones)
     status_of = dict(zip(statuses.programmes["kode"], statuses.programmes["status"], strict=True))
     return {**out, "scorecards": rules.scorecards(statuses, data.locations, data.kecamatan, lang),
             "programmes": rules.programme_rows(statuses, lang),
@@ -206,8 +206,8 @@ def programme_drilldown(engine: Engine, cities: list[City], who: Principal, kode
         private = bool(data.programmes["private"].iloc[0])
         attachments = _attachments(conn, data.locations, private)
     statuses = rules.programme_status(data.programmes, data.indicators, data.progress, data.parcels, data.centres,
-                                      as_of)
-    detail = rules.programme_detail(statuses, data.progress, kode, lang, private)
+                                      as_of, data.milestones)
+    detail = rules.programme_detail(statuses, data.progress, kode, lang, private, data.milestones)
     status_of = {kode: detail["status"]}
     return {**detail, "private": private, "locations": _locations_geojson(data.locations, status_of),
             "attachments": attachments, "statuses": statuses_legend(lang)}

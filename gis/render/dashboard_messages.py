@@ -74,6 +74,13 @@ DASHBOARD_MESSAGES: dict[str, dict[str, str]] = {
     "progress_terkendala": {"id": "terkendala", "en": "obstructed"},
     "progress_selesai": {"id": "selesai", "en": "done"},
     "progress_batal": {"id": "batal", "en": "cancelled"},
+    "milestones": {"id": "Tahapan proyek", "en": "Project milestones"},
+    "milestone": {"id": "Tahapan", "en": "Milestone"},
+    "planned_date": {"id": "Rencana", "en": "Planned"},
+    "actual_date": {"id": "Realisasi", "en": "Reached"},
+    "milestone_done": {"id": "tercapai", "en": "reached"},
+    "milestone_overdue": {"id": "terlambat", "en": "overdue"},
+    "milestone_upcoming": {"id": "akan datang", "en": "upcoming"},
     "computed_parcels": {"id": "dihitung dari bidang tanah proyek", "en": "computed from the project's parcels"},
     "computed_centres": {"id": "dihitung dari sentra aktif", "en": "computed from active centres"},
 }

@@ -181,6 +181,15 @@
           el("td", {text: num(i.target)}), el("td", {text: num(i.realised)}), el("td", {text: i.satuan}),
           el("td", {text: m["state_" + i.state] + (i.days_late ? " (" + num(i.days_late) + " " + m.days + ")" : "")})]);
       })));
+    if (d.milestones && d.milestones.length) {
+      box.appendChild(el("h3", {text: m.milestones}));
+      box.appendChild(detailTable([m.milestone, m.planned_date, m.actual_date, m.status],
+        d.milestones.map(function (s) {
+          return el("tr", {"class": "dash-milestone", "data-state": s.state}, [el("td", {text: s.nama}),
+            el("td", {text: day(s.planned_date)}), el("td", {text: s.actual_date ? day(s.actual_date) : "\u2014"}),
+            el("td", {text: m["milestone_" + s.state] + (s.days_late ? " (" + num(s.days_late) + " " + m.days + ")" : "")})]);
+        })));
+    }
     box.appendChild(el("h3", {text: m.progress}));
     var heads = [m.date, m.value, m.spent, m.status].concat(d.private ? [m.note, m.by] : []);
     box.appendChild(d.progress.length ? detailTable(heads, d.progress.map(function (u) {
