@@ -6,6 +6,7 @@ refresh interval without the page reloading."""
 from __future__ import annotations
 
 import time
+from datetime import date
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,7 +19,7 @@ from tests.conftest import problem_of
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PRIVATE_FIELDS, private_values, screenshot
 
 CITY = "12.75"
-TILES = ("acquisition", "rth", "parks", "centres", "milestones_late")
+TILES = ("acquisition", "rth", "parks", "centres", "milestones_late", "programmes_late")
 MIN_NUMBER_VH, MIN_TEXT_VH = 0.06, 0.025  # the minimums stated in wall.css
 SIZES = {"1080p": (1920, 1080), "2160p": (3840, 2160)}
 
@@ -60,9 +61,16 @@ def test_figures_equal_the_processes(http, lang):
     everywhere = run_process(http, "business-center-coverage", active_only=False)["overall"]
     assert tiles["centres"]["value"] == pytest.approx(centres["with_centre"] / centres["kelurahan"])
     assert centres["with_centre"] < everywhere["with_centre"]  # planned and inactive centres do not count
+    today = date.today()
+    programmes = run_process(http, "programme-status", year=today.year, as_of=today.isoformat())["overall"]
+    if programmes["programmes"]:  # the sample's programmes are of 2026
+        assert tiles["programmes_late"]["value"] == programmes["by_status"]["terlambat"] > 0
+        assert tiles["programmes_late"]["programmes"] == programmes["programmes"]
+    else:
+        assert tiles["programmes_late"]["status"] == "none"
     for tile_id, tile in tiles.items():
         assert tile["label"] == MESSAGES[f"wall_{tile_id}"][lang] and tile["as_of"] and tile["status"] in (
-            "ok", "warn", "bad")
+            "ok", "warn", "bad", *(("none",) if tile_id == "programmes_late" else ()))
     assert tiles["milestones_late"]["status"] == "bad"
 
 

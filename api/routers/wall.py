@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import Catalog, catalog
-from gis.render.wall import wall_city, wall_layers, wall_page
+from gis.render.wall import PROGRAMME_TABLES, wall_city, wall_layers, wall_page
 
 router = APIRouter(tags=["maps"])
 CITY_DOC = "Kemendagri code of the city (e.g. 12.75); default: the service's own city. See /cities"
@@ -37,6 +37,7 @@ def wall_data(request: Request, catalog_service: Catalog,
               city: Annotated[str | None, Query(description=CITY_DOC)] = None, lang: str = "id"):
     state = request.app.state
     chosen = wall_city(catalog_service.cities(), state.settings, city)
-    layer_ids = [layer.id for layer in wall_layers(state.settings, catalog(request))] + ["project_parcels"]
+    layer_ids = [layer.id for layer in wall_layers(state.settings, catalog(request))] + ["project_parcels",
+                                                                                         *PROGRAMME_TABLES]
     data = state.wall_data.get(chosen, layer_ids, lang)
     return JSONResponse(data, headers={"Cache-Control": "no-store"})

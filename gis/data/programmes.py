@@ -2,7 +2,7 @@
 against the city and, when it has no problem at all, writes it in one transaction; `export_programmes` writes the
 same layout back, so an export imports again to the same content.
 
-An import upserts programmes on their kode (tahun-kodeskpd-kodesubkegiatan) and indicators on (programme,
+An import upserts programmes on their kode (kabkota-tahun-kodeskpd-kodesubkegiatan) and indicators on (programme,
 kode, periode, wilayah); when the file has location columns it brings the locations of the programmes in the file
 to the file's (a location moved is updated in place, keeping its id and attachments); it never deletes a
 programme, an indicator or a progress update. Only what differs is written, so the

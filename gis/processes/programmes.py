@@ -28,8 +28,8 @@ class ProgrammeStatusInputs(ProcessInputs):
         description="opd: a scorecard per agency (kodeskpd); kecamatan: per kecamatan, programmes lying in none "
                     "as city-wide; programme: one row per programme")
     programme: str | None = Field(None, min_length=1, max_length=120, title="Programme",
-                                  description="One programme's kode (tahun-kodeskpd-kodesubkegiatan): its status, "
-                                              "indicators and progress history")
+                                  description="One programme's kode (kabkota-tahun-kodeskpd-kodesubkegiatan): its "
+                                              "status, indicators and progress history")
     lang: Literal["id", "en"] = Field("id", title="Language of the labels", description="id (default) or en")
 
 

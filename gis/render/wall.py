@@ -31,6 +31,8 @@ CACHE_SECONDS = 300.0  # a safety net: the figures are computed again at once wh
 WARN_FROM = 0.75  # a figure within 75 % of its target is "behind", below that "far behind"
 # Tables the figures read besides the map's layers (the project itself and its milestones).
 OTHER_TABLES = ("projects", "project_milestones")
+# Tables with an `updated_at` kept by a trigger, counted like layers (programmes late on the wall)
+PROGRAMME_TABLES = ("programmes", "programme_indicators", "programme_progress")
 
 
 def _int_param(name: str, value: int | None, low: int, high: int, default: int | None) -> int | None:
@@ -135,6 +137,20 @@ def _centre_tile(ctx: Context, city: City, lang: str) -> dict:
                  with_centre=covered, kelurahan=total)
 
 
+def _programme_tile(ctx: Context, city: City, lang: str) -> dict:
+    """The city's public programmes of this year that are late (the dashboard's rule, as the public sees them)."""
+    today = date.today()
+    overall = _run("programme-status", ctx, city, year=today.year, as_of=today.isoformat())["overall"]
+    total = overall["programmes"]
+    if not total:
+        return _unavailable("programmes_late", message("wall_no_programmes", lang), lang)
+    late = overall["by_status"]["terlambat"]
+    detail = (f"{message('wall_of', lang)} {format_number(total, lang)} {message('wall_programmes_of', lang)} "
+              f"{today.year}")
+    return _tile("programmes_late", late, format_number(late, lang), "ok" if late == 0 else "bad", detail, lang,
+                 programmes=total, at_risk=overall["by_status"]["berisiko"], year=today.year)
+
+
 def _project_bbox(engine: Engine, slug: str | None) -> list[float] | None:
     if slug is None:
         return None
@@ -149,7 +165,7 @@ def compute_figures(engine: Engine, settings: Settings, city: City, lang: str) -
     ctx = Context(engine, settings, include_private=False)
     estate, slug = _estate_tiles(ctx, city, lang)
     tiles = [estate[0], _rth_tile(ctx, city, lang), _park_tile(ctx, city, lang), _centre_tile(ctx, city, lang),
-             estate[1]]
+             estate[1], _programme_tile(ctx, city, lang)]
     return {"tiles": tiles, "project": slug, "project_bbox": _project_bbox(engine, slug)}
 
 
