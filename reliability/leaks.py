@@ -18,6 +18,7 @@ import json
 import re
 import sqlite3
 import struct
+import subprocess
 import tempfile
 import time
 import zlib
@@ -120,6 +121,8 @@ class Scanner:
             self.scan_mvt(label, r.content)
         elif "geopackage" in ctype:
             self.scan_text(label, gpkg_text(r.content), "gpkg")
+        elif ctype.startswith("application/pdf"):
+            self.scan_text(label, pdf_text(r.content), "pdf")
         elif ctype.startswith("image/png"):
             self.scan_text(label, png_text(r.content), "png")
             if not r.content.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -149,6 +152,15 @@ def gpkg_text(data: bytes) -> str:
         fh.flush()
         with sqlite3.connect(fh.name) as db:
             return "\n".join(db.iterdump())
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF (poppler's pdftotext), to scan like any page."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "page.pdf"
+        path.write_bytes(data)
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
 
 
 def png_text(data: bytes) -> str:
@@ -301,6 +313,14 @@ def _records(engine: Engine, get, zooms: tuple[int, ...]) -> None:
     for table, rows in children.items():
         for cid, public in rows:
             get(f"/collections/{table}/items/{cid}", (200,) if public else (404,))
+    # the dashboard and the wall (public pages): its data, every programme's drill-down, the PDF
+    get("/dashboard")
+    for lang in ("id", "en"):
+        get("/dashboard/data", lang=lang)
+        get("/dashboard.pdf", lang=lang)
+        get("/wall/data", lang=lang)
+    for _, kode, public in programmes:
+        get(f"/dashboard/programmes/{kode}", (200,) if public else (404,))
     for layer in LOCATION_LAYERS:
         get(f"/collections/{layer}/items", (404,))
         for z, x, y in city_tiles(engine, zooms, 4):

@@ -315,7 +315,8 @@ def programme_detail(statuses: Statuses, progress: pd.DataFrame, kode: str, lang
     if found.empty:
         raise KeyError(kode)
     summary = next(r for r in programme_rows(Statuses(found, statuses.indicators, statuses.as_of), lang))
-    summary["catatan"] = _plain(found["catatan"].iloc[0]) if private and "catatan" in found else None
+    if private:  # the public never sees the field at all, not even empty
+        summary["catatan"] = _plain(found["catatan"].iloc[0]) if "catatan" in found else None
     rows = statuses.indicators[statuses.indicators["programme_kode"] == kode]
     indicators = [{c: _plain(getattr(r, c)) for c in INDICATOR_DETAIL} for r in rows.itertuples(index=False)]
     history = progress[(progress["programme_kode"] == kode).to_numpy() & _on_or_before(progress["tanggal"],
