@@ -48,3 +48,5 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 1; done
 .venv/bin/python bench/tiles_during_siting.py --url "http://127.0.0.1:$PORT" --seconds 20 \
   --out docs/benchmarks-tiles-during-siting.md
+# Programmes: importing a 500-programme SIPD-style work plan and the dashboard's data for it.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/programmes.py

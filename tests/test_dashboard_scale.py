@@ -1,19 +1,15 @@
 """The dashboard at a city's scale: 500 programmes with 2,000 indicator rows, 2,000 progress updates and 2,000
-locations (year 2032, OPDs UJI.Sxx, written with set-based SQL and removed afterwards). Its data answer within the
-budget the command center needs (300 ms p50 on the service's machine: kept between requests until the data's
-version changes), counting every programme once."""
+locations (year 2032, OPDs UJI.Sxx, written with set-based SQL and removed afterwards): the dashboard's data
+counts every programme once, and the answer kept between requests is the computed one. Its speed is measured
+in `make bench` (bench/programmes.py)."""
 
 from __future__ import annotations
-
-import statistics
-import time
 
 import pytest
 from sqlalchemy import text
 
 YEAR, N, OPDS = 2032, 500, 20
 LIKE = f"{YEAR}-UJI.S%"
-BUDGET_MS = 300
 
 
 def insert_many(engine) -> None:
@@ -72,24 +68,17 @@ def many(engine):
     remove_many(engine)
 
 
-def test_dashboard_data_for_500_programmes_within_budget(http, keys, many):
+def test_dashboard_data_for_500_programmes_counts_every_programme_once(http, keys, many):
+    """Speed is measured in `make bench` (bench/programmes.py); here the answer at that scale, and that the kept
+    answer is the computed one."""
     params = {"city": "12.75", "year": YEAR, "as_of": f"{YEAR}-07-01"}
     headers = {"X-API-Key": keys["analyst"]}
-    started = time.perf_counter()
-    body = http.get("/dashboard/data", params=params, headers=headers).json()  # computed; then kept
-    first = (time.perf_counter() - started) * 1000
+    first = http.get("/dashboard/data", params=params, headers=headers)  # computed; then kept
+    body = first.json()
     assert len(body["programmes"]) == N and len(body["locations"]["features"]) == 4 * N
     assert sum(c["programmes"] for c in body["scorecards"]["opd"]) == N
     assert sum(c["indicators"]["met"] + c["indicators"]["behind"] + c["indicators"]["late"]
                for c in body["scorecards"]["opd"]) == 4 * N
     assert set(body["scorecards"]["overall"]["by_status"].values()) != {0}
-    times = []
-    for _ in range(9):
-        started = time.perf_counter()
-        r = http.get("/dashboard/data", params=params, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
-        assert r.status_code == 200
-    p50 = statistics.median(times)
-    print(f"/dashboard/data, {N} programmes, {4 * N} locations: computed in {first:.0f} ms, then p50 {p50:.0f} ms "
-          f"(runs: {sorted(round(t) for t in times)})")
-    assert p50 < BUDGET_MS, sorted(times)
+    again = http.get("/dashboard/data", params=params, headers=headers)
+    assert again.status_code == 200 and again.content == first.content

@@ -5,7 +5,6 @@ layout, and the CLI answers with exit codes and a JSON report."""
 from __future__ import annotations
 
 import json
-import time
 
 import geopandas as gpd
 import pandas as pd
@@ -80,11 +79,7 @@ def test_a_generated_file_of_500_programmes_and_2000_locations_lands_whole(engin
     indicators = rows[rows.kodeindikator != ""]
     places = rows[rows.wkt != ""].drop_duplicates([*KEY, "namalokasi", "wkt"])
     geoms = gpd.GeoSeries(shapely.from_wkt(places.wkt.to_numpy()), crs=4326)
-    started = time.perf_counter()
-    report = import_programmes(engine, path, "12.75", by="Bappeda (uji)")
-    seconds = time.perf_counter() - started
-    print(f"\nimport of {len(programmes)} programmes, {len(indicators)} indicator rows, {len(places)} locations: "
-          f"{seconds:.2f} s")
+    report = import_programmes(engine, path, "12.75", by="Bappeda (uji)")  # its speed: bench/programmes.py
     assert report.ok, report.problems[:5]
     assert len(programmes) == 500 and len(places) == 2000
     snap = _snapshot(engine, 2031)
@@ -113,7 +108,6 @@ def test_a_generated_file_of_500_programmes_and_2000_locations_lands_whole(engin
     inside = gpd.sjoin(points, kel, predicate="within")
     assert len(inside) == len(points) and (inside.kelurahan_kode == inside.kode).all()
     assert actors == {"Bappeda (uji)"}
-    assert seconds < 60
 
 
 def test_the_same_file_twice_writes_nothing_and_a_dry_run_writes_nothing(engine, tmp_path):

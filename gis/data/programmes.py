@@ -134,6 +134,9 @@ def _location_changes(wanted: list[tuple], stored: list[tuple[int, tuple]]):
     return unchanged, updates, deletions, insertions
 
 
+ANALYZE_FROM = 100  # programmes inserted by one import
+
+
 def import_programmes(engine: Engine, path: Path, city: str, by: str, column_map: dict | None = None,
                       dry_run: bool = False) -> ImportReport:
     """Check a programme file against `city` and, when it has no problem (and not `dry_run`), write it in one
@@ -152,6 +155,11 @@ def import_programmes(engine: Engine, path: Path, city: str, by: str, column_map
         _write_indicators(conn, _records(parsed.indicators), kodes, report, dry_run)
         if parsed.has_locations:
             _write_locations(conn, parsed.locations, kodes, report, dry_run)
+    if not dry_run and report.programmes.get("inserted", 0) >= ANALYZE_FROM:
+        # A city's first work plan: fresh statistics, so the planner does not take hundreds of new rows for none
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE programmes, programme_indicators, programme_progress, programme_points, "
+                              "programme_lines, programme_areas"))
     return report
 
 
