@@ -33,7 +33,7 @@ def opd_keys(engine):
 def _state(engine, table: str) -> tuple:
     """What a refused write must leave alone: the table's rows and its history."""
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT id, version, kodeskpd, nama FROM {table} ORDER BY id")).all()
+        rows = conn.execute(text(f"SELECT id, version, nama FROM {table} ORDER BY id")).all()
         history = conn.execute(text("SELECT count(*) FROM feature_history WHERE layer = :l"), {"l": table}).scalar()
     return rows, history
 
@@ -119,7 +119,7 @@ def test_opd_key_cannot_edit_layers_without_an_opd(http, engine, opd_keys):
     assert problem["status"] == 403 and "kodeskpd" in problem["detail"]
 
 
-def test_camat_key_reads_its_kecamatan_and_writes_nothing(http, engine, rows, opd_keys):
+def test_camat_key_reads_its_kecamatan_and_writes_nothing(http, engine, rows, opd_keys, keys):
     key = {"X-API-Key": opd_keys["camat"]}
     r = http.get(f"/collections/programmes/items/{rows.ids[rows.hidden_a]}", headers=key)
     assert r.json()["properties"]["catatan"] == "Catatan rahasia Hotel 5523"  # targets 12.75.02
@@ -130,10 +130,24 @@ def test_camat_key_reads_its_kecamatan_and_writes_nothing(http, engine, rows, op
     area = rows.areas[0]
     before = _state(engine, "programme_areas")
     r = http.patch(f"/collections/programme_areas/items/{area}", json=_props(keterangan="x"),
-                   headers={**key, "If-Match": _etag(http, opd_keys["camat"], "programme_areas", area)})
+                   headers={**key, "If-Match": _etag(http, keys["admin"], "programme_areas", area)})
+    assert problem_of(r)["status"] == 404  # the locations are not a camat's to see (below)
+    assert _state(engine, "programme_areas") == before
+    with engine.connect() as conn:
+        park = conn.execute(text("SELECT id FROM parks ORDER BY id LIMIT 1")).scalar_one()
+    parks_before = _state(engine, "parks")
+    r = http.patch(f"/collections/parks/items/{park}", json=_props(nama="x"),
+                   headers={**key, "If-Match": _etag(http, keys["admin"], "parks", park)})
     problem = problem_of(r)
     assert problem["status"] == 403 and "kecamatan" in problem["detail"]
-    assert _state(engine, "programme_areas") == before
+    assert _state(engine, "parks") == parks_before
+    # of the layers, a camat reads what the public reads: no owners of parcels, no locations
+    assert http.get("/collections/programme_areas/items", headers=key).status_code == 404
+    parcels = http.get("/collections/project_parcels/items", params={"limit": 1000}, headers=key).json()
+    assert parcels["features"] and all("nik" not in f["properties"] for f in parcels["features"])
+    analyst = http.get("/collections/project_parcels/items", params={"limit": 1000},
+                       headers={"X-API-Key": keys["analyst"]}).json()
+    assert all("nik" in f["properties"] for f in analyst["features"])  # the check above can fail
 
 
 def test_admin_api_creates_and_lists_keys_naming_an_opd_or_a_kecamatan(http, keys, rows):

@@ -52,8 +52,10 @@ class Principal:
 
     def may_read_layer(self, layer_id: str) -> bool:
         """Reads the layer's private part (the layer if private, its private fields) - in its cities only, if
-        the key is limited to cities."""
-        return self.sees_private and (self.layers is None or layer_id in self.layers)
+        the key is limited to cities. A camat's key (naming a kecamatan) reads its kecamatan's programmes
+        (gis/data/programme_scope.py) and of the layers what the public reads: no layer row knows its
+        kecamatan the way a programme does."""
+        return self.sees_private and self.kecamatan is None and (self.layers is None or layer_id in self.layers)
 
     def sees_layer(self, layer) -> bool:
         return layer.public or self.may_read_layer(layer.id)
