@@ -16,12 +16,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from gis.analyses import programmes as rules  # noqa: E402
 from gis.core import db  # noqa: E402
 from gis.core.settings import Settings  # noqa: E402
@@ -34,17 +34,6 @@ from layers.sample.programmes import write_synthetic_sipd  # noqa: E402
 PROGRAMMES, LOCATIONS, CITY, ROUNDS = 500, 2_000, "12.75", 21
 CSV_YEAR, XLSX_YEAR = 2027, 2028
 AS_OF = date(2027, 7, 1)
-
-
-def scratch(url: str) -> str:
-    admin = make_url(url).set(database="postgres")
-    name = "petakota_bench_programmes"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def timed_import(engine, path: Path) -> float:
@@ -73,7 +62,7 @@ def serve(settings):
 
 
 def main() -> None:
-    url = scratch(os.environ["DATABASE_URL"])
+    url = scratch_database(os.environ["DATABASE_URL"], "petakota_bench_programmes")
     data = Path(tempfile.mkdtemp(prefix="petakota-bench-programmes-"))
     settings = Settings(database_url=url, data_dir=data)
     db.upgrade(settings)

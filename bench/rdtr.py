@@ -17,12 +17,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from gis.core import db  # noqa: E402
 from gis.core.settings import Settings  # noqa: E402
 from gis.data.itbx_files import write_itbx_csv  # noqa: E402
@@ -35,19 +34,8 @@ from layers.sample.rdtr_synthetic import synthetic_itbx, synthetic_plan, write_p
 ZONES, CITY, ROUNDS, SITES = 5_000, "12.75", 3, 200
 
 
-def scratch(url: str) -> str:
-    admin = make_url(url).set(database="postgres")
-    name = "petakota_bench_rdtr"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
-    url = scratch(os.environ["DATABASE_URL"])
+    url = scratch_database(os.environ["DATABASE_URL"], "petakota_bench_rdtr")
     data = Path(tempfile.mkdtemp(prefix="petakota-bench-rdtr-"))
     settings = Settings(database_url=url, data_dir=data)
     db.upgrade(settings)

@@ -14,6 +14,7 @@ import pytest
 
 from api.html import render
 from gis.core.language import format_date, format_datetime, format_number, format_value
+from gis.render.dashboard_messages import DASHBOARD_MESSAGES
 from gis.render.messages import LANGS, MESSAGES, catalogue, lang_of, message
 from layers.maps import MAPS
 
@@ -45,8 +46,15 @@ def keys_used() -> dict[str, set[str]]:
 def test_every_key_used_is_in_the_catalogue():
     used = keys_used()
     assert len(used["map.js"]) > 20 and len(used["base.html"]) > 5 and used["static_map.py"]  # the scan finds them
-    missing = {name: sorted(keys - set(MESSAGES)) for name, keys in used.items() if keys - set(MESSAGES)}
+    assert len(used["dashboard.html"]) > 5  # the dashboard's page speaks from its own catalogue
+    own = {"dashboard.html": set(DASHBOARD_MESSAGES)}
+    missing = {name: sorted(keys - own.get(name, set(MESSAGES))) for name, keys in used.items()
+               if keys - own.get(name, set(MESSAGES))}
     assert missing == {}
+    # and the dashboard's Python renderers (the page, the PDF) from the same catalogue
+    dashboard = {key for py in RENDER.glob("dashboard*.py")
+                 for key in re.findall(r"""\bdashboard_message\(["'](\w+)["']""", py.read_text())}
+    assert dashboard and dashboard <= set(DASHBOARD_MESSAGES), sorted(dashboard - set(DASHBOARD_MESSAGES))
 
 
 def test_lookup_and_language_tags():

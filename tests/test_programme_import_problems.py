@@ -10,19 +10,10 @@ from sqlalchemy import text
 from gis.data.programmes import import_programmes, long_table
 from layers.programmes import programme_kode
 from layers.sample.programmes import synthetic_tables
+from tests.test_programme_import import _no_test_programmes_left  # noqa: F401  (the fixture, autouse)
 
 YEAR = 2036
 SUB = "kodesubkegiatan"
-
-
-@pytest.fixture(autouse=True)
-def _no_test_programmes_left(engine):
-    """The test years' programmes go when a test ends: the session's sample city stays as loaded."""
-    yield
-    with engine.begin() as conn:
-        for t in ("programme_points", "programme_lines", "programme_areas"):
-            conn.execute(text(f"DELETE FROM {t} WHERE programme_kode ~ '^[0-9.]+-20[3-4][0-9]-'"))
-        conn.execute(text("DELETE FROM programmes WHERE tahun BETWEEN 2030 AND 2049"))
 
 
 def _tables() -> dict[str, pd.DataFrame]:

@@ -4,7 +4,7 @@ layers/programmes.PROGRAMME_STATUSES."""
 
 from __future__ import annotations
 
-from gis.render.messages import lang_of
+from gis.render.messages import catalogue, message
 
 DASHBOARD_MESSAGES: dict[str, dict[str, str]] = {
     "title": {"id": "Dasbor program", "en": "Programme dashboard"},
@@ -87,9 +87,8 @@ DASHBOARD_MESSAGES: dict[str, dict[str, str]] = {
 
 
 def dashboard_message(key: str, lang: str) -> str:
-    return DASHBOARD_MESSAGES[key][lang_of(lang)]
+    return message(key, lang, DASHBOARD_MESSAGES)
 
 
 def dashboard_catalogue(lang: str) -> dict[str, str]:
-    lang = lang_of(lang)
-    return {key: texts[lang] for key, texts in DASHBOARD_MESSAGES.items()}
+    return catalogue(lang, DASHBOARD_MESSAGES)

@@ -142,14 +142,15 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 
-def message(key: str, lang: str) -> str:
-    return MESSAGES[key][lang_of(lang)]
+def message(key: str, lang: str, messages: dict = MESSAGES) -> str:
+    return messages[key][lang_of(lang)]
 
 
-def catalogue(lang: str) -> dict[str, str]:
-    """Every message in one language (what a page's script receives)."""
+def catalogue(lang: str, messages: dict = MESSAGES) -> dict[str, str]:
+    """Every message of `messages` (a page's own catalogue, or the maps') in one language (what a page's script
+    receives)."""
     lang = lang_of(lang)
-    return {key: texts[lang] for key, texts in MESSAGES.items()}
+    return {key: texts[lang] for key, texts in messages.items()}
 
 
 def illustrative_suffix(lang: str) -> str:
