@@ -49,16 +49,25 @@ _HIDDEN_PROGRAMME_VALUES = {
 }
 
 
+# Amounts published with public programmes (budget, spending): a private amount equal to one of them (a
+# compensation of Rp 450,000,000 and a programme's pagu) proves nothing when it shows.
+_PUBLIC_AMOUNTS = ("SELECT pagu_rp FROM programmes WHERE publik UNION SELECT realisasi_rp FROM programmes "
+                   "WHERE publik UNION SELECT g.realisasi_rp FROM programme_progress g JOIN programmes p "
+                   "ON p.kode = g.programme_kode WHERE p.publik")
+
+
 def private_values(engine: Engine) -> dict[str, set[str]]:
-    """field name -> the values in the database, as text (numbers also with thousands separators)."""
+    """field name -> the values in the database, as text (numbers also with thousands separators), less the
+    amounts public programmes publish."""
     out: dict[str, set[str]] = {}
     with engine.connect() as conn:
+        public = {v for (v,) in conn.execute(text(_PUBLIC_AMOUNTS)) if v is not None}
         for layer, names in PRIVATE_FIELDS.items():
             for name in names:
                 vals = set()
                 for (v,) in conn.execute(text(f"SELECT DISTINCT {name} FROM {layer} WHERE {name} IS NOT NULL")):
                     s = str(v).strip()
-                    if len(s) < 4:
+                    if len(s) < 4 or (isinstance(v, int) and v in public):
                         continue
                     vals.add(s)
                     if isinstance(v, int):
