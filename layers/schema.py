@@ -160,6 +160,18 @@ class Layer:
         }
 
 
+def _labels_from_dict(name: str, labels) -> tuple[tuple[str, str, str], ...]:
+    """A field's labels as stored, {value: {"id": ..., "en": ...}}, checked."""
+    if not labels:
+        return ()
+    ok = isinstance(labels, dict) and all(
+        isinstance(t, dict) and isinstance(t.get("id"), str) and isinstance(t.get("en"), str) for t in labels.values())
+    if not ok:
+        raise ValueError(f"field {name}: labels must map each value to its labels, "
+                         f'{{"value": {{"id": "...", "en": "..."}}}}')
+    return tuple((str(v), t["id"], t["en"]) for v, t in labels.items())
+
+
 def layer_from_dict(d: dict) -> Layer:
     """The inverse of `Layer.to_dict(include_private=True)`: a declaration stored as JSON (runtime layers)."""
     legend = tuple(LegendEntry(e["label"]["id"], e["label"]["en"], e["color"], e.get("value"))
@@ -176,7 +188,7 @@ def layer_from_dict(d: dict) -> Layer:
             Field(f["name"], f["type"], f["title"]["id"], f["title"]["en"], public=f.get("public", True),
                   required=f.get("required", False), choices=tuple(f.get("choices", ())),
                   computed=f.get("computed", False),
-                  labels=tuple((v, t["id"], t["en"]) for v, t in (f.get("labels") or {}).items()))
+                  labels=_labels_from_dict(f["name"], f.get("labels")))
             for f in d["fields"]
         ),
         style=Style(color=style.get("color", "#3388ff"), fill_opacity=style.get("fill_opacity", 0.5),
