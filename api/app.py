@@ -26,6 +26,7 @@ from api.routers import (
     programmes,
     rasters,
     rdtr,
+    search,
     tiles,
     wall,
 )
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router,
-                   wall.router, programmes.router, dashboard.router):
+                   wall.router, programmes.router, dashboard.router, search.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

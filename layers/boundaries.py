@@ -14,7 +14,8 @@ KOTA = Layer(
         Field("nama", "text", "Nama", "Name", required=True),
         Field("provinsi_kode", "text", "Kode provinsi", "Province code"),
         AREA,
-        Field("jenis", "text", "Jenis", "Kind", choices=("kota", "kabupaten")),
+        Field("jenis", "text", "Jenis", "Kind", choices=("kota", "kabupaten"),
+              labels=(("kota", "Kota", "City"), ("kabupaten", "Kabupaten", "Regency"))),
         # Areas and distances of this city are measured in this CRS (its UTM zone: Indonesia spans 46N-54S).
         Field("metric_crs", "integer", "CRS metrik (EPSG)", "Metric CRS (EPSG)"),
         Field("population", "bigint", "Jumlah penduduk", "Population"),
@@ -56,7 +57,8 @@ KELURAHAN = Layer(
     fields=(
         Field("kode", "text", "Kode Kemendagri", "Kemendagri code", required=True),
         Field("nama", "text", "Nama", "Name", required=True),
-        Field("jenis", "text", "Jenis", "Type", choices=("kelurahan", "desa")),
+        Field("jenis", "text", "Jenis", "Type", choices=("kelurahan", "desa"),
+              labels=(("kelurahan", "Kelurahan", "Urban village"), ("desa", "Desa", "Village"))),
         Field("kecamatan_kode", "text", "Kode kecamatan", "District code", required=True),
         Field("kota_kode", "text", "Kode kota", "City code", required=True),
         AREA,

@@ -50,7 +50,9 @@ RIVERS = Layer(
     fields=(
         Field("nama", "text", "Nama sungai", "River name"),
         Field("depth_class", "text", "Kelas kedalaman", "Depth class", required=True,
-              choices=("<=3m", "3-20m", ">20m")),
+              choices=("<=3m", "3-20m", ">20m"),
+              labels=(("<=3m", "Dangkal (≤ 3 m)", "Shallow (≤ 3 m)"), ("3-20m", "Sedang (3-20 m)", "Medium (3-20 m)"),
+                      (">20m", "Dalam (> 20 m)", "Deep (> 20 m)"))),
         Field("embanked", "boolean", "Bertanggul", "Embanked"),
         Field("setback_m", "number", "Garis sempadan (m)", "Setback (m)"),
     ),

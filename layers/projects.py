@@ -11,6 +11,13 @@ PARCEL_STATUSES = {
     "certified": ("Bersertifikat", "Certified", "#2E75B6"),
 }
 
+PROJECT_STATUSES = {
+    "planned": ("Rencana", "Planned"),
+    "land_acquisition": ("Pengadaan tanah", "Land acquisition"),
+    "construction": ("Konstruksi", "Construction"),
+    "operating": ("Beroperasi", "Operating"),
+}
+
 PROJECTS = Layer(
     id="projects",
     title_id="Proyek",
@@ -20,8 +27,8 @@ PROJECTS = Layer(
         Field("slug", "text", "Kode proyek", "Project id", required=True),
         Field("nama", "text", "Nama proyek", "Project name", required=True),
         Field("target_ha", "number", "Target luas (ha)", "Target area (ha)"),
-        Field("status", "text", "Status", "Status",
-              choices=("planned", "land_acquisition", "construction", "operating")),
+        Field("status", "text", "Status", "Status", choices=tuple(PROJECT_STATUSES),
+              labels=tuple((k, n_id, n_en) for k, (n_id, n_en) in PROJECT_STATUSES.items())),
         Field("kelurahan_kode", "text", "Kode kelurahan", "Kelurahan code"),
         Field("harga_satuan_rp_m2", "number", "Estimasi ganti rugi (Rp/m²)", "Estimated compensation (Rp/m²)"),
         AREA,

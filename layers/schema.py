@@ -33,6 +33,9 @@ class Field:
     choices: tuple[str, ...] = ()
     # Derived by the database (e.g. area_ha), never taken from a client.
     computed: bool = False
+    # What a coded value means, for people: (value, Bahasa Indonesia, English). Fields coloured by the style
+    # take their legend's labels instead (Layer.value_labels).
+    labels: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_SQL_TYPES:
@@ -106,6 +109,14 @@ class Layer:
                 return f
         raise KeyError(name)
 
+    def value_labels(self, name: str) -> dict[str, tuple[str, str]]:
+        """value -> (Bahasa Indonesia, English) of a coded field: its declared labels, else the legend entries of
+        the style when the style colours by that field; empty for a field without either."""
+        declared = {value: (label_id, label_en) for value, label_id, label_en in self.field(name).labels}
+        if declared or self.style.by != name:
+            return declared
+        return {e.value: (e.label_id, e.label_en) for e in self.style.legend if e.value is not None}
+
     @property
     def is_polygon(self) -> bool:
         return self.geometry_type.endswith("Polygon")
@@ -132,6 +143,7 @@ class Layer:
                     "required": f.required,
                     "computed": f.computed,
                     **({"choices": list(f.choices)} if f.choices else {}),
+                    **({"labels": {v: {"id": i, "en": e} for v, i, e in f.labels}} if f.labels else {}),
                 }
                 for f in fields
             ],
@@ -146,6 +158,18 @@ class Layer:
                 for e in self.style.legend
             ],
         }
+
+
+def _labels_from_dict(name: str, labels) -> tuple[tuple[str, str, str], ...]:
+    """A field's labels as stored, {value: {"id": ..., "en": ...}}, checked."""
+    if not labels:
+        return ()
+    ok = isinstance(labels, dict) and all(
+        isinstance(t, dict) and isinstance(t.get("id"), str) and isinstance(t.get("en"), str) for t in labels.values())
+    if not ok:
+        raise ValueError(f"field {name}: labels must map each value to its labels, "
+                         f'{{"value": {{"id": "...", "en": "..."}}}}')
+    return tuple((str(v), t["id"], t["en"]) for v, t in labels.items())
 
 
 def layer_from_dict(d: dict) -> Layer:
@@ -163,7 +187,8 @@ def layer_from_dict(d: dict) -> Layer:
         fields=tuple(
             Field(f["name"], f["type"], f["title"]["id"], f["title"]["en"], public=f.get("public", True),
                   required=f.get("required", False), choices=tuple(f.get("choices", ())),
-                  computed=f.get("computed", False))
+                  computed=f.get("computed", False),
+                  labels=_labels_from_dict(f["name"], f.get("labels")))
             for f in d["fields"]
         ),
         style=Style(color=style.get("color", "#3388ff"), fill_opacity=style.get("fill_opacity", 0.5),

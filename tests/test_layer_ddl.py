@@ -54,9 +54,15 @@ def renamed(shape: dict, old: str, new: str) -> dict:
 OTHER_LAYERS_TRIGGERS = {"project_parcels": {"project_parcels_asset"}}
 
 
+# Indexes the search migration (0011_search) put on name columns for search as you type: the search's, not the
+# layer's own.
+SEARCH_INDEX_SUFFIX = "_trgm"
+
+
 def own_shape(shape: dict, layer_id: str) -> dict:
     others = OTHER_LAYERS_TRIGGERS.get(layer_id, set())
-    return {**shape, "triggers": [t for t in shape["triggers"] if t[0] not in others]}
+    return {**shape, "triggers": [t for t in shape["triggers"] if t[0] not in others],
+            "indexes": [i for i in shape["indexes"] if not i[0].endswith(SEARCH_INDEX_SUFFIX)]}
 
 
 def test_the_ddl_function_rebuilds_every_migrated_layer_table_exactly(tmp_path):
@@ -91,7 +97,7 @@ def test_a_runtime_layer_has_the_table_of_a_built_in_layer_of_the_same_shape(htt
     assert r.status_code == 201, r.text
     with engine.connect() as conn:
         runtime = renamed(describe(conn, f"salinan_{builtin}"), f"salinan_{builtin}", builtin)
-        assert runtime == describe(conn, builtin)
+        assert runtime == own_shape(describe(conn, builtin), builtin)
 
 
 @pytest.mark.parametrize(("change", "refused"), [

@@ -12,6 +12,7 @@ import pandas as pd
 
 from gis.analyses.grid import Raster
 from gis.core.errors import InvalidInput
+from layers.projects import PARCEL_STATUSES
 
 STATUSES = ("identified", "negotiating", "agreed", "compensated", "certified")
 ACQUIRED = ("compensated", "certified")  # land counts as acquired once compensation is paid
@@ -36,36 +37,70 @@ def timeline(events: pd.DataFrame, areas: dict, today: date) -> list[dict]:
     return rows
 
 
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
+
+
+def statuses_as_of(parcels: pd.DataFrame, events: pd.DataFrame, as_of: date) -> pd.Series:
+    """Each parcel's acquisition status on `as_of` (index: the parcels' index): its current status when that
+    was reached by then (`status_date` on or before `as_of`, or undated), else the last status its history
+    records by then; None for a parcel not yet in the acquisition on that day."""
+    current = parcels.status.where([_missing(d) or d <= as_of for d in parcels.get("status_date",
+                                                                                   [None] * len(parcels))])
+    if current.notna().all() or events.empty:
+        return current
+    order = ["date", "seq"] if "seq" in events else ["date"]
+    known = events[events.date <= as_of].sort_values(order).groupby("feature_id").status.last()
+    earlier = parcels.id.map(known)
+    return current.where(current.notna(), earlier).where(lambda s: s.notna(), None)
+
+
 def _milestone_state(planned, actual, today: date) -> str:
-    if actual is not None and not pd.isna(actual):
+    if not _missing(actual) and actual <= today:  # done by the report date (a later completion is not yet)
         return "done_on_time" if planned is None or pd.isna(planned) or actual <= planned else "done_late"
-    if planned is not None and not pd.isna(planned) and planned < today:
+    if not _missing(planned) and planned < today:
         return "late"
     return "upcoming"
 
 
+def _days_late(planned, actual, state: str, today: date) -> int:
+    """Days past the planned date: until done for a milestone done late, until the report date for one still
+    open; 0 otherwise."""
+    if state == "done_late":
+        return (actual - planned).days
+    if state == "late":
+        return (today - planned).days
+    return 0
+
+
 def project_progress(project: dict, parcels: gpd.GeoDataFrame, events: pd.DataFrame, milestones: pd.DataFrame,
                      today: date | None = None) -> dict:
-    """project: slug, nama, target_ha, harga_satuan_rp_m2. parcels: id, parcel_id, status, area_ha,
-    kompensasi_rp (private field: pass it only to analysts). events: feature_id, date, status."""
+    """project: slug, nama, target_ha, harga_satuan_rp_m2. parcels: id, parcel_id, status, status_date, area_ha,
+    kompensasi_rp (private field: pass it only to analysts). events: feature_id, date, status (the history of
+    statuses). Every figure is as on `today` (the report date): statuses reached later and milestones done later
+    do not count yet."""
     today = today or date.today()
     target = float(project.get("target_ha") or 0)
     if target <= 0:
         raise InvalidInput(f"project {project.get('slug')!r} has no target area")
+    parcels = parcels.assign(status=statuses_as_of(parcels, events, today))
+    parcels = parcels[parcels.status.notna()]
     total_ha = float(parcels.area_ha.sum())
     by_status = []
     for status in STATUSES:
         part = parcels[parcels.status == status]
-        by_status.append({"status": status, "parcels": int(len(part)), "area_ha": round(float(part.area_ha.sum()), 4),
+        label_id, label_en, _colour = PARCEL_STATUSES[status]
+        by_status.append({"status": status, "label": {"id": label_id, "en": label_en}, "parcels": int(len(part)),
+                          "area_ha": round(float(part.area_ha.sum()), 4),
                           "share_of_target": round(float(part.area_ha.sum()) / target, 4)})
     acquired = float(parcels[parcels.status.isin(ACQUIRED)].area_ha.sum())
     ms = []
     for m in milestones.sort_values("planned_date").itertuples():
         state = _milestone_state(m.planned_date, m.actual_date, today)
-        ms.append({"nama": m.nama, "planned_date": str(m.planned_date), "actual_date":
-                   None if m.actual_date is None or pd.isna(m.actual_date) else str(m.actual_date), "state": state,
-                   "days_late": max(((m.actual_date if state == "done_late" else today) - m.planned_date).days, 0)
-                   if state in ("late", "done_late") else 0})
+        done = not _missing(m.actual_date) and m.actual_date <= today
+        ms.append({"nama": m.nama, "planned_date": None if _missing(m.planned_date) else str(m.planned_date),
+                   "actual_date": str(m.actual_date) if done else None, "state": state,
+                   "days_late": _days_late(m.planned_date, m.actual_date, state, today)})
     result = {
         "project": {k: project.get(k) for k in ("slug", "nama", "target_ha")},
         "as_of": today.isoformat(),
@@ -73,15 +108,19 @@ def project_progress(project: dict, parcels: gpd.GeoDataFrame, events: pd.DataFr
         "acquired_ha": round(acquired, 4), "acquired_share": round(acquired / target, 4),
         "remaining_ha": round(max(target - acquired, 0), 4),
         "by_status": by_status,
+        "ha_by_status": {s["status"]: s["area_ha"] for s in by_status},
         "timeline": timeline(events, dict(zip(parcels.id, parcels.area_ha, strict=True)), today),
         "milestones": ms,
         "milestones_late": sum(1 for m in ms if m["state"] in ("late", "done_late")),
+        "days_late_max": max((m["days_late"] for m in ms), default=0),
     }
     if "kompensasi_rp" in parcels.columns:
         unit = float(project.get("harga_satuan_rp_m2") or 0)
         paid = parcels[parcels.status.isin(ACQUIRED)].kompensasi_rp.fillna(0).sum()
         agreed = parcels[parcels.status.isin(("agreed", *ACQUIRED))].kompensasi_rp.fillna(0).sum()
         result["compensation"] = {"paid_rp": int(paid), "agreed_rp": int(agreed),
+                                  "by_status_rp": {s: int(parcels[parcels.status == s].kompensasi_rp.fillna(0).sum())
+                                                   for s in STATUSES},
                                   "estimated_rp": int(round(target * 1e4 * unit)), "unit_price_rp_m2": unit,
                                   "paid_share_of_estimate": round(float(paid) / (target * 1e4 * unit), 4)
                                   if unit else None}
