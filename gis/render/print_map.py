@@ -182,10 +182,17 @@ def crs_name(metric_crs: int) -> str:
     return f"{CRS.from_epsg(metric_crs).name} (EPSG:{metric_crs})"
 
 
+class _PageCanvas(FigureCanvasAgg):
+    """Agg for measuring text; no redraw each time geopandas adds a layer (it asks for one after every plot)."""
+
+    def draw_idle(self, *args, **kwargs) -> None:
+        pass
+
+
 def new_page(layout: PageLayout) -> Figure:
     w, h = layout.size
     fig = Figure(figsize=(w / 72, h / 72), dpi=72)  # one pixel a point while laying out
-    FigureCanvasAgg(fig)  # measures text as it will be drawn
+    _PageCanvas(fig)  # measures text as it will be drawn
     return fig
 
 
