@@ -5,12 +5,12 @@ expected names, sub-zones and extents come from the database and the source boun
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from pathlib import Path
 
 import geopandas as gpd
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -67,7 +67,7 @@ def test_paper_sizes_over_http(http, tmp_path, paper, orientation):
 def test_a_png_print_is_the_same_page_at_300_dpi(http, tmp_path):
     r = http.get("/maps/binjai.png", params={"paper": "A4", "orientation": "landscape"}, timeout=120)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    im = Image.open(__import__("io").BytesIO(r.content))
+    im = Image.open(io.BytesIO(r.content))
     expected = (297 / 25.4 * 300, 210 / 25.4 * 300)  # 300 dpi over the ISO page (whole pixels)
     assert all(abs(got - want) < 1 for got, want in zip(im.size, expected, strict=True)), im.size
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -208,7 +208,8 @@ def test_a_kelurahan_print_names_it_and_greys_its_neighbours(engine, settings, t
 
 def test_bad_print_parameters_are_400_naming_the_choices(http):
     cases = [({"paper": "A5"}, "A4, A3"), ({"orientation": "sideways"}, "portrait, landscape"),
-             ({"layers": "zoning,nope"}, "allowed: zoning, kelurahan"), ({"kelurahan": "99.99.99.9999"}, "12.75.01"),
+             ({"layers": "zoning,nope"}, "allowed: zoning, kelurahan"),
+             ({"kelurahan": "99.99.99.9999"}, "Kemendagri code (PP.KK.CC.DDDD"),
              ({"kecamatan": "12.75.01", "kelurahan": "12.75.01.1001"}, "one of bbox, kelurahan or kecamatan"),
              ({"paper": "A4", "width": 800}, "paper=A4|A3"), ({"paper": "A4", "bbox": "98.5,3.6,nope"}, "bbox")]
     for params, words in cases:
@@ -217,8 +218,24 @@ def test_bad_print_parameters_are_400_naming_the_choices(http):
     assert problem_of(http.get("/maps/binjai.tiff", params={"paper": "A4"}))["status"] == 400
 
 
-def test_the_screen_map_keeps_its_pixel_size(http):
+def test_the_screen_map_keeps_its_size_and_its_scale_label_clears_the_bar(http, tmp_path):
     r = http.get("/maps/binjai.png", params={"width": 640, "height": 480})
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (640, 480)
+    r = http.get("/maps/binjai.pdf", params={"width": 400, "height": 300})  # small: where the label used to sit
     assert r.status_code == 200
-    assert Image.open(__import__("io").BytesIO(r.content)).size == (640, 480)
-    assert isinstance(r, httpx.Response)
+    pdf = tmp_path / "screen.pdf"
+    pdf.write_bytes(r.content)
+    assert page_sizes(pdf) == [(288, 216)]  # 400 x 300 px at 100 dpi, in points
+    body = flat(text_of(pdf))
+    assert "Legenda, skala dan arah utara" not in body and "Dicetak:" in body
+    # the "x km" label: its box ends above the bar's top (the bar found in the pixels under it)
+    unit = next(w for w in words_of(pdf) if w.text in ("km", "m") and w.y0 < 216 * 0.3)
+    dpi = 288
+    img = raster(pdf, "static-screen-400x300", dpi=dpi)
+    px = dpi / 72
+    cx = int(unit.centre[0] * px)
+    column = (img[:, cx - 2 * int(px):cx + 2 * int(px)] < 60).all(axis=-1).all(axis=1)
+    below = [row for row in np.nonzero(column)[0] if row > (216 - unit.y0) * px]  # dark rows under the label
+    assert below, "no scale bar under the label"
+    bar_top_pt = 216 - below[0] / px
+    assert unit.y0 - bar_top_pt >= 1.0, (unit, bar_top_pt)

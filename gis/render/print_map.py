@@ -121,9 +121,9 @@ def resolve_area(conn: Connection, view: CityView, metric_crs: int, lang: str, *
         table, code = ("kelurahan", kelurahan) if kelurahan else ("kecamatan", kecamatan)
         unit = _unit(conn, table, code.strip(), metric_crs)
         if unit.empty:
-            raise InvalidInput(f"no {table} with code {code[:30]!r}; codes are Kemendagri codes such as "
-                               f"{'12.75.01.1001' if table == 'kelurahan' else '12.75.01'} (see /collections/"
-                               f"{table}/items)")
+            form = "PP.KK.CC.DDDD" if table == "kelurahan" else "PP.KK.CC"
+            raise InvalidInput(f"no {table} with code {code[:30]!r}; a {table} is named by its Kemendagri code "
+                               f"({form}; see /collections/{table}/items)")
         row = unit.iloc[0]
         if view.scope and row.kabkota not in view.codes:
             raise InvalidInput(f"{table} {code} lies in city {row.kabkota}, not in the cities asked for "
