@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from PIL import Image
 from sqlalchemy import text
 
@@ -77,7 +78,8 @@ def test_a_png_print_is_the_same_page_at_300_dpi(http, tmp_path):
 # --- the page: names, grid, scale, north arrow ---------------------------------------------------------------------
 
 def test_kelurahan_names_grid_and_a_true_scale_bar(engine, settings, tmp_path):
-    pdf, info = printed(engine, settings, tmp_path, "city", paper="A4", orientation="landscape")
+    lonlat = tuple(gpd.read_file(BINJAI).total_bounds)  # the city's box, from the source file
+    pdf, info = printed(engine, settings, tmp_path, "city", paper="A4", orientation="landscape", bbox=lonlat)
     words = words_of(pdf)
     page_text = flat(text_of(pdf))
     assert "Peta Tata Ruang Kota Binjai" in page_text
@@ -112,8 +114,8 @@ def test_kelurahan_names_grid_and_a_true_scale_bar(engine, settings, tmp_path):
     assert slope_x == pytest.approx(slope_y, rel=0.01)
     scale = int(re.search(r"Skala 1:([\d.]+)", page_text).group(1).replace(".", ""))
     assert slope_x == pytest.approx(scale * METRES_PER_POINT_AT_1, rel=0.01)
-    # the city (source file, EPSG:32647) lies inside the frame
-    x0, y0, x1, y1 = gpd.read_file(BINJAI).to_crs(32647).total_bounds
+    # the box asked for (in EPSG:32647) lies inside the frame
+    x0, y0, x1, y1 = gpd.GeoSeries([shapely.box(*lonlat)], crs=4326).to_crs(32647).total_bounds
     left_e = eastings[0][0] - (eastings[0][1] - frame.x0) * slope_x
     bottom_n = northings[0][0] - (northings[0][1] - frame.y0) * slope_y
     assert left_e <= x0 and left_e + frame.width * slope_x >= x1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from gis.render.print_layout import Box
 
 LABEL_SIZES = (7.0, 6.0, 5.0)  # points
-LABEL_PAD = 1.0  # points kept clear around each name
+LABEL_PAD = 2.0  # points kept clear between names
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ GRID_COLOR = "#4F6D8F"
 MUTE = "#FFFFFF"  # neighbours of the area printed are washed towards white
 MUTE_ALPHA = 0.6
 RASTERIZE_OVER = 150  # a polygon layer with more features is drawn as a 300 dpi raster inside the PDF
+LABEL_HALO = 0.8  # points of light box around a name: under half the room kept between names
 
 
 def to_points(fig: Figure, artists: list[Artist]) -> Box:
@@ -150,8 +151,11 @@ def draw_labels(fig: Figure, frame: Box, extent, names: gpd.GeoDataFrame, focus=
     placed, dropped = place_labels(candidates, text_size(fig), frame, keep_clear)
     w, h = fig_size(fig)
     for label in placed:
+        # A light box under each name keeps it readable over roads and fills (a stroked halo would turn the
+        # name into outlines, and the PDF would lose it as text).
         fig.text(label.x / w, label.y / h, label.text, fontsize=label.size, ha="center", va="center",
-                 color="#8A8A8A" if label.muted else "#1A1A1A", zorder=20)
+                 color="#8A8A8A" if label.muted else "#1A1A1A", zorder=20,
+                 bbox={"fc": "#FFFFFF", "ec": "none", "alpha": 0.55, "pad": LABEL_HALO})
     return placed, dropped
 
 
