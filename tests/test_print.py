@@ -19,6 +19,8 @@ from sqlalchemy import text
 
 from gis.data.cities import held_cities
 from gis.data.registry import load_catalog
+from gis.render.print_labels import LABEL_SIZES, LabelCandidate, place_labels
+from gis.render.print_layout import Box, page_layout
 from gis.render.print_map import render_print
 from layers.maps import MAPS
 from layers.planning import ZONES
@@ -241,3 +243,37 @@ def test_the_screen_map_keeps_its_size_and_its_scale_label_clears_the_bar(http, 
     assert below, "no scale bar under the label"
     bar_top_pt = 216 - below[0] / px
     assert unit.y0 - bar_top_pt >= 1.0, (unit, bar_top_pt)
+
+
+# --- the layout and the placing rule, without a database ------------------------------------------------------------
+
+@pytest.mark.parametrize("paper,orientation", list(itertools.product(("A4", "A3"), ("portrait", "landscape"))))
+def test_every_layout_keeps_its_parts_apart_and_on_the_page(paper, orientation):
+    layout = page_layout(paper, orientation)
+    short, long = ISO_POINTS[paper]
+    assert tuple(round(v) for v in layout.size) == ((short, long) if orientation == "portrait" else (long, short))
+    parts = [layout.map, layout.title, layout.north, layout.scale, layout.legend, layout.inset, layout.notes]
+    page = Box(0, 0, *layout.size)
+    for part in parts:
+        assert page.contains(part) and part.width > 20 and part.height > 20, part
+    for a, b in itertools.combinations(parts, 2):
+        assert not a.intersects(b), (a, b)
+
+
+def test_labels_that_would_collide_are_shrunk_or_left_out():
+    def measure(text, size):  # a monospaced stand-in: 0.6 em per character, 1.2 em high
+        return 0.6 * size * len(text), 1.2 * size
+
+    frame = Box(0, 0, 200, 100)
+    big, near, far, edge = (LabelCandidate("Kelurahan A", 100, 50, 9), LabelCandidate("Kelurahan B", 100, 55, 5),
+                            LabelCandidate("C", 20, 20, 3), LabelCandidate("Kelurahan D", 198, 50, 8))
+    placed, dropped = place_labels([near, far, big, edge], measure, frame)
+    assert [p.text for p in placed] == ["Kelurahan A", "C"] and set(dropped) == {"Kelurahan B", "Kelurahan D"}
+    assert placed[0].size == max(LABEL_SIZES)  # the larger area placed first, at full size
+    # a neighbour that fits only smaller is shrunk rather than dropped
+    width_at = {s: measure("Kelurahan E", s)[0] for s in LABEL_SIZES}
+    x = 100 + width_at[LABEL_SIZES[0]] / 2 + width_at[LABEL_SIZES[-1]] / 2 + 2.5
+    placed, dropped = place_labels([big, LabelCandidate("Kelurahan E", x, 50, 1)], measure, frame)
+    assert not dropped and placed[1].size < LABEL_SIZES[0]
+    for a, b in itertools.combinations(placed, 2):
+        assert not a.box.intersects(b.box)

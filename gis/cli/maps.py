@@ -1,5 +1,6 @@
-"""The map commands of `petakota`: static maps, the static embed export and the embed snippet, for a map or a
-city held (`--city 12.07`, or a Kemendagri code in place of a map id)."""
+"""The map commands of `petakota`: static maps (`render`: a printed A4/A3 page or a screen-sized image), a
+city's atlas (`atlas`), the static embed export and the embed snippet, for a map or a city held (`--city 12.07`,
+or a Kemendagri code in place of a map id)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from gis.render.print_map import (
     new_page,
     print_layers,
 )
-from gis.render.print_page import fit_text, points_axes
+from gis.render.print_page import fit_text, points_axes, text_size
 from layers.maps import MAPS
 from layers.schema import Layer
 
@@ -94,13 +94,16 @@ def _index(layout, entries: list[tuple[int, str, str]], lang: str):
     fit_text(fig, box, box.y1, message("atlas_contents", lang), 18, 12, weight="bold")
     ax = points_axes(fig, Box(box.x0, box.y0, box.x1, box.y1 - 34))
     room = box.height - 40
+    measure = text_size(fig)
+    longest = max(entries, key=lambda e: len(f"{e[2]}  ({e[1]})"))
     size = 9.0
-    while True:
+    while True:  # the largest size at which the columns the entries need fit across the page
         rows = max(1, int(room // (size * 1.45)))
         cols = -(-len(entries) // rows)
-        if cols * 200 * size / 9 <= box.width or size <= 4:
+        col_w = measure(f"{longest[2]}  ({longest[1]})", size)[0] + 40 * size / 9
+        if cols * col_w <= box.width or size <= 3:
             break
-        size -= 0.5
+        size -= 0.25
     col_w = box.width / max(cols, 1)
     ax.text(0, room + 4, f"{message('atlas_page', lang)}", fontsize=size, weight="bold", va="bottom")
     for i, (page, code, name) in enumerate(entries):

@@ -38,7 +38,7 @@ def to_points(fig: Figure, artists: list[Artist]) -> Box:
                max(b.y1 for b in boxes) * s)
 
 
-def text_size(fig: Figure):
+def text_size(fig: Figure, weight: str = "normal"):
     """measure(text, size) -> (width, height) in points, as the figure's renderer draws it."""
     from matplotlib.font_manager import FontProperties
 
@@ -46,7 +46,8 @@ def text_size(fig: Figure):
     s = 72 / fig.dpi
 
     def measure(text: str, size: float) -> tuple[float, float]:
-        w, h, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+        w, h, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size, weight=weight),
+                                                         ismath=False)
         return w * s, h * s
 
     return measure
@@ -271,7 +272,7 @@ def draw_inset(fig: Figure, box: Box, context: gpd.GeoDataFrame, shown: set[str]
 def fit_text(fig: Figure, box: Box, y: float, text: str, size: float, min_size: float, **kwargs) -> float:
     """`text` at the top-left of a line at `y` (points), shrunk to the box's width, else wrapped; returns the
     y below it."""
-    measure = text_size(fig)
+    measure = text_size(fig, kwargs.get("weight", "normal"))
     while size > min_size and measure(text, size)[0] > box.width:
         size -= 0.5
     lines = [text]
