@@ -205,7 +205,20 @@ def test_a_kelurahan_print_names_it_and_greys_its_neighbours(engine, settings, t
     # the printed kelurahan's label is black; its neighbours' grey
     own = [label for label in info.labels if label.text == name]
     assert own and not own[0].muted and any(label.muted for label in info.labels)
-    raster(pdf, "print-kelurahan-portrait-en", dpi=80)
+    # the locator: the city in grey, the printed area outlined in red inside it, in the frame's proportions
+    dpi = 150
+    img = raster(pdf, "print-kelurahan-portrait-en", dpi=dpi)
+    layout = page_layout("A4", "portrait")
+    px, inset = dpi / 72, layout.inset
+    crop = img[int((info.size[1] - inset.y1) * px) + 2:int((info.size[1] - inset.y0) * px) - 2,
+               int(inset.x0 * px) + 2:int(inset.x1 * px) - 2]
+    red = np.argwhere((np.abs(crop - (0xD0, 0, 0)) < 40).all(axis=-1))
+    grey = np.argwhere((np.abs(crop - (0x9A, 0x9A, 0x9A)) < 6).all(axis=-1))
+    assert len(red) > 20 and len(grey) > 200
+    (r0, c0), (r1, c1) = red.min(axis=0), red.max(axis=0)
+    (g0, h0), (g1, h1) = grey.min(axis=0), grey.max(axis=0)
+    assert g0 < (r0 + r1) / 2 < g1 and h0 < (c0 + c1) / 2 < h1  # centred on a kelurahan of the city
+    assert (c1 - c0) / (r1 - r0) == pytest.approx(info.frame.width / info.frame.height, rel=0.08)
 
 
 # --- bad parameters -------------------------------------------------------------------------------------------------
