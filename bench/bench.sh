@@ -50,3 +50,5 @@ for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && b
   --out docs/benchmarks-tiles-during-siting.md
 # Programmes: importing a 500-programme SIPD-style work plan and the dashboard's data for it.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/programmes.py
+# Printing: the city on A3 and the atlas of its kelurahan.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/printing.py

@@ -41,23 +41,56 @@ def embed(request: Request, map_id: str, catalog_service: Catalog, lang: str = "
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/maps/{map_id}.{fmt}", summary="A static map (PNG or PDF) with title, legend, scale bar, north arrow")
-def static_map(request: Request, map_id: str, fmt: str, catalog_service: Catalog, bbox: str | None = None,
-               width: int = 1200, height: int = 900, lang: str = "id", city: MapCity = None):
-    box = None
-    if bbox:
-        try:
-            box = tuple(float(v) for v in bbox.split(","))
-        except ValueError:
-            raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat") from None
-        if len(box) != 4:
-            raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat")
-    from gis.render.static_map import render_public_map  # matplotlib loads only when a static map is asked for
+PRINT_DOC = ("A printed map: paper A4 or A3, portrait or landscape, framed on the city, a box, a kecamatan or a "
+             "kelurahan/desa (Kemendagri code), with title block, labels, UTM grid, scale 1:N, legend, locator inset")
 
+
+def _bbox(value: str | None):
+    if not value:
+        return None
+    try:
+        box = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat") from None
+    if len(box) != 4:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat")
+    return box
+
+
+@router.get("/maps/{map_id}.{fmt}", summary="A static map (PNG or PDF): a screen-sized map (width, height) or a "
+                                            "printed page (paper, orientation)", description=PRINT_DOC)
+def static_map(request: Request, map_id: str, fmt: str, catalog_service: Catalog, bbox: str | None = None,
+               width: int | None = None, height: int | None = None, lang: str = "id", city: MapCity = None,
+               paper: Annotated[str | None, Query(description="A4 or A3 (a printed page; default A4)")] = None,
+               orientation: Annotated[str | None, Query(description="portrait or landscape (default)")] = None,
+               kelurahan: Annotated[str | None, Query(description="frame this kelurahan/desa (Kemendagri code, "
+                                                                  "e.g. 12.75.01.1001), its neighbours greyed")] = None,
+               kecamatan: Annotated[str | None, Query(description="frame this kecamatan (e.g. 12.75.01)")] = None,
+               layers: Annotated[str | None, Query(description="the map's layers to draw, comma-separated "
+                                                               "(e.g. zoning,kelurahan,roads); default: the map's "
+                                                               "visible layers")] = None):
+    box = _bbox(bbox)
+    if fmt not in ("png", "pdf"):
+        raise InvalidInput(f"format must be png or pdf (got {fmt[:10]!r})")
+    printed = any(v is not None for v in (paper, orientation, kelurahan, kecamatan, layers)) or (
+        fmt == "pdf" and width is None and height is None)
     state = request.app.state
+    media = "image/png" if fmt == "png" else "application/pdf"
+    if printed:
+        if width is not None or height is not None:
+            raise InvalidInput("width and height size a screen map; a printed map's size is its paper "
+                               "(paper=A4|A3, orientation=portrait|landscape): give one or the other")
+        from gis.render.print_map import print_public_map  # matplotlib loads only when a map is asked for
+
+        data = print_public_map(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id,
+                                city=city, bbox=box, kelurahan=kelurahan, kecamatan=kecamatan, layers=layers,
+                                paper=paper, orientation=orientation, fmt=fmt, lang=lang)
+        return Response(data, media_type=media)
+    from gis.render.static_map import render_public_map
+
     data = render_public_map(state.engine, state.settings, catalog(request), catalog_service.cities(), map_id, bbox=box,
-                             width=width, height=height, fmt=fmt, lang=lang, city=city)
-    return Response(data, media_type="image/png" if fmt == "png" else "application/pdf")
+                             width=width or 1200, height=height or 900, fmt=fmt, lang=lang, city=city)
+    return Response(data, media_type=media)
 
 
 @router.post("/measure", summary="Area (ha) and length (m) of a GeoJSON geometry, in the city's metric CRS")

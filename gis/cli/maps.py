@@ -1,5 +1,6 @@
-"""The map commands of `petakota`: static maps, the static embed export and the embed snippet, for a map or a
-city held (`--city 12.07`, or a Kemendagri code in place of a map id)."""
+"""The map commands of `petakota`: static maps (`render`: a printed A4/A3 page or a screen-sized image), a
+city's atlas (`atlas`), the static embed export and the embed snippet, for a map or a city held (`--city 12.07`,
+or a Kemendagri code in place of a map id)."""
 
 from __future__ import annotations
 
@@ -18,31 +19,87 @@ from gis.core.settings import Settings
 def render(map_id: str = typer.Argument(..., help="a map id, e.g. binjai"),
            out: Path = typer.Option(..., help="the .png or .pdf to write"),
            bbox: str = typer.Option(None, help="minlon,minlat,maxlon,maxlat (default: the city)"),
-           width: int = typer.Option(1600), height: int = typer.Option(1200),
+           width: int = typer.Option(None, help="a screen-sized map: width in pixels (default 1600)"),
+           height: int = typer.Option(None, help="a screen-sized map: height in pixels (default 1200)"),
+           paper: str = typer.Option(None, help="a printed map: A4 or A3 (the default for a .pdf: A4)"),
+           orientation: str = typer.Option(None, help="portrait or landscape (default)"),
+           kelurahan: str = typer.Option(None, help="frame a kelurahan/desa (Kemendagri code, e.g. 12.75.01.1001)"),
+           kecamatan: str = typer.Option(None, help="frame a kecamatan (Kemendagri code, e.g. 12.75.01)"),
+           layers: str = typer.Option(None, help="the map's layers to print, comma-separated (e.g. "
+                                                 "zoning,kelurahan,roads); default: its visible layers"),
            lang: str = typer.Option("id", help="id (Bahasa Indonesia) or en"),
            city: str = typer.Option(None, help="the cities to draw: Kemendagri codes (e.g. 12.07) or all "
                                                "(default: the service's own city)")) -> None:
-    """A static map for reports and letters: title, legend, scale bar, north arrow, attribution."""
+    """A static map for reports and letters: a printed page (A4/A3 with title block, labels, UTM grid, scale,
+    legend, locator) or a screen-sized image (--width/--height)."""
     from gis.data.cities import held_cities
     from gis.data.registry import load_catalog
-    from gis.render.static_map import render_city_map
     from layers.maps import MAPS
 
     settings = Settings()
     if map_id not in MAPS:
         _fail(f"no map {map_id!r}; maps: {', '.join(MAPS)}")
     fmt = out.suffix.lstrip(".").lower()
+    if fmt not in ("png", "pdf"):
+        _fail(f"--out must end in .png or .pdf (got {out.name!r})")
+    printed = any(v is not None for v in (paper, orientation, kelurahan, kecamatan, layers)) or (
+        fmt == "pdf" and width is None and height is None)
+    if printed and (width is not None or height is not None):
+        _fail("--width/--height size a screen map; a printed map's size is its paper (--paper A4|A3, "
+              "--orientation portrait|landscape): give one or the other")
     try:
         box = tuple(float(v) for v in bbox.split(",")) if bbox else None
-        with db.make_engine(settings, pool_size=1).connect() as conn:
-            data = render_city_map(conn, settings, MAPS[map_id], load_catalog(conn), held_cities(conn), city,
-                                   bbox=box, width=width, height=height, fmt=fmt, lang=lang)
     except ValueError:
         _fail("bbox must be minlon,minlat,maxlon,maxlat")
+    try:
+        with db.make_engine(settings, pool_size=1).connect() as conn:
+            if printed:
+                from gis.render.print_map import render_print
+
+                data, info = render_print(conn, settings, MAPS[map_id], load_catalog(conn), held_cities(conn),
+                                          city=city, bbox=box, kelurahan=kelurahan, kecamatan=kecamatan,
+                                          layers=layers, paper=paper, orientation=orientation, fmt=fmt, lang=lang)
+                size = f"{info.paper} {info.orientation}, 1:{info.scale}"
+            else:
+                from gis.render.static_map import render_city_map
+
+                width, height = width or 1600, height or 1200
+                data = render_city_map(conn, settings, MAPS[map_id], load_catalog(conn), held_cities(conn), city,
+                                       bbox=box, width=width, height=height, fmt=fmt, lang=lang)
+                size = f"{width}x{height}"
     except PetaKotaError as exc:
         _fail(exc.detail)
     out.write_bytes(data)
-    typer.echo(f"wrote {out} ({width}x{height})")
+    typer.echo(f"wrote {out} ({size})")
+
+
+@app.command("atlas")
+def atlas(city: str = typer.Option(..., help="the city's Kemendagri code, e.g. 12.75"),
+          out: Path = typer.Option(..., help="the .pdf to write"),
+          level: str = typer.Option("kecamatan", help="one page per kecamatan or per kelurahan (kelurahan/desa)"),
+          paper: str = typer.Option("A4", help="A4 or A3"),
+          orientation: str = typer.Option(None, help="portrait or landscape (default)"),
+          layers: str = typer.Option(None, help="the layers to print, comma-separated (default: the city map's "
+                                                "visible layers)"),
+          lang: str = typer.Option("id", help="id (Bahasa Indonesia) or en")) -> None:
+    """A city's atlas in one PDF: a cover, an index, then one page per kecamatan (or kelurahan/desa)."""
+    from gis.data.cities import held_cities
+    from gis.data.registry import load_catalog
+    from gis.render.atlas import render_atlas
+
+    if out.suffix.lower() != ".pdf":
+        _fail(f"--out must end in .pdf (got {out.name!r})")
+    settings = Settings()
+    try:
+        with db.make_engine(settings, pool_size=1).connect() as conn:
+            with tqdm(desc="pages", unit="page") as bar:
+                data, info = render_atlas(conn, settings, load_catalog(conn), held_cities(conn), city, level=level,
+                                          paper=paper, orientation=orientation, layers=layers, lang=lang,
+                                          progress=lambda name: bar.update())
+    except PetaKotaError as exc:
+        _fail(exc.detail)
+    out.write_bytes(data)
+    typer.echo(f"wrote {out} ({info.pages} pages)")
 
 
 @app.command("export-embed")

@@ -136,8 +136,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "wall_city_panel": {"id": "Kota", "en": "City"},
     "wall_estate_panel": {"id": "Kawasan industri", "en": "Industrial estate"},
     # --- static maps --------------------------------------------------------------------------------------
-    "static_subtitle": {"id": "Legenda, skala dan arah utara", "en": "Legend, scale and north"},
+    "static_printed": {"id": "Dicetak", "en": "Printed"},
     "north": {"id": "U", "en": "N"},
+    # --- printed maps and atlases ---------------------------------------------------------------------------
+    "print_scale": {"id": "Skala", "en": "Scale"},
+    "print_locator": {"id": "Peta orientasi", "en": "Location"},
+    "print_crs": {"id": "Sistem koordinat", "en": "Coordinate system"},
+    "print_grid": {"id": "grid UTM dalam meter", "en": "UTM grid in metres"},
+    "print_layers": {"id": "Lapisan", "en": "Layers"},
+    "atlas": {"id": "Atlas", "en": "Atlas"},
+    "atlas_contents": {"id": "Daftar isi", "en": "Contents"},
+    "atlas_page": {"id": "Halaman", "en": "Page"},
+    "atlas_pages_of": {"id": "peta per", "en": "maps by"},
 }
 
 

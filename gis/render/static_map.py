@@ -147,7 +147,7 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
                frameon=False)
     title = title or (mapdef.title_en if lang == "en" else mapdef.title_id)
     fig.text(0.02, 0.95, title, fontsize=14, weight="bold")
-    fig.text(0.02, 0.92, f"{message('static_subtitle', lang)}; {format_date(date.today(), lang)}", fontsize=7,
+    fig.text(0.02, 0.92, f"{message('static_printed', lang)}: {format_date(date.today(), lang)}", fontsize=7,
              color="#555")
     # Scale bar (metres, the axes are in the metric CRS) and north arrow.
     xmin, xmax = ax.get_xlim()
@@ -155,8 +155,9 @@ def render_map(conn: Connection, mapdef: MapDef, catalog: dict[str, Layer], *, m
     length = _nice_length(xmax - xmin)
     sx, sy = xmin + (xmax - xmin) * 0.05, ymin + (ymax - ymin) * 0.05
     ax.plot([sx, sx + length], [sy, sy], color="black", lw=3, solid_capstyle="butt", zorder=10)
-    ax.text(sx + length / 2, sy + (ymax - ymin) * 0.015, scale_label(length, lang), ha="center", fontsize=8,
-            zorder=10)
+    # The label stands a few points above the bar, so it never touches it at any map size.
+    ax.annotate(scale_label(length, lang), xy=(sx + length / 2, sy), xytext=(0, 4), textcoords="offset points",
+                ha="center", va="bottom", fontsize=8, zorder=10)
     ax.annotate(message("north", lang), xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
                 ha="center", fontsize=11, weight="bold", arrowprops={"arrowstyle": "-|>", "color": "black"})
     sources = "; ".join(dict.fromkeys(layer.source for layer in drawn))
