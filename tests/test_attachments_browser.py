@@ -52,6 +52,7 @@ def test_a_planner_attaches_a_photo_from_the_popup_on_a_phone(browser, server, k
     w = Watched(browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True))
     try:
         page = w.open(f"{server}/map?basemap=none").page
+        page.click("#pk-panel-toggle")  # on a phone the panel is a drawer over the map, closed until opened
         page.fill("#pk-key", keys["planner"])
         with page.expect_navigation():
             page.press("#pk-key", "Tab")  # the key is taken on change, and the map reloads with it

@@ -148,6 +148,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "atlas_contents": {"id": "Daftar isi", "en": "Contents"},
     "atlas_page": {"id": "Halaman", "en": "Page"},
     "atlas_pages_of": {"id": "peta per", "en": "maps by"},
+    # --- the map pages' layout: the panel as a drawer on phones, the legend behind a button ----------------------
+    "layout_panel": {"id": "Panel", "en": "Panel"},
+    "layout_panel_hint": {"id": "Buka atau tutup panel alat peta (Esc menutup)",
+                          "en": "Open or close the map tools panel (Esc closes it)"},
+    "layout_legend_hint": {"id": "Tampilkan atau sembunyikan legenda", "en": "Show or hide the legend"},
 }
 
 

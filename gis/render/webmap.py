@@ -57,6 +57,11 @@ def _views(settings: Settings, mapdef: MapDef, view: CityView) -> list[dict]:
              "view": v.to_config(settings)} for value, v in choices]
 
 
+def _fitted(city: dict) -> dict:
+    """An embed opens on the whole city, whatever the iframe's size (the city's own zoom suits a full page only)."""
+    return {**city, "fit": city.get("bbox") is not None}
+
+
 def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed: bool, base: str,
                view: CityView | None = None, present: dict[str, list[str]] | None = None,
                pmtiles: str | None = None, private: bool = False, lang: str = "id") -> dict:
@@ -73,7 +78,7 @@ def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed
         "base": base, "embed": embed, "pmtiles": pmtiles,
         "lang": lang, "locale": LOCALES[lang], "messages": catalogue(lang),
         "title": {"id": map_title(mapdef, view, "id"), "en": map_title(mapdef, view, "en")},
-        "city": view.to_config(settings),
+        "city": _fitted(view.to_config(settings)) if embed else view.to_config(settings),
         "cities": _views(settings, mapdef, view),
         "basemap": ({"url": settings.basemap_url, "attribution": settings.basemap_attribution}
                     if settings.basemap_url else None),
