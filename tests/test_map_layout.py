@@ -151,9 +151,31 @@ def test_a_phone_gets_the_whole_map_and_the_panel_as_a_drawer(browser, server):
         page.wait_for_function("() => getComputedStyle(document.getElementById('panel')).visibility === 'hidden'")
         assert map_share_reached(page, PHONE) >= 0.85
 
-        legend_button.click()
+        # a drawing tool needs the map: choosing it closes the drawer
+        button.click()
+        page.wait_for_function("() => getComputedStyle(document.getElementById('panel')).visibility === 'visible'")
+        page.click("#pk-measure-line")
+        page.wait_for_function("() => getComputedStyle(document.getElementById('panel')).visibility === 'hidden'")
+        assert button.get_attribute("aria-expanded") == "false"
+
+        # the keyboard reaches the legend's button from the top of the page
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        reached = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            reached.append(page.evaluate("() => document.activeElement.id"))
+            if reached[-1] == "pk-legend-toggle":
+                break
+        assert reached[-1] == "pk-legend-toggle", reached
+        page.keyboard.press("Enter")
         legend_fits(page, "phone")
         assert legend_button.get_attribute("aria-expanded") == "true"
+        shot(page, "390x844-legend")
+
+        # the title bar follows the map's title (a city switch retitles it)
+        page.evaluate("() => { document.getElementById('pk-title').textContent = 'Peta Tata Ruang Kota Medan'; }")
+        page.wait_for_function("() => document.getElementById('pk-titlebar-title').textContent"
+                               " === 'Peta Tata Ruang Kota Medan'")
         only_local(w, server)
     finally:
         w.close()
