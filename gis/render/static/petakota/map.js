@@ -207,11 +207,12 @@
   var identifyAsked = 0, sketch = null;
   function layerOf(id) { return cfg.layers.filter(function (l) { return l.id === id; })[0]; }
   function featureName(f) {
-    var named = f.properties.filter(function (p) {
-      return ["nama", "namszn", "name", "nama_subkegiatan", "kode", "kodszn"].indexOf(p.name) >= 0 &&
-        p.value !== null && p.value !== "";
-    })[0];
-    return named ? named.text : "#" + f.id;
+    var names = ["nama", "namszn", "name", "nama_subkegiatan", "parcel_id", "kode", "kodszn"];
+    for (var i = 0; i < names.length; i++) {
+      var named = f.properties.filter(function (p) { return p.name === names[i] && p.value !== null && p.value !== ""; });
+      if (named.length) { return named[0].text; }
+    }
+    return "#" + f.id;
   }
   function identify(e) {
     var ids = cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).map(function (l) { return l.id; });
@@ -235,7 +236,9 @@
     var shown = L.popup({maxWidth: 320, maxHeight: Math.max(160, map.getSize().y - 90), autoPan: cfg.embed});
     var keepInView = function () {
       if (!map.hasLayer(shown)) { return; }
+      var focused = document.activeElement;  // update() puts the content in again: keep the keyboard's place
       shown.update();
+      if (focused && focused !== document.activeElement && content.contains(focused)) { focused.focus(); }
       if (cfg.embed) { return; }
       var r = shown.getElement().getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
       var dx = Math.min(0, r.left - m.left - 10) || Math.max(0, r.right - m.right + 10);
@@ -645,13 +648,18 @@
     }).catch(function (err) { label.textContent = String(err.message || err); });
   }
 
-  // API key and language. Both open the page again (tiles of private layers need the key; the server writes
-  // the page in its language): what is drawn and typed is kept (save) and drawn again (restore).
+  // API key and language. A key counts at once, in place: requests send it, tiles are asked again with it. The
+  // language opens the page again (the server writes it in its language): what is drawn and typed is kept (save)
+  // and drawn again (restore).
   var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
   key.addEventListener("change", function () {
-    sessionStorage.setItem("petakota-key", key.value);
-    save();
-    location.reload();
+    sessionStorage.setItem("petakota-key", key.value.trim());
+    cfg.layers.forEach(function (layer) {
+      var grid = grids[layer.id];
+      grid.options.fetchOptions = {headers: headers()};
+      if (map.hasLayer(grid)) { grid.redraw(); }
+    });
+    state.results.key = !!key.value.trim();
   });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
     save();
