@@ -368,7 +368,8 @@
     searchTimer = null;
     var q = search.value.trim(), asked = ++searchAsked;
     if (!q) { results.innerHTML = ""; found = []; return Promise.resolve(); }
-    return api("/search?limit=10&lang=" + state.lang + "&q=" + encodeURIComponent(q) + cityQuery("&")).then(function (r) {
+    return (/^[0-9][0-9.]*$/.test(q) ? byCode(q) : api("/search?limit=10&lang=" + state.lang + "&q=" +
+                                                      encodeURIComponent(q) + cityQuery("&"))).then(function (r) {
       if (asked !== searchAsked) { return; }
       found = r.results;
       active = -1;
@@ -381,6 +382,16 @@
       });
       search.setAttribute("aria-expanded", found.length ? "true" : "false");
     }).catch(function (err) { results.innerHTML = ""; results.appendChild(el("li", {text: err.message || err})); });
+  }
+  function byCode(q) {  // a Kemendagri code prefix (12.75.01): the kelurahan/desa it names, as /search answers
+    return api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent("kode LIKE '" + q + "%'") +
+               cityQuery("&")).then(function (fc) {
+      return {results: fc.features.map(function (f) {
+        var b = L.geoJSON(f).getBounds();
+        return {collection: "kelurahan", id: f.id, name: f.properties.nama, text: f.properties.nama + " (" +
+          f.properties.kode + ")", bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]};
+      })};
+    });
   }
   function mark(i) {
     active = i;
