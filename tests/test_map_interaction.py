@@ -83,7 +83,7 @@ def show_layer(page, layer: str):
 
 
 def drawing_vertices(page) -> int:
-    return page.locator('.leaflet-overlay-pane path[stroke="#00B3FF"][fill="#FFFFFF"]').count()
+    return page.locator(".leaflet-marker-pane .pk-vertex").count()
 
 
 def number_in(text_: str, lang: str) -> float:
@@ -273,6 +273,21 @@ def test_undo_removes_the_last_vertex_and_the_drawing_survives_a_language_switch
     assert page.locator("#pk-output").inner_text() == (
         f"Area: {written(m['area_ha'], 2, 'en')} ha, Perimeter: {written(m['length_m'], 0, 'en')} m")
     screenshot(page, "interaction-drawing-after-language-switch")
+    # a vertex dragged: the shape is measured again with the moved corner
+    x0, y0 = latlng_to_px(page, *clicked[2])
+    box = page.locator("#map").bounding_box()
+    page.evaluate("() => { delete petakota.results.measure; }")
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(box["x"] + x0 + 8 * step, box["y"] + y0 - 6 * step)
+    page.mouse.up()
+    page.wait_for_function("() => petakota.results.measure", timeout=30_000)
+    moved = page.evaluate("() => petakota.map.containerPointToLatLng([%f, %f])" % (x0 + 40, y0 - 30))
+    corners = [*clicked[:2], (moved["lat"], moved["lng"]), clicked[3]]
+    dragged = page.evaluate("() => petakota.results.measure")
+    expected = metric(Polygon([(lon, lat) for lat, lon in corners])).area / 1e4
+    assert dragged["area_ha"] == pytest.approx(expected, rel=0.005) and dragged["area_ha"] > m["area_ha"] * 1.01
     page.click("#pk-clear")
     assert drawing_vertices(page) == 0 and page.locator("#pk-output").inner_text() == ""
     assert w.errors() == []

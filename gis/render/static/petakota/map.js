@@ -489,10 +489,16 @@
   function redraw() {
     if (drawn) { map.removeLayer(drawn); drawn = null; }
     if (!sketch || !sketch.points.length) { return; }
-    drawn = L.featureGroup([(sketch.mode === "line" ? L.polyline(sketch.points) : L.polygon(sketch.points))
-      .setStyle({color: "#00B3FF", weight: 3})].concat(sketch.points.map(function (p) {
-        return L.circleMarker(p, {radius: 4, color: "#00B3FF", weight: 2, fillOpacity: 1, fillColor: "#FFFFFF"});
-      }))).addTo(map);
+    var shape = (sketch.mode === "line" ? L.polyline(sketch.points) : L.polygon(sketch.points))
+      .setStyle({color: "#00B3FF", weight: 3});
+    // Each vertex is a handle: dragging it moves the point (and analyses the shape again when it was finished).
+    drawn = L.featureGroup([shape].concat(sketch.points.map(function (p, i) {
+      return L.marker(p, {draggable: true, keyboard: false, icon: L.divIcon({className: "pk-vertex",
+        iconSize: [14, 14], html: '<span style="display:block;width:10px;height:10px;border-radius:7px;' +
+          'border:2px solid #00B3FF;background:#fff"></span>'})})
+        .on("drag", function (e) { sketch.points[i] = e.target.getLatLng(); shape.setLatLngs(sketch.points); })
+        .on("dragend", function () { save(); if (sketch.done) { analyse(sketch); } });
+    }))).addTo(map);
   }
   function say(text, refusal) {
     out.innerHTML = "";
