@@ -603,6 +603,14 @@ def test_siting_finds_a_138_ha_candidate(tools, server):
     for n, area in enumerate(areas, start=1):
         button = page.locator(f"#pk-sites li[data-site='{n}'] button").inner_text()
         assert button == f"Lokasi {n}: {written(area, 1, 'id')} ha", button
+    # the suitability raster's legend: its title and the ends of its ramp, written the Indonesian way
+    page.wait_for_function("() => petakota.results.rasterLegend", timeout=30_000)
+    raster = page.evaluate("() => petakota.results.rasterLegend")
+    low, high = raster["legend"]["rescale"]
+    assert low < high
+    assert raster["title"]["id"] in page.locator("#pk-raster-legend b").inner_text()
+    ends = page.locator("#pk-raster-legend .pk-ramp-ends span").all_inner_texts()
+    assert ends == [written(low, 2, "id"), written(high, 2, "id")], ends
     # the list leads to the map: the last candidate in view, marked
     last = len(areas)
     page.click(f"#pk-sites li[data-site='{last}'] button")

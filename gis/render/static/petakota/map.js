@@ -637,14 +637,35 @@
       return {shape: shape, marker: marker, item: item};
     });
   }
+  // The suitability raster's legend: its colour ramp from the lowest to the highest value, in the panel.
+  var rasterBox = el("div", {id: "pk-raster-legend", "class": "pk-raster-legend"});
+  function rasterLegend(doc) {
+    state.results.rasterLegend = doc;
+    rasterBox.innerHTML = "";
+    var g = doc.legend, rows = [];
+    if (g.type === "categorical") {
+      rows = g.classes.map(function (c) {
+        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", style: "background:" +
+          c.color}), el("span", {text: title(c.label)})]);
+      });
+    } else {
+      rows = [el("div", {"class": "pk-ramp", style: "height:10px;background:linear-gradient(to right," +
+        g.stops.map(function (s) { return s.color; }).join(",") + ")"}),
+        el("div", {"class": "pk-ramp-ends", style: "display:flex;justify-content:space-between"}, [
+          el("span", {text: num(g.rescale[0], 2)}), el("span", {text: num(g.rescale[1], 2)})])];
+    }
+    [el("b", {text: title(doc.title) + (doc.units ? " (" + doc.units + ")" : "")})].concat(rows)
+      .forEach(function (e) { rasterBox.appendChild(e); });
+  }
   section(t("siting"), [
     el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
       siteOut.textContent = t("running");
       api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})}).then(function (r) {
         state.results.siting = r;
         showSites(r);
+        return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
       }).catch(function (err) { siteOut.textContent = refusal(err); });
-    }}}), siteOut
+    }}}), rasterBox, siteOut
   ]);
 
   // Project panel: progress towards the target, milestones.
