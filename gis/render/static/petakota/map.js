@@ -247,7 +247,9 @@
     };
     var content = el("div", {"class": "pk-popup"}, [el("b", {text: t("identify_here")})]);
     if (!features.length) { content.appendChild(el("p", {text: t("identify_none")})); }
-    var list = el("ul", {"class": "pk-identify", id: "pk-identify"}), attachments = null, openFirst = null;
+    // (inline looks: the page's stylesheet may restyle the classes)
+    var list = el("ul", {"class": "pk-identify", id: "pk-identify", style: "list-style:none;margin:4px 0;padding:0"}),
+      attachments = null, openFirst = null;
     features.forEach(function (f, i) {
       var layer = layerOf(f.layer) || {};
       var rows = f.properties.map(function (prop) {
@@ -256,6 +258,7 @@
       });
       var body = el("div", {"class": "pk-feature-body", id: "pk-feature-" + i}, [el("table", {}, rows)]);
       var head = el("button", {type: "button", "class": "pk-feature", "aria-expanded": "false",
+        style: "display:block;width:100%;text-align:left;margin:2px 0;padding:3px 6px;font-weight:bold;cursor:pointer",
         "aria-controls": "pk-feature-" + i, "data-layer": f.layer, "data-id": String(f.id),
         text: f.layer_title + (layer.illustrative ? " (" + t("illustrative") + ")" : "") + ": " + featureName(f)});
       function open(expand) {
