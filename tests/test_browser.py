@@ -432,15 +432,15 @@ def metric(lonlat_geom):
 
 def test_search_zooms_to_kelurahan(tools):
     page = tools.page
-    page.fill("#pk-search", "Tunggurono")
-    page.dispatch_event("#pk-search", "change")
+    page.fill("#pk-search", "Tunggurono")  # found as it is typed (no Enter)
     item = page.locator("#pk-search-results li", has_text="Tunggurono")
     item.first.wait_for(timeout=15_000)
-    assert page.locator("#pk-search-results li").count() == 1
+    assert page.locator("#pk-search-results li").first.inner_text().startswith("Tunggurono (Kelurahan")
     zoom_before = page.evaluate("() => petakota.map.getZoom()")
     item.first.click()
     page.wait_for_function("() => petakota.results.search", timeout=10_000)
-    assert page.evaluate("() => petakota.results.search") == "12.75.04.1005"
+    chosen = page.evaluate("() => petakota.results.search")
+    assert (chosen["collection"], chosen["name"]) == ("kelurahan", "Tunggurono")
     assert page.evaluate("() => petakota.map.getZoom()") > zoom_before
     wait_ready(page)
     screenshot(page, "planner-search-tunggurono")
@@ -597,6 +597,36 @@ def test_siting_finds_a_138_ha_candidate(tools, server):
     areas = [f["properties"]["area_ha"] for f in siting["candidates"]["features"]]
     assert areas and max(areas) >= 138, areas
     assert page.locator("#pk-sites li").count() == len(areas)
+    # numbered on the map and in the list, in the same order, each with its area as the page's language writes it
+    labels = page.locator(".pk-site-number").all_inner_texts()
+    assert labels == [str(n) for n in range(1, len(areas) + 1)], labels
+    for n, area in enumerate(areas, start=1):
+        button = page.locator(f"#pk-sites li[data-site='{n}'] button").inner_text()
+        assert button == f"Lokasi {n}: {written(area, 1, 'id')} ha", button
+    # the suitability raster's legend: its title and the ends of its ramp, written the Indonesian way
+    page.wait_for_function("() => petakota.results.rasterLegend", timeout=30_000)
+    raster = page.evaluate("() => petakota.results.rasterLegend")
+    low, high = raster["legend"]["rescale"]
+    assert low < high
+    assert raster["title"]["id"] in page.locator("#pk-raster-legend b").inner_text()
+    ends = page.locator("#pk-raster-legend .pk-ramp-ends span").all_inner_texts()
+    assert ends == [written(low, 2, "id"), written(high, 2, "id")], ends
+    # the list leads to the map: the last candidate in view, marked
+    last = len(areas)
+    page.click(f"#pk-sites li[data-site='{last}'] button")
+    settle(page)
+    assert page.evaluate("() => petakota.results.site") == last
+    bounds = page.evaluate("() => { const b = L.geoJSON(petakota.results.siting.candidates.features[%d])"
+                           ".getBounds(); return petakota.map.getBounds().contains(b); }" % (last - 1))
+    assert bounds and page.locator(f"#pk-sites li[data-site='{last}']").get_attribute("class").count("pk-active")
+    # and the map to the list: clicking number 1 (in the middle of the map, clear of the legend) marks the first
+    page.evaluate("() => petakota.map.setView(L.geoJSON(petakota.results.siting.candidates.features[0])"
+                  ".getBounds().getCenter(), 14, {animate: false})")
+    settle(page)
+    page.locator(".pk-site-number").first.click()
+    assert page.evaluate("() => petakota.results.site") == 1
+    assert "pk-active" in page.locator("#pk-sites li[data-site='1']").get_attribute("class")
+    assert "pk-active" not in page.locator(f"#pk-sites li[data-site='{last}']").get_attribute("class") or last == 1
     page.evaluate("() => petakota.map.fitBounds(L.geoJSON(petakota.results.siting.candidates).getBounds())")
     wait_ready(page)
     page.wait_for_timeout(500)  # the suitability raster's PNG tiles
@@ -788,7 +818,6 @@ def test_the_map_switches_city_in_place_and_shows_the_region(watched, region):
     assert page.locator("#pk-city").input_value() == settings.city.kode
     # some panel state: a search's results (in the city in view)
     page.fill("#pk-search", f"{settings.city.kode}.01")
-    page.dispatch_event("#pk-search", "change")
     page.wait_for_function("() => document.querySelectorAll('#pk-search-results li').length > 0")
     found = page.locator("#pk-search-results").inner_text()
     assert found.count(f"({settings.city.kode}.01") >= 2

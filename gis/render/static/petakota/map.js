@@ -36,7 +36,12 @@
     (children || []).forEach(function (c) { if (c) { e.appendChild(c); } });
     return e;
   }
-  function apiKey() { return cfg.embed ? null : sessionStorage.getItem("petakota-key"); }
+  // The key typed in the panel counts at once (before it is confirmed), else the one kept for the session.
+  function apiKey() {
+    if (cfg.embed) { return null; }
+    var typed = document.getElementById("pk-key");
+    return (typed && typed.value.trim()) || sessionStorage.getItem("petakota-key");
+  }
   function headers(json) {
     var h = {};
     if (json) { h["Content-Type"] = "application/json"; }
@@ -47,7 +52,12 @@
     var opts = body ? {method: "POST", headers: headers(true), body: JSON.stringify(body)} : {headers: headers()};
     return fetch(cfg.base + path, opts).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) { throw new Error(j.detail || r.statusText); }
+        if (!r.ok) {  // a problem (RFC 9457): its status and detail are kept to explain the refusal
+          var err = new Error(j.detail || r.statusText);
+          err.status = r.status;
+          err.detail = j.detail;
+          throw err;
+        }
         return j;
       });
     });
@@ -108,20 +118,6 @@
     L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution, maxZoom: 19}).addTo(map);
   }
   map.attributionControl.addAttribution(cfg.attribution);
-
-  function shown(field, v) {
-    if (v === null || v === undefined || v === "") { return "\u2014"; }
-    if (typeof v === "number") { return num(v); }
-    if (field.type === "date") { return day(v); }
-    return String(v);
-  }
-  function popup(layer, props) {
-    var rows = (layer.fields || []).filter(function (f) { return props[f.name] !== undefined; }).map(function (f) {
-      return el("tr", {}, [el("th", {text: title(f.title)}), el("td", {text: shown(f, props[f.name])})]);
-    });
-    var head = title(layer.title) + (layer.illustrative ? " (" + t("illustrative") + ")" : "");
-    return el("div", {"class": "pk-popup"}, [el("b", {text: head}), el("table", {}, rows)]);
-  }
 
   // Field evidence in a popup: the feature's attachments the caller may see (thumbnails link to the files) and,
   // with a key, an upload control (the phone's camera or a PDF). Private files are fetched with the key.
@@ -205,48 +201,86 @@
   if (Object.keys(pending).length === 0) { state.ready = true; }
   if (!cfg.embed) { L.control.layers(null, overlays, {collapsed: true, position: "topright"}).addTo(map); }
 
-  // Popups: ask the service what lies under the click, topmost visible layer first (public fields, or all
-  // with a key). Outline-only layers (city, kecamatan) are skipped: they would cover everything.
+  // Identification: what lies under a click on every layer switched on (the layer switcher's state), most
+  // specific first, as the service words it for the page's language; each entry opens to its properties.
+  state.grids = grids;
+  var identifyAsked = 0, sketch = null;
+  function layerOf(id) { return cfg.layers.filter(function (l) { return l.id === id; })[0]; }
+  function featureName(f) {
+    var names = ["nama", "namszn", "name", "nama_subkegiatan", "parcel_id", "kode", "kodszn"];
+    for (var i = 0; i < names.length; i++) {
+      var named = f.properties.filter(function (p) { return p.name === names[i] && p.value !== null && p.value !== ""; });
+      if (named.length) { return named[0].text; }
+    }
+    return "#" + f.id;
+  }
   function identify(e) {
-    var tol = 4 * (40075016 / Math.pow(2, map.getZoom() + 8)) / 111320;  // ~4 pixels, in degrees
-    var p = e.latlng, hits = Object.keys(overlays).map(function (k) { return overlays[k]; })
-      .filter(function (g) {
-        var l = g.petakotaLayer;
-        return map.hasLayer(g) && (l.style.kind !== "fill" || l.style.fill_opacity > 0);
-      }).reverse();
-    if (!hits.length || cfg.pmtiles) { return; }
-    var bbox = [p.lng - tol, p.lat - tol, p.lng + tol, p.lat + tol].join(",");
-    Promise.all(hits.map(function (g) {
-      var l = g.petakotaLayer, q = l.geometry_type.indexOf("Polygon") >= 0
-        ? "filter=" + encodeURIComponent("S_INTERSECTS(geometry, POINT(" + p.lng + " " + p.lat + "))")
-        : "bbox=" + bbox;
-      return api("/collections/" + l.id + "/items?limit=1&" + q + cityQuery("&")).catch(function () { return {features: []}; });
-    })).then(function (answers) {
-      for (var i = 0; i < answers.length; i++) {
-        if (answers[i].features.length) {
-          var layer = hits[i].petakotaLayer, feature = answers[i].features[0];
-          state.results.popup = {layer: layer.id, id: feature.id};
-          // A popup taller than the map scrolls (a phone's map is short), so its upload control stays reachable.
-          // It grows as its attachments load: it is kept in view here (Leaflet's auto-pan skips every other update).
-          var content = popup(layer, feature.properties), shown = L.popup({
-            maxWidth: 280, maxHeight: Math.max(160, map.getSize().y - 90), autoPan: cfg.embed});
-          var keepInView = function () {
-            var r = shown.getElement().getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
-            var dx = Math.min(0, r.left - m.left - 10) || Math.max(0, r.right - m.right + 10);
-            var dy = Math.min(0, r.top - m.top - 10) || Math.max(0, r.bottom - m.bottom + 10);
-            if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
-          };
-          if (!cfg.embed) {
-            content.appendChild(attachmentsBox(layer.id, feature.id, function () {
-              if (map.hasLayer(shown)) { shown.update(); keepInView(); }
-            }));
-          }
-          shown.setLatLng(p).setContent(content).openOn(map);
-          if (!cfg.embed) { keepInView(); }
-          return;
-        }
+    var ids = cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).map(function (l) { return l.id; });
+    if (!ids.length || cfg.pmtiles) { return; }
+    var p = e.latlng, asked = ++identifyAsked;
+    api("/identify?lon=" + p.lng.toFixed(7) + "&lat=" + p.lat.toFixed(7) + "&layers=" + encodeURIComponent(ids.join(","))
+        + "&zoom=" + map.getZoom() + "&lang=" + state.lang + cityQuery("&")).then(function (r) {
+      if (asked !== identifyAsked || (sketch && !sketch.done)) { return; }
+      state.results.identify = r;
+      showFeatures(p, r.features);
+    }).catch(function (err) {
+      if (asked === identifyAsked) {
+        L.popup().setLatLng(p).setContent(el("div", {"class": "pk-popup", text: t("identify_failed") + ": " +
+          (err.message || err)})).openOn(map);
       }
     });
+  }
+  function showFeatures(p, features) {
+    // A popup taller than the map scrolls (a phone's map is short), so its upload control stays reachable.
+    // It grows as entries open and attachments load: it is kept in view here (Leaflet's auto-pan skips updates).
+    var shown = L.popup({maxWidth: 320, maxHeight: Math.max(160, map.getSize().y - 90), autoPan: cfg.embed});
+    var keepInView = function () {
+      if (!map.hasLayer(shown)) { return; }
+      var focused = document.activeElement;  // update() puts the content in again: keep the keyboard's place
+      shown.update();
+      if (focused && focused !== document.activeElement && content.contains(focused)) { focused.focus(); }
+      if (cfg.embed) { return; }
+      var r = shown.getElement().getBoundingClientRect(), m = map.getContainer().getBoundingClientRect();
+      var dx = Math.min(0, r.left - m.left - 10) || Math.max(0, r.right - m.right + 10);
+      var dy = Math.min(0, r.top - m.top - 10) || Math.max(0, r.bottom - m.bottom + 10);
+      if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
+    };
+    var content = el("div", {"class": "pk-popup"}, [el("b", {text: t("identify_here")})]);
+    if (!features.length) { content.appendChild(el("p", {text: t("identify_none")})); }
+    // (inline looks: the page's stylesheet may restyle the classes)
+    var list = el("ul", {"class": "pk-identify", id: "pk-identify", style: "list-style:none;margin:4px 0;padding:0"}),
+      attachments = null, openFirst = null;
+    features.forEach(function (f, i) {
+      var layer = layerOf(f.layer) || {};
+      var rows = f.properties.map(function (prop) {
+        return el("tr", prop.private ? {"class": "pk-private", "data-field": prop.name} : {"data-field": prop.name},
+                  [el("th", {text: prop.label}), el("td", {text: prop.text})]);
+      });
+      var body = el("div", {"class": "pk-feature-body", id: "pk-feature-" + i}, [el("table", {}, rows)]);
+      var head = el("button", {type: "button", "class": "pk-feature", "aria-expanded": "false",
+        style: "display:block;width:100%;text-align:left;margin:2px 0;padding:3px 6px;font-weight:bold;cursor:pointer",
+        "aria-controls": "pk-feature-" + i, "data-layer": f.layer, "data-id": String(f.id),
+        text: f.layer_title + (layer.illustrative ? " (" + t("illustrative") + ")" : "") + ": " + featureName(f)});
+      function open(expand) {
+        head.setAttribute("aria-expanded", expand ? "true" : "false");
+        body.hidden = !expand;
+        if (expand && !cfg.embed) {  // the chosen feature's attachments (one list at a time)
+          if (attachments) { attachments.parentNode.removeChild(attachments); }
+          attachments = attachmentsBox(f.layer, f.id, keepInView);
+          body.appendChild(attachments);
+        }
+        if (expand) { state.results.popup = {layer: f.layer, id: f.id}; }
+        keepInView();
+      }
+      // a button: focusable, and Enter or Space open and close it like a click
+      head.addEventListener("click", function () { open(head.getAttribute("aria-expanded") !== "true"); });
+      body.hidden = true;
+      list.appendChild(el("li", {}, [head, body]));
+      if (i === 0) { openFirst = open; }
+    });
+    content.appendChild(list);
+    shown.setLatLng(p).setContent(content).openOn(map);
+    if (openFirst) { openFirst(true); } else { keepInView(); }
   }
 
   // Legend, from the layer declarations: the layers on the map now.
@@ -325,32 +359,96 @@
     section(t("city"), [pick]);
   }
 
-  // Search by kelurahan name or Kemendagri code.
-  var results = el("ul", {id: "pk-search-results"});
-  var search = el("input", {id: "pk-search", type: "search", placeholder: t("search")});
-  search.addEventListener("change", function () {
-    var q = search.value.trim().replace(/'/g, "''");
-    if (!q) { return; }
-    var filter = /^[0-9.]+$/.test(q) ? "kode LIKE '" + q + "%'" : "CASEI(nama) LIKE CASEI('%" + q + "%')";
-    api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent(filter) + cityQuery("&"))
-      .then(function (fc) {
+  // Search as you type: places, zones, programmes and named features (prefix and typo-tolerant, /search);
+  // arrows move through the results, Enter or a click zooms to one and outlines it.
+  var results = el("ul", {id: "pk-search-results", role: "listbox", "aria-label": t("search_any")});
+  var search = el("input", {id: "pk-search", type: "search", placeholder: t("search_any"), autocomplete: "off",
+    role: "combobox", "aria-autocomplete": "list", "aria-controls": "pk-search-results", "aria-expanded": "false",
+    title: t("search_hint")});
+  var found = [], active = -1, searchTimer = null, searchAsked = 0, searchShape = null;
+  function runSearch() {
+    clearTimeout(searchTimer);
+    searchTimer = null;
+    var q = search.value.trim(), asked = ++searchAsked;
+    if (!q) { results.innerHTML = ""; found = []; return Promise.resolve(); }
+    return (/^[0-9][0-9.]*$/.test(q) ? byCode(q) : api("/search?limit=10&lang=" + state.lang + "&q=" +
+                                                      encodeURIComponent(q) + cityQuery("&"))).then(function (r) {
+      if (asked !== searchAsked) { return; }
+      found = r.results;
+      active = -1;
+      state.results.searchResults = r;
       results.innerHTML = "";
-      if (!fc.features.length) { results.appendChild(el("li", {text: t("noresult")})); }
-      fc.features.forEach(function (f) {
-        var item = el("li", {text: f.properties.nama + " (" + f.properties.kode + ")", "class": "pk-link"});
-        item.addEventListener("click", function () {
-          var shape = L.geoJSON(f, {style: {color: "#00FFFF", weight: 3, fill: false}}).addTo(map);
-          map.fitBounds(shape.getBounds());
-          state.results.search = f.properties.kode;
-        });
-        results.appendChild(item);
+      if (!found.length) { results.appendChild(el("li", {text: t("noresult")})); }
+      found.forEach(function (res, i) {
+        results.appendChild(el("li", {"class": "pk-link", role: "option", id: "pk-search-" + i, "aria-selected": "false",
+          text: res.text, on: {mousedown: function (e) { e.preventDefault(); }, click: function () { choose(i); }}}));
       });
+      search.setAttribute("aria-expanded", found.length ? "true" : "false");
+    }).catch(function (err) { results.innerHTML = ""; results.appendChild(el("li", {text: err.message || err})); });
+  }
+  function byCode(q) {  // a Kemendagri code prefix (12.75.01): the kelurahan/desa it names, as /search answers
+    return api("/collections/kelurahan/items?limit=10&filter=" + encodeURIComponent("kode LIKE '" + q + "%'") +
+               cityQuery("&")).then(function (fc) {
+      return {results: fc.features.map(function (f) {
+        var b = L.geoJSON(f).getBounds();
+        return {collection: "kelurahan", id: f.id, name: f.properties.nama, text: f.properties.nama + " (" +
+          f.properties.kode + ")", bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]};
+      })};
     });
+  }
+  function mark(i) {
+    active = i;
+    Array.prototype.forEach.call(results.children, function (li, j) {
+      li.setAttribute("aria-selected", j === i ? "true" : "false");
+      li.classList.toggle("pk-active", j === i);
+    });
+    if (i >= 0) { search.setAttribute("aria-activedescendant", "pk-search-" + i); }
+  }
+  function choose(i) {
+    var res = found[i];
+    if (!res) { return; }
+    mark(i);
+    if (searchShape) { map.removeLayer(searchShape); }
+    var outline = {color: "#00FFFF", weight: 3, fill: false};
+    if (res.bbox) {
+      var b = res.bbox;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 17, animate: false});
+      searchShape = L.rectangle([[b[1], b[0]], [b[3], b[2]]], outline).addTo(map);
+    } else if (res.point) {
+      map.setView([res.point[1], res.point[0]], 17, {animate: false});
+    }
+    if (res.id !== null && res.id !== undefined && res.collection !== "programmes") {  // the shape itself
+      api("/collections/" + res.collection + "/items/" + res.id).then(function (f) {
+        if (state.results.search !== res) { return; }
+        if (searchShape) { map.removeLayer(searchShape); }
+        searchShape = L.geoJSON(f, {style: outline}).addTo(map);
+      }).catch(function () {});
+    }
+    state.results.search = res;
+  }
+  search.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(runSearch, 250);
   });
-  section(t("search"), [search, results]);
+  search.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      var n = found.length;
+      if (n) { mark(e.key === "ArrowDown" ? (active + 1) % n : (active <= 0 ? n - 1 : active - 1)); }
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      var pick = function () { choose(active >= 0 ? active : 0); };
+      if (searchTimer) { runSearch().then(pick); } else { pick(); }
+    } else if (e.key === "Escape") {
+      results.innerHTML = "";
+      found = [];
+      search.setAttribute("aria-expanded", "false");
+    }
+  });
+  section(t("search_title"), [search, results]);
 
   // Drawing: click to add points, "Finish" to measure / analyse.
-  var drawing = null, drawn = null;
+  var drawn = null;  // the shape on the map; `sketch` ({mode, points, done}) is what is being drawn
   var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
     return el("option", {value: a.kegiatan, text: a.kegiatan + (a.kbli ? " (KBLI " + a.kbli + ")" : "")});
   }));
@@ -382,29 +480,93 @@
     });
     return list;
   }
-  function startDraw(mode) {
+  // What is drawn and the panel's inputs are kept for the session: a language switch (a new page) or a key
+  // typed in the panel (a reload) draws them again and repeats the analysis in the new language.
+  var SAVED = "petakota-sketch";
+  function save() {
+    sessionStorage.setItem(SAVED, JSON.stringify({
+      sketch: sketch && {mode: sketch.mode, done: sketch.done, points: sketch.points.map(function (p) {
+        return [p.lat, p.lng];
+      })}, kbli: kbli.value, activity: activity.value, search: search.value}));
+  }
+  function redraw() {
     if (drawn) { map.removeLayer(drawn); drawn = null; }
-    drawing = {mode: mode, points: []};
+    if (!sketch || !sketch.points.length) { return; }
+    var shape = (sketch.mode === "line" ? L.polyline(sketch.points) : L.polygon(sketch.points))
+      .setStyle({color: "#00B3FF", weight: 3});
+    // Each vertex is a handle: dragging it moves the point (and analyses the shape again when it was finished).
+    drawn = L.featureGroup([shape].concat(sketch.points.map(function (p, i) {
+      return L.marker(p, {draggable: true, keyboard: false, icon: L.divIcon({className: "pk-vertex",
+        iconSize: [14, 14], html: '<span style="display:block;width:10px;height:10px;border-radius:7px;' +
+          'border:2px solid #00B3FF;background:#fff"></span>'})})
+        .on("drag", function (e) { sketch.points[i] = e.target.getLatLng(); shape.setLatLngs(sketch.points); })
+        .on("dragend", function () { save(); if (sketch.done) { analyse(sketch); } });
+    }))).addTo(map);
+  }
+  function say(text, refusal) {
+    out.innerHTML = "";
+    out.appendChild(el("p", {"class": refusal ? "pk-refusal" : "pk-hint", role: refusal ? "alert" : "status",
+                             text: text}));
+  }
+  function hint() {
+    say(t("draw_hint") + " (" + num(sketch.points.length, 0) + " " + t("draw_points") + ")");
+  }
+  function startDraw(mode) {
+    map.closePopup();
+    sketch = {mode: mode, points: [], done: false};
+    redraw();
     map.getContainer().style.cursor = "crosshair";
+    hint();
+    save();
   }
   map.on("click", function (e) {
-    if (!drawing) { identify(e); return; }
-    drawing.points.push(e.latlng);
-    if (drawn) { map.removeLayer(drawn); }
-    drawn = (drawing.mode === "line" ? L.polyline(drawing.points) : L.polygon(drawing.points))
-      .setStyle({color: "#00B3FF", weight: 3}).addTo(map);
+    if (!sketch || sketch.done) { identify(e); return; }
+    sketch.points.push(e.latlng);
+    redraw();
+    hint();
+    save();
   });
+  function undo() {
+    if (!sketch || !sketch.points.length) { say(t("draw_nothing"), true); return; }
+    sketch.points.pop();
+    sketch.done = false;  // an analysed shape opens again for editing
+    map.getContainer().style.cursor = "crosshair";
+    redraw();
+    hint();
+    save();
+  }
+  function clearSketch() {
+    sketch = null;
+    redraw();
+    map.getContainer().style.cursor = "";
+    out.innerHTML = "";
+    save();
+  }
   function geojsonOf(d) {
     var pts = d.points.map(function (p) { return [p.lng, p.lat]; });
     if (d.mode === "line") { return {type: "LineString", coordinates: pts}; }
     return {type: "Polygon", coordinates: [pts.concat([pts[0]])]};
   }
+  // A refusal of the service in the page's language: the known ones translated, any other with its detail.
+  function refusal(err) {
+    if (!err.status) { return t("draw_failed") + ": " + (err.message || err); }
+    if (/outside the city/.test(err.detail || "")) { return t("draw_outside_city"); }
+    return t("draw_refused") + " (" + err.status + "): " + (err.detail || err.message);
+  }
   function finish() {
-    if (!drawing || drawing.points.length < (drawing.mode === "line" ? 2 : 3)) { return; }
-    var d = drawing, geom = geojsonOf(d);
-    drawing = null;
+    if (!sketch) { say(t("draw_nothing"), true); return; }
+    if (sketch.points.length < (sketch.mode === "line" ? 2 : 3)) {
+      say(t(sketch.mode === "line" ? "draw_need_line" : "draw_need_area"), true);
+      return;
+    }
+    sketch.done = true;
     map.getContainer().style.cursor = "";
-    out.textContent = t("running");
+    save();
+    analyse(sketch);
+  }
+  function analyse(d) {
+    var geom = geojsonOf(d);
+    say(t("running"));
     api("/measure" + (state.city.length === 1 ? "?city=" + state.city[0] : ""), {geometry: geom}).then(function (m) {
       state.results.measure = m;
       var text = d.mode === "line" ? t("length") + ": " + num(m.length_m, 1) + " m"
@@ -426,7 +588,7 @@
         out.appendChild(el("p", {id: "pk-suitability",
           text: t("suitability") + ": " + r[1].explanation[state.lang]}));
       });
-    }).catch(function (err) { out.textContent = String(err.message || err); });
+    }).catch(function (err) { state.results.refusal = err.detail || String(err.message || err); say(refusal(err), true); });
   }
   section(t("measureArea"), [
     el("button", {id: "pk-measure-line", text: t("measureLine"), on: {click: function () { startDraw("line"); }}}),
@@ -434,28 +596,79 @@
     el("button", {id: "pk-draw-site", text: t("drawSite"), on: {click: function () { startDraw("site"); }}}),
     el("label", {text: t("activity")}), activity,
     el("label", {text: t("kbli"), "for": "pk-kbli"}), kbli, kbliList,
-    el("button", {id: "pk-finish", text: t("finish"), on: {click: finish}}), out
+    el("button", {id: "pk-finish", text: t("finish"), on: {click: finish}}),
+    el("button", {id: "pk-undo", text: t("draw_undo"), on: {click: undo}}),
+    el("button", {id: "pk-clear", text: t("draw_clear"), on: {click: clearSketch}}), out
   ]);
+  [kbli, activity].forEach(function (input) { input.addEventListener("change", save); });
 
-  // Siting: candidate sites and the suitability raster.
+  // Siting: candidate sites and the suitability raster. Each candidate is numbered on the map and in the list,
+  // and choosing it in one shows it in the other.
   var siteOut = el("ol", {id: "pk-sites"});
-  var siteLayers = [];
+  var siteLayers = [], sites = [];
+  var SITE = {color: "#7A00CC", weight: 3, fillOpacity: 0.1}, SITE_CHOSEN = {color: "#FF6F00", weight: 5, fillOpacity: 0.2};
+  function chooseSite(i, zoom) {
+    sites.forEach(function (site, j) {
+      site.shape.setStyle(j === i ? SITE_CHOSEN : SITE);
+      site.item.classList.toggle("pk-active", j === i);
+      site.item.setAttribute("aria-current", j === i ? "true" : "false");
+    });
+    sites[i].shape.bringToFront();
+    if (zoom) { map.fitBounds(sites[i].shape.getBounds(), {maxZoom: 16, animate: false}); }
+    sites[i].item.scrollIntoView({block: "nearest"});
+    state.results.site = i + 1;
+  }
+  function showSites(r) {
+    siteLayers.forEach(function (l) { map.removeLayer(l); });
+    siteLayers = [L.tileLayer(cfg.base + r.suitability_raster.tiles, {opacity: 0.6, maxZoom: 22}).addTo(map)];
+    siteOut.innerHTML = "";
+    sites = r.candidates.features.map(function (f, i) {
+      var n = i + 1, p = f.properties;
+      var shape = L.geoJSON(f, {style: SITE}).addTo(map);
+      var marker = L.marker(shape.getBounds().getCenter(), {keyboard: true, title: t("site_number") + " " + n,
+        icon: L.divIcon({className: "pk-site-number", iconSize: [24, 24], html: '<span style="display:block;' +
+          'width:24px;height:24px;line-height:24px;border-radius:12px;background:#7A00CC;color:#fff;' +
+          'text-align:center;font:bold 13px sans-serif;border:2px solid #fff">' + n + "</span>"})}).addTo(map);
+      var item = el("li", {"class": "pk-site", "data-site": String(n)}, [el("button", {type: "button",
+        "class": "pk-link", text: t("site_number") + " " + n + (p.area_ha !== undefined ? ": " + num(p.area_ha, 1) +
+          " ha" : ""), on: {click: function () { chooseSite(i, true); }}}),
+        el("p", {text: p["explanation_" + state.lang] || ""})]);
+      siteOut.appendChild(item);
+      shape.on("click", function (e) { L.DomEvent.stop(e); chooseSite(i, false); });
+      marker.on("click", function () { chooseSite(i, false); });
+      siteLayers.push(shape, marker);
+      return {shape: shape, marker: marker, item: item};
+    });
+  }
+  // The suitability raster's legend: its colour ramp from the lowest to the highest value, in the panel.
+  var rasterBox = el("div", {id: "pk-raster-legend", "class": "pk-raster-legend"});
+  function rasterLegend(doc) {
+    state.results.rasterLegend = doc;
+    rasterBox.innerHTML = "";
+    var g = doc.legend, rows = [];
+    if (g.type === "categorical") {
+      rows = g.classes.map(function (c) {
+        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", style: "background:" +
+          c.color}), el("span", {text: title(c.label)})]);
+      });
+    } else {
+      rows = [el("div", {"class": "pk-ramp", style: "height:10px;background:linear-gradient(to right," +
+        g.stops.map(function (s) { return s.color; }).join(",") + ")"}),
+        el("div", {"class": "pk-ramp-ends", style: "display:flex;justify-content:space-between"}, [
+          el("span", {text: num(g.rescale[0], 2)}), el("span", {text: num(g.rescale[1], 2)})])];
+    }
+    [el("b", {text: title(doc.title) + (doc.units ? " (" + doc.units + ")" : "")})].concat(rows)
+      .forEach(function (e) { rasterBox.appendChild(e); });
+  }
   section(t("siting"), [
     el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
       siteOut.textContent = t("running");
       api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})}).then(function (r) {
         state.results.siting = r;
-        siteLayers.forEach(function (l) { map.removeLayer(l); });
-        siteLayers = [
-          L.tileLayer(cfg.base + r.suitability_raster.tiles, {opacity: 0.6, maxZoom: 22}).addTo(map),
-          L.geoJSON(r.candidates, {style: {color: "#7A00CC", weight: 3, fillOpacity: 0.1}}).addTo(map)
-        ];
-        siteOut.innerHTML = "";
-        r.candidates.features.forEach(function (f) {
-          siteOut.appendChild(el("li", {text: f.properties["explanation_" + state.lang]}));
-        });
-      }).catch(function (err) { siteOut.textContent = String(err.message || err); });
-    }}}), siteOut
+        showSites(r);
+        return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
+      }).catch(function (err) { siteOut.textContent = refusal(err); });
+    }}}), rasterBox, siteOut
   ]);
 
   // Project panel: progress towards the target, milestones.
@@ -476,11 +689,41 @@
     }).catch(function (err) { label.textContent = String(err.message || err); });
   }
 
-  // API key and language.
+  // API key and language. A key counts at once, in place: requests send it, tiles are asked again with it. The
+  // language opens the page again (the server writes it in its language): what is drawn and typed is kept (save)
+  // and drawn again (restore).
   var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
-  key.addEventListener("change", function () { sessionStorage.setItem("petakota-key", key.value); location.reload(); });
+  key.addEventListener("change", function () {
+    sessionStorage.setItem("petakota-key", key.value.trim());
+    cfg.layers.forEach(function (layer) {
+      var grid = grids[layer.id];
+      grid.options.fetchOptions = {headers: headers()};
+      if (map.hasLayer(grid)) { grid.redraw(); }
+    });
+    state.results.key = !!key.value.trim();
+  });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
-    params.set("lang", state.lang === "id" ? "en" : "id");  // the server renders the page in that language
+    save();
+    params.set("lang", state.lang === "id" ? "en" : "id");
     location.search = params.toString();
   }}})]);
+
+  (function restore() {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(SAVED) || "null"); } catch (e) { kept = null; }
+    if (!kept) { return; }
+    if (kept.kbli) { kbli.value = kept.kbli; }
+    if (kept.activity && activity.querySelector('option[value="' + kept.activity.replace(/"/g, "") + '"]')) {
+      activity.value = kept.activity;
+    }
+    if (kept.search) { search.value = kept.search; runSearch(); }
+    if (kept.sketch && kept.sketch.points.length) {
+      sketch = {mode: kept.sketch.mode, done: kept.sketch.done, points: kept.sketch.points.map(function (p) {
+        return L.latLng(p[0], p[1]);
+      })};
+      redraw();
+      if (sketch.done) { analyse(sketch); } else { map.getContainer().style.cursor = "crosshair"; hint(); }
+    }
+    state.results.restored = true;
+  }());
 }());
