@@ -56,6 +56,8 @@ def test_a_planner_attaches_a_photo_from_the_popup_on_a_phone(browser, server, k
         page.fill("#pk-key", keys["planner"])
         page.press("#pk-key", "Tab")  # the key is taken on change, in place: tiles are asked again with it
         page.wait_for_function("() => petakota.results.key === true")
+        page.keyboard.press("Escape")  # the drawer closes: the map is free to tap
+        page.wait_for_function("() => !petakotaLayout.drawerOpen")
         wait_ready(page)
         open_popup(page, lon, lat)
         assert page.evaluate("() => petakota.results.popup") == {"layer": "parks", "id": fid}
