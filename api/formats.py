@@ -42,6 +42,21 @@ def json_or_html(request: Request, fmt: str, page: str, doc: dict, title: str,
     return JSONResponse(doc, media_type=media_type)
 
 
+def collection_links(base: str, path: str, scope: str, titles: dict[str, str]) -> list[dict]:
+    """A collection's links to its items in every format (`titles` per format: json, html, csv, gpkg), its
+    queryables and its schema; `scope` is the query string kept on the item links (e.g. "&city=12.75")."""
+    kinds = {"json": GEOJSON, "html": "text/html", "csv": "text/csv",
+             "gpkg": "application/geopackage+sqlite3"}
+    return [
+        *({"href": f"{base}{path}/items?f={f}{scope}", "rel": "items", "type": kind, "title": titles[f]}
+          for f, kind in kinds.items()),
+        {"href": f"{base}{path}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+         "type": "application/schema+json", "title": "Queryables"},
+        {"href": f"{base}{path}/schema", "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+         "type": "application/schema+json", "title": "Schema"},
+    ]
+
+
 def links_for(request: Request, path: str, rel_self: str = "self", kinds=("json", "html"), title: str = ""):
     """self/alternate links to `path` in the given formats."""
     base = str(request.base_url).rstrip("/")

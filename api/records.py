@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.formats import GEOJSON, html_page, json_or_html, links_for
+from api.formats import GEOJSON, collection_links, html_page, json_or_html, links_for
 from api.preconditions import etag
 from gis.data import records
 from gis.data.auth import Principal
@@ -32,18 +32,8 @@ def collection_doc(request: Request, rec: Records, cities: tuple[str, ...] = ())
         "itemType": "feature", "geometryType": None,
         "links": [
             *links_for(request, path, title=rec.title_id),
-            {"href": f"{base}{path}/items?f=json{scope}", "rel": "items", "type": GEOJSON,
-             "title": "Records (GeoJSON, no geometry)"},
-            {"href": f"{base}{path}/items?f=html{scope}", "rel": "items", "type": "text/html",
-             "title": "Records (HTML)"},
-            {"href": f"{base}{path}/items?f=csv{scope}", "rel": "items", "type": "text/csv",
-             "title": "Records (CSV)"},
-            {"href": f"{base}{path}/items?f=gpkg{scope}", "rel": "items", "type": "application/geopackage+sqlite3",
-             "title": "Records (GeoPackage table)"},
-            {"href": f"{base}{path}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "type": "application/schema+json", "title": "Queryables"},
-            {"href": f"{base}{path}/schema", "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
-             "type": "application/schema+json", "title": "Schema"},
+            *collection_links(base, path, scope, {"json": "Records (GeoJSON, no geometry)", "html": "Records (HTML)",
+                                                  "csv": "Records (CSV)", "gpkg": "Records (GeoPackage table)"}),
         ],
     }
     if rec.time_field:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api import records as record_routes
 from api.deps import Caller, Catalog
-from api.formats import json_or_html, links_for, negotiate
+from api.formats import collection_links, json_or_html, links_for, negotiate
 from api.routers.items import CITY_DOC
 from gis.core import crs as crs_mod
 from gis.data.catalog import LayerStats
@@ -133,18 +133,8 @@ def collection_doc(request: Request, layer: Layer, stats: LayerStats, who, citie
         "storageCrs": crs_mod.CRS84,
         "links": [
             *links_for(request, path, title=layer.title_id),
-            {"href": f"{base}{path}/items?f=json{scope}", "rel": "items", "type": "application/geo+json",
-             "title": "Features (GeoJSON)"},
-            {"href": f"{base}{path}/items?f=html{scope}", "rel": "items", "type": "text/html",
-             "title": "Features (HTML)"},
-            {"href": f"{base}{path}/items?f=csv{scope}", "rel": "items", "type": "text/csv",
-             "title": "Features (CSV)"},
-            {"href": f"{base}{path}/items?f=gpkg{scope}", "rel": "items", "type": "application/geopackage+sqlite3",
-             "title": "Features (GeoPackage)"},
-            {"href": f"{base}{path}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "type": "application/schema+json", "title": "Queryables"},
-            {"href": f"{base}{path}/schema", "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
-             "type": "application/schema+json", "title": "Schema"},
+            *collection_links(base, path, scope, {"json": "Features (GeoJSON)", "html": "Features (HTML)",
+                                                  "csv": "Features (CSV)", "gpkg": "Features (GeoPackage)"}),
         ],
     }
     if cities:
