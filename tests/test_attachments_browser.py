@@ -5,21 +5,12 @@ and offers no upload."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
 from tests.test_attachments import photo
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, Watched, latlng_to_px, screenshot, wait_ready
+from tests.test_browser import Watched, latlng_to_px, screenshot, wait_ready
 
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import shapely
 from PIL import Image
-from playwright.sync_api import sync_playwright
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pyproj import Transformer
 from shapely import wkt
@@ -271,14 +270,6 @@ def check_drew(page, img: np.ndarray, engine, what: str):
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
 
 @pytest.fixture()
 def watched(browser):

@@ -8,23 +8,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import numpy as np
-import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.test_browser import ARTIFACTS, screenshot
 from tests.test_dashboard import QUERY, evidence, programmes  # noqa: F401 - fixtures
 from tests.test_programme_status import PROGRAMMES, PROGRESS, SECRET, kode_of
 
 VIEWPORT = {"width": 1400, "height": 1000}
 PAGE = f"/dashboard?city={QUERY['city']}&year={QUERY['year']}&as_of={QUERY['as_of']}"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_dashboard(browser, server, loads: int = 1):

@@ -8,15 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import sync_playwright
 from shapely.geometry import Polygon
 from sqlalchemy import text
 
 from gis.render.messages import MESSAGES
 from layers import CATALOG
 from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     Watched,
     click_map,
@@ -29,14 +26,6 @@ from tests.test_browser import (
 )
 
 CORNERS = [(3.59, 98.475), (3.59, 98.505), (3.61, 98.505), (3.61, 98.475)]  # ~700 ha in the city centre
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

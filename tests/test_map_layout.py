@@ -11,24 +11,15 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from gis.render.messages import MESSAGES
 from layers.maps import MAPS
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watched
+from tests.test_browser import ARTIFACTS, Watched
 
 PHONE = {"width": 390, "height": 844}
 WIDE = [{"width": 768, "height": 1024}, {"width": 1366, "height": 768}, {"width": 1920, "height": 1080}]
 IFRAME = {"width": 560, "height": 320}
 LEGEND_SHARE = 0.25  # the most of the map an open legend may cover
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def ready(frame):

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from gis.core.language import format_number
 from gis.render.messages import MESSAGES
 from tests.conftest import problem_of
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PRIVATE_FIELDS, private_values, screenshot
+from tests.test_browser import PRIVATE_FIELDS, private_values, screenshot
 
 CITY = "12.75"
 TILES = ("acquisition", "rth", "parks", "centres", "milestones_late", "programmes_late")
@@ -152,14 +152,6 @@ def test_bad_parameters_are_explained(http, params, needle):
 
 # --- in a browser ----------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_wall(browser, server, size: tuple[int, int], query: str):
