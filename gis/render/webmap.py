@@ -27,7 +27,7 @@ from layers.schema import Layer
 
 TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 CITY_CODE = re.compile(r"\d{2}\.\d{2}")
-EMBED_ASSETS = ("vendor/leaflet", "vendor/leaflet.vectorgrid", "vendor/pmtiles", "petakota")
+EMBED_ASSETS = ("vendor/leaflet", "vendor/protomaps-leaflet", "vendor/pmtiles", "petakota")
 
 
 def safe_json(value) -> Markup:

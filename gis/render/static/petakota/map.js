@@ -84,9 +84,6 @@
     };
   }
 
-  // Leaflet.VectorGrid 1.3 predates Leaflet 1.9, whose canvas keeps clicks from the map and lacks
-  // DomEvent.fakeStop: hand every click on a tile canvas to the map (the grids are drawn, not clicked).
-  L.Canvas.Tile.prototype._onClick = function (e) { this._fireEvent(false, e); };
   var map = state.map = L.map("map", {zoomControl: true, attributionControl: true});
   // The city (or region) in view: a city opens at its own center and zoom, a region fits its box. Tiles, searches
   // and popups ask for the cities in scope only (`?city=`; no scope when every city held is in view).
@@ -190,7 +187,7 @@
     if (Object.keys(pending).length === 0) { state.ready = true; }
   }
   cfg.layers.forEach(function (layer) {
-    var grid = window.petakotaStyle.grid(layer, tileUrl(layer), cfg.layers, {fetchOptions: {headers: headers()}});
+    var grid = window.petakotaStyle.grid(layer, tileUrl(layer), {headers: headers()});
     grid.petakotaLayer = layer;
     grids[layer.id] = grid;
     grid.on("load", function () { markLoaded(layer.id); });
@@ -328,7 +325,7 @@
     state.city = v.codes.slice();
     scope = v.scope.slice();
     // New addresses first (no tile of the old scope is asked for at the new view), then the move, then redraw.
-    cfg.layers.forEach(function (layer) { grids[layer.id].setUrl(tileUrl(layer), true); });
+    cfg.layers.forEach(function (layer) { grids[layer.id].setSource(tileUrl(layer), headers()); });
     showView(v);
     state.ready = false;
     cfg.layers.forEach(function (layer) {
@@ -695,11 +692,7 @@
   var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
   key.addEventListener("change", function () {
     sessionStorage.setItem("petakota-key", key.value.trim());
-    cfg.layers.forEach(function (layer) {
-      var grid = grids[layer.id];
-      grid.options.fetchOptions = {headers: headers()};
-      if (map.hasLayer(grid)) { grid.redraw(); }
-    });
+    cfg.layers.forEach(function (layer) { grids[layer.id].refresh(tileUrl(layer), headers()); });
     state.results.key = !!key.value.trim();
   });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {

@@ -1,32 +1,52 @@
-/* How a layer is drawn on a Leaflet.VectorGrid canvas, from the layer's style specification (the same one static
-   maps, explore() and style.json use). Shared by the web map (map.js) and the command-center wall (wall.js). */
+/* How a layer is drawn: a protomaps-leaflet canvas layer over the layer's vector tiles, painted from the layer's
+   style specification (the same one static maps, explore() and style.json use). Shared by the web map (map.js) and the command-center wall (wall.js). */
 (function () {
   "use strict";
-  // A feature's Leaflet path options: the category's colour when the style colours by a field, else the layer's.
-  function styleFor(layer) {
-    var s = layer.style, colors = {};
+  var P = window.protomapsL;
+  // A feature's colour: the category's when the style colours by a field, else the layer's.
+  function colorOf(s) {
+    var colors = {};
     s.categories.forEach(function (c) { colors[c.value] = c.color; });
-    return function (props) {
-      var c = (s.by && colors[props[s.by]]) || s.color, stroke = s.stroke || c;
-      if (s.kind === "circle") {
-        return {radius: s.radius, fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke,
-                weight: s.stroke_width, opacity: s.stroke_opacity};
-      }
-      if (s.kind === "line") { return {color: stroke, weight: s.stroke_width, opacity: s.stroke_opacity}; }
-      return {fill: true, fillColor: c, fillOpacity: s.fill_opacity, color: stroke, weight: s.stroke_width,
-              opacity: s.stroke_opacity};
+    return function (z, f) { return (s.by && f && colors[f.props[s.by]]) || s.color; };
+  }
+  function paintRules(layer) {
+    var s = layer.style, fill = colorOf(s), id = layer.id;
+    var stroke = s.stroke ? s.stroke : fill;
+    if (s.kind === "circle") {
+      return [{dataLayer: id, symbolizer: new P.CircleSymbolizer({radius: s.radius, fill: fill,
+        opacity: s.fill_opacity, stroke: stroke, width: s.stroke_width})}];
+    }
+    var outline = {dataLayer: id, symbolizer: new P.LineSymbolizer({color: stroke, width: s.stroke_width,
+      opacity: s.stroke_opacity})};
+    if (s.kind === "line") { return [outline]; }
+    // fill and outline have their own opacities (a zone's colour is light, its edge is not)
+    return [{dataLayer: id, symbolizer: new P.PolygonSymbolizer({fill: fill, opacity: s.fill_opacity})}, outline];
+  }
+  // Tiles come from the service (with the caller's key in a header, never in the address) or, in a static
+  // embed, from the page's archive shim; protomaps-leaflet reads any object with getZxy as its source.
+  function source(url, headers) {
+    return {getZxy: function (z, x, y, signal) {
+      var u = url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+      return fetch(u, {headers: headers || {}, signal: signal}).then(function (r) {
+        if (!r.ok) { throw new Error("tile " + r.status); }
+        return r.arrayBuffer();
+      }).then(function (data) { return {data: data}; });
+    }};
+  }
+  // One canvas layer per map layer. `setSource(url, headers)` forgets every tile read (another city, another
+  // key, the data changed); `refresh` also draws again.
+  function grid(layer, url, options) {
+    var opts = options || {};
+    var g = P.leafletLayer({url: source(url, opts.headers), levelDiff: 0, maxDataZoom: 22, maxZoom: 22,
+                            paintRules: paintRules(layer), labelRules: [], attribution: "",
+                            tileDelay: 0});
+    g.setSource = function (newUrl, headers) {
+      // levelDiff 0: the service's 256 px tiles as they are; it cuts tiles at every zoom (maxDataZoom)
+      g.views = P.sourcesToViews({url: source(newUrl, headers), levelDiff: 0, maxDataZoom: 22});
+      g.clearLayout();
     };
+    g.refresh = function (newUrl, headers) { g.setSource(newUrl, headers); g.redraw(); };
+    return g;
   }
-  // One vector-tile grid per layer, as the web map builds it: a tile holding several layers (PMTiles) draws only
-  // this one (an empty style list hides the rest).
-  function grid(layer, url, allLayers, options) {
-    var styles = {};
-    allLayers.forEach(function (other) { styles[other.id] = []; });
-    styles[layer.id] = styleFor(layer);
-    var opts = {vectorTileLayerStyles: styles, interactive: false, maxNativeZoom: 22, maxZoom: 22,
-                rendererFactory: L.canvas.tile, getFeatureId: function (f) { return f.id; }};
-    Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
-    return L.vectorGrid.protobuf(url, opts);
-  }
-  window.petakotaStyle = {styleFor: styleFor, grid: grid};
+  window.petakotaStyle = {grid: grid};
 })();

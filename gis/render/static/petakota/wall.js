@@ -10,7 +10,6 @@
   window.addEventListener("error", function (e) { state.errors.push(String(e.message || e)); });
   window.addEventListener("unhandledrejection", function (e) { state.errors.push(String(e.reason)); });
 
-  L.Canvas.Tile.prototype._onClick = function (e) { this._fireEvent(false, e); };  // as map.js: VectorGrid 1.3
   var map = state.map = L.map("map", {zoomControl: false, attributionControl: true, keyboard: false,
                                    fadeAnimation: false});  // a redrawn layer replaces the old one at once
   map.attributionControl.setPrefix("");
@@ -20,7 +19,7 @@
   var scope = cfg.city.scope.length ? "?city=" + encodeURIComponent(cfg.city.scope.join(",")) : "";
   var shown = cfg.layers.filter(function (l) { return l.visible; }), grids = {}, pending = {};
   function addGrid(layer, replacing) {
-    var grid = window.petakotaStyle.grid(layer, layer.tiles.split("?")[0] + scope, cfg.layers);
+    var grid = window.petakotaStyle.grid(layer, layer.tiles.split("?")[0] + scope);
     pending[layer.id] = true;
     grid.once("load", function () {
       delete pending[layer.id];
