@@ -36,7 +36,7 @@ from gis.data.catalog import CatalogService
 from gis.data.changes import ChangeListener
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
-from gis.render import STATIC_DIR
+from gis.render import STATIC_DIR, basemap
 from gis.render.dashboard import DashboardCache
 from gis.render.wall import WallData
 from gis.tiles.service import TileService
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.wall_data = WallData(app.state.engine, settings)
         app.state.dashboard_cache = DashboardCache(app.state.engine, settings)
         app.state.jobs.start()
+        basemap.check_in_background(settings.basemap_url)
         try:
             yield
         finally:

@@ -30,7 +30,7 @@ from gis.render.messages import MESSAGES
 from layers import CATALOG
 from layers.maps import MAPS
 from layers.planning import PARK_CLASSES
-from tests.conftest import serve_app
+from tests.conftest import serve, serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -326,17 +326,53 @@ def test_planner_map_draws_every_visible_layer_offline(watched, server, engine):
     assert {urlsplit(u).path.split("/")[2] for u in tiles} == expected  # each visible layer asked for its tiles
 
 
-def test_planner_map_with_basemap_only_asks_osm(watched, server, engine):
+def test_the_online_basemap_asks_only_osm_and_gives_way_to_the_city_basemap_when_unreachable(watched, server,
+                                                                                             engine):
     w = watched()
     # Offline here, and no load on the OSM servers from a test: requests to outside hosts are recorded, then aborted.
     w.page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
-    w.open(f"{server}/map")
+    w.open(f"{server}/map?basemap=online")
     assert w.hosts == {local_host(server), OSM_HOST}, w.hosts
     osm = [u for u in w.requests if urlsplit(u).netloc == OSM_HOST]
     assert osm and all(re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in osm), osm[:3]
     assert w.errors(ignore_host=OSM_HOST) == []
-    assert "OpenStreetMap" in w.page.locator(".leaflet-control-attribution").inner_text()
+    # the first failed tile puts the city's own basemap in its place, and the page says so once
+    w.page.wait_for_function("() => petakota.basemap() === 'city'", timeout=10_000)
+    assert w.page.locator(".pk-basemap-note").inner_text() == MESSAGES["basemap_unavailable"]["id"]
     check_drew(w.page, screenshot(w.page, "map-planner-osm-offline", "#map"), engine, "planner map with basemap")
+
+
+LAND = hex_rgb("#fbfaf6")  # the city's land on its own basemap (gis/render/basemap.py)
+RIVER_LINE = hex_rgb("#9cc3e0")
+
+
+def test_without_internet_the_map_opens_on_the_city_basemap_asks_no_outside_host_and_says_so_once(
+        watched, settings):
+    # a service whose online basemap cannot be reached (.invalid never resolves, RFC 6761)
+    offline = settings.model_copy(update={"basemap_url": "https://basemap.invalid/{z}/{x}/{y}.png"})
+    with serve(offline) as url:
+        w = watched().open(f"{url}/map")
+        page = w.page
+        assert w.hosts == {local_host(url)}, w.hosts
+        assert w.errors() == []
+        assert page.evaluate("() => petakota.basemap()") == "city"
+        assert page.locator(".pk-basemap-note").count() == 1
+        assert page.locator(".pk-basemap-note").inner_text() == MESSAGES["basemap_unavailable"]["id"]
+        # the basemap is drawn: with every layer switched off, the city's land and its rivers remain
+        page.evaluate("() => Object.values(petakota.grids).forEach(g => petakota.map.removeLayer(g))")
+        settle(page)
+        img = screenshot(page, "map-planner-city-basemap", "#map")
+        assert near(img, [LAND], 3) > 0.05 * img.shape[0] * img.shape[1]
+        assert near(img, [BACKGROUND], 3) > 0  # outside the city: the page's plain background
+        assert near(img, [RIVER_LINE], 12) > 100
+        # said once: the page opened again in the same tab (a language switch, a reload) does not repeat it
+        page.reload()
+        wait_ready(page)
+        assert page.evaluate("() => petakota.basemap()") == "city"
+        assert page.locator(".pk-basemap-note").count() == 0
+        # the switcher offers both basemaps, in the page's language
+        labels = page.locator(".leaflet-control-layers-base label").all_inner_texts()
+        assert [x.strip() for x in labels] == [MESSAGES["basemap_city"]["id"], MESSAGES["basemap_online"]["id"]]
 
 
 # --- 3: the public embed ----------------------------------------------------------------------------------------

@@ -91,6 +91,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "length": {"id": "Panjang", "en": "Length"},
     "perimeter": {"id": "Keliling", "en": "Perimeter"},
     "noresult": {"id": "Tidak ditemukan", "en": "Not found"},
+    "basemap_city": {"id": "Peta dasar kota (luring)", "en": "City basemap (offline)"},
+    "basemap_online": {"id": "Peta dasar daring", "en": "Online basemap"},
+    "basemap_unavailable": {"id": "Peta dasar daring tidak tersedia; peta dasar dari lapisan kota ditampilkan.",
+                            "en": "The online basemap is unavailable; the basemap drawn from the city's layers is "
+                                  "shown."},
     "lang": {"id": "English", "en": "Bahasa Indonesia"},  # the language button offers the other language
     "late": {"id": "terlambat", "en": "late"},
     "done_on_time": {"id": "selesai tepat waktu", "en": "done on time"},

@@ -18,7 +18,7 @@ from gis.core.errors import NotFound
 from gis.core.language import LOCALES
 from gis.core.settings import Settings
 from gis.data.cities import City
-from gis.render import STATIC_DIR, TEMPLATES_DIR
+from gis.render import STATIC_DIR, TEMPLATES_DIR, basemap
 from gis.render.city_view import EVERY_CITY, CityView, layers_present, map_title, resolve_view
 from gis.render.messages import catalogue, lang_of, message
 from gis.render.style_spec import style_spec
@@ -80,8 +80,13 @@ def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed
         "title": {"id": map_title(mapdef, view, "id"), "en": map_title(mapdef, view, "en")},
         "city": _fitted(view.to_config(settings)) if embed else view.to_config(settings),
         "cities": _views(settings, mapdef, view),
-        "basemap": ({"url": settings.basemap_url, "attribution": settings.basemap_attribution}
+        # the online basemap, and whether this service reaches it (a static export cannot know: it tries)
+        "basemap": ({"url": settings.basemap_url, "attribution": settings.basemap_attribution,
+                     "reachable": bool(pmtiles) or basemap.reachable(settings.basemap_url)}
                     if settings.basemap_url else None),
+        # the offline basemap: the city's boundaries, roads and rivers, drawn light under everything
+        "city_basemap": [{"id": layer.id, "tiles": tiles(layer), **basemap.CITY_BASEMAP[layer.id]}
+                         for layer in layers if layer.id in basemap.CITY_BASEMAP],
         "attribution": "; ".join(dict.fromkeys(layer.source for layer in layers)),
         "layers": [_layer_config(layer, layer.id in mapdef.visible, tiles(layer), private,
                                  present.get(layer.id) if present is not None else None) for layer in layers],

@@ -111,9 +111,51 @@
   }
   showView(cfg.city);
   map.attributionControl.setPrefix("");
-  if (cfg.basemap && params.get("basemap") !== "none") {
-    L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution, maxZoom: 19}).addTo(map);
+  // Basemaps: the online one when this service reaches it, else the one drawn from the city's own layers (an
+  // intranet has no internet: no tile is asked for that would fail, and the page says so once, quietly).
+  // `?basemap=city|online|none` chooses; the layer switcher offers both.
+  var bases = {}, cityBase = null, online = null;
+  function cityBaseLayers() {
+    return cfg.city_basemap.map(function (l) {
+      return {id: l.id, url: tileUrl(l), fill: l.fill, line: l.line, width: l.width};
+    });
   }
+  function noteBasemap() {
+    if (sessionStorage.getItem("petakota-basemap-note")) { return; }
+    sessionStorage.setItem("petakota-basemap-note", "1");
+    var note = L.control({position: "bottomleft"});
+    note.onAdd = function () {
+      var box = el("div", {"class": "pk-basemap-note", role: "status", text: t("basemap_unavailable")});
+      box.addEventListener("click", function () { note.remove(); });
+      return box;
+    };
+    note.addTo(map);
+    state.results.basemapNote = t("basemap_unavailable");
+  }
+  if (cfg.city_basemap.length) {
+    cityBase = window.petakotaStyle.basemap(cityBaseLayers(), {headers: headers()});
+    bases[t("basemap_city")] = cityBase;
+  }
+  if (cfg.basemap) {
+    online = L.tileLayer(cfg.basemap.url, {attribution: cfg.basemap.attribution, maxZoom: 19, zIndex: 0});
+    bases[t("basemap_online")] = online;
+    online.on("tileerror", function () {  // reachable from the service, not from this browser
+      if (!map.hasLayer(online)) { return; }
+      map.removeLayer(online);
+      if (cityBase) { cityBase.addTo(map); }
+      noteBasemap();
+    });
+  }
+  var wanted = params.get("basemap") || (cfg.basemap && cfg.basemap.reachable ? "online" : "city");
+  if (wanted === "online" && online) {
+    online.addTo(map);
+  } else if (wanted !== "none" && cityBase) {
+    cityBase.addTo(map);
+    if (cfg.basemap && !cfg.basemap.reachable && !params.get("basemap")) { noteBasemap(); }
+  }
+  state.basemap = function () {  // test hook: which basemap is shown
+    return online && map.hasLayer(online) ? "online" : cityBase && map.hasLayer(cityBase) ? "city" : "none";
+  };
   map.attributionControl.addAttribution(cfg.attribution);
 
   // Field evidence in a popup: the feature's attachments the caller may see (thumbnails link to the files) and,
@@ -196,7 +238,7 @@
     if (layer.visible) { pending[layer.id] = true; grid.addTo(map); }
   });
   if (Object.keys(pending).length === 0) { state.ready = true; }
-  if (!cfg.embed) { L.control.layers(null, overlays, {collapsed: true, position: "topright"}).addTo(map); }
+  if (!cfg.embed) { L.control.layers(bases, overlays, {collapsed: true, position: "topright"}).addTo(map); }
 
   // Identification: what lies under a click on every layer switched on (the layer switcher's state), most
   // specific first, as the service words it for the page's language; each entry opens to its properties.
@@ -326,6 +368,7 @@
     scope = v.scope.slice();
     // New addresses first (no tile of the old scope is asked for at the new view), then the move, then redraw.
     cfg.layers.forEach(function (layer) { grids[layer.id].setSource(tileUrl(layer), headers()); });
+    if (cityBase) { cityBase.refresh(cityBaseLayers(), headers()); }
     showView(v);
     state.ready = false;
     cfg.layers.forEach(function (layer) {

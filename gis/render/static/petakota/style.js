@@ -48,5 +48,29 @@
     g.refresh = function (newUrl, headers) { g.setSource(newUrl, headers); g.redraw(); };
     return g;
   }
-  window.petakotaStyle = {grid: grid};
+  // The basemap drawn from the city's own layers, for a map without internet: one canvas layer, light
+  // lines under every layer (zIndex 0). `layers`: [{id, url, fill?, line, width}].
+  function basemap(layers, options) {
+    var opts = options || {}, rules = [];
+    function sources(list, headers) {
+      var out = {};
+      list.forEach(function (l) { out[l.id] = {url: source(l.url, headers), levelDiff: 0, maxDataZoom: 22}; });
+      return out;
+    }
+    layers.forEach(function (l) {  // the land first, every line over it
+      if (l.fill) { rules.push({dataSource: l.id, dataLayer: l.id, symbolizer: new P.PolygonSymbolizer({fill: l.fill})}); }
+    });
+    layers.forEach(function (l) {
+      rules.push({dataSource: l.id, dataLayer: l.id, symbolizer: new P.LineSymbolizer({color: l.line, width: l.width})});
+    });
+    var b = P.leafletLayer({sources: sources(layers, opts.headers), paintRules: rules, labelRules: [], maxZoom: 22,
+                            attribution: "", tileDelay: 0, zIndex: 0});
+    b.refresh = function (list, headers) {
+      b.views = P.sourcesToViews({sources: sources(list, headers)});
+      b.clearLayout();
+      b.redraw();
+    };
+    return b;
+  }
+  window.petakotaStyle = {grid: grid, basemap: basemap};
 })();
