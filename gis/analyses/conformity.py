@@ -13,7 +13,7 @@ from shapely.validation import explain_validity
 
 from gis.analyses import itbx as rules
 from gis.analyses.grid import metric_crs_of
-from gis.core.errors import InvalidInput
+from gis.core.errors import InvalidInput, OutsideCity
 from gis.core.language import format_number
 from layers.rdtr import OVERLAYS
 
@@ -181,7 +181,7 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
     city = _as_geometry(city)
     site_m, crs = site_in_metres(site, site_area_ha, metric_crs)
     if city is not None and not gpd.GeoSeries([site_m], crs=crs).to_crs(4326).iloc[0].intersects(city):
-        raise InvalidInput("the site lies outside the city: no spatial plan of this city applies there")
+        raise OutsideCity("the site lies outside the city: no spatial plan of this city applies there")
     site_ha = site_m.area / 1e4
     hits = _zones_hit(zoning, site_m, crs)
     if hits.empty:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from gis.analyses import conformity, rules
 from gis.analyses.itbx import SIGNIFICANT_SHARE
-from gis.core.errors import InvalidInput
+from gis.core.errors import OutsideCity
 from gis.data import itbx as itbx_table
 from gis.processes.context import Context, city_entries
 from gis.processes.inputs import GeoJSONSite, ProcessInputs
@@ -52,7 +52,7 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
     kota = ctx.layer("kota", cities)
     area = kota.union_all()
     if not (site.buffer(0.001) if site.geom_type == "Point" else site).intersects(area):
-        raise InvalidInput(f"input 'geometry' lies outside the city ({', '.join(c.name for c in cities)})")
+        raise OutsideCity(f"input 'geometry' lies outside the city ({', '.join(c.name for c in cities)})")
     site_lonlat = gpd.GeoSeries([site], crs=4326)
     # measured in the metric CRS of the city holding most of the site; every city it touches is reported
     first_crs = ctx.metric_crs(cities[0])

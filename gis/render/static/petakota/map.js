@@ -52,10 +52,11 @@
     var opts = body ? {method: "POST", headers: headers(true), body: JSON.stringify(body)} : {headers: headers()};
     return fetch(cfg.base + path, opts).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) {  // a problem (RFC 9457): its status and detail are kept to explain the refusal
+        if (!r.ok) {  // a problem (RFC 9457): its status, detail and stable code explain the refusal
           var err = new Error(j.detail || r.statusText);
           err.status = r.status;
           err.detail = j.detail;
+          err.code = j.code;
           throw err;
         }
         return j;
@@ -547,10 +548,11 @@
     if (d.mode === "line") { return {type: "LineString", coordinates: pts}; }
     return {type: "Polygon", coordinates: [pts.concat([pts[0]])]};
   }
-  // A refusal of the service in the page's language: the known ones translated, any other with its detail.
+  // A refusal of the service in the page's language: the known ones (by the problem's code) translated, any
+  // other with its detail.
   function refusal(err) {
     if (!err.status) { return t("draw_failed") + ": " + (err.message || err); }
-    if (/outside the city/.test(err.detail || "")) { return t("draw_outside_city"); }
+    if (err.code === "outside-city") { return t("draw_outside_city"); }
     return t("draw_refused") + " (" + err.status + "): " + (err.detail || err.message);
   }
   function finish() {
@@ -588,7 +590,11 @@
         out.appendChild(el("p", {id: "pk-suitability",
           text: t("suitability") + ": " + r[1].explanation[state.lang]}));
       });
-    }).catch(function (err) { state.results.refusal = err.detail || String(err.message || err); say(refusal(err), true); });
+    }).catch(function (err) {
+      state.results.refusal = err.detail || String(err.message || err);
+      state.results.refusalCode = err.code || null;
+      say(refusal(err), true);
+    });
   }
   section(t("measureArea"), [
     el("button", {id: "pk-measure-line", text: t("measureLine"), on: {click: function () { startDraw("line"); }}}),
