@@ -7,12 +7,13 @@ the layers switched on, the drawing and the siting result."""
 from __future__ import annotations
 
 import pytest
-from shapely.geometry import box, mapping
+from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import text
 
+from gis.analyses.itbx import VERDICT_TEXT, VERDICTS
 from gis.render.messages import MESSAGES
 from tests.conftest import problem_of
-from tests.test_browser import VIEWPORT, Watched, click_map, screenshot
+from tests.test_browser import VIEWPORT, Watched, click_map, estate_site, run_drawing, screenshot
 
 
 @pytest.fixture()
@@ -83,3 +84,36 @@ def test_the_page_says_outside_the_city_in_bahasa_indonesia_by_the_code(watched,
     assert "outside" not in page.locator("#pk-output").inner_text()  # no English in the Indonesian page
     screenshot(page, "polish-outside-city-id")
     assert [e for e in w.errors() if "status of 400" not in e] == []
+
+
+# --- 2: the conformity verdict in words -----------------------------------------------------------------------------
+
+def test_every_verdict_has_its_words_as_the_analysis_writes_them():
+    for v in VERDICTS:
+        for i, lang in enumerate(("id", "en")):
+            words = MESSAGES[f"verdict_{v}"][lang]
+            assert VERDICT_TEXT[v][i].startswith(words.lower()), (v, lang, words)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_site_check_shows_the_verdict_in_words_with_its_letter(watched, server, engine, http, lang):
+    corners, estate = estate_site(engine)
+    w = watched(f"{server}/map?basemap=none&lang={lang}")
+    page = w.page
+    page.evaluate("([lat, lon]) => petakota.map.setView([lat, lon], 15, {animate: false})",
+                  [estate.centroid.y, estate.centroid.x])
+    page.fill("#pk-kbli", "47111")  # retail in the industrial estate: not simply permitted
+    clicked = run_drawing(page, "#pk-draw-site", corners)
+    page.wait_for_function("() => petakota.results.conformity", timeout=120_000)
+    site = Polygon([(lon, lat) for lat, lon in clicked])
+    asked = http.post("/processes/zoning-conformity/execution",
+                      json={"inputs": {"geometry": mapping(site), "kbli": "47111"}}).json()
+    v = asked["verdict"]
+    assert v in VERDICTS and v != "I"
+    shown = page.locator(f"#pk-output .pk-verdict-{v}").inner_text()
+    words = f"{MESSAGES[f'verdict_{v}'][lang]} ({v})"
+    assert shown.startswith(f"{MESSAGES['verdict'][lang]}: {words} - "), shown
+    zones = page.locator("#pk-zones li").all_inner_texts()
+    assert any(z.endswith(f" - {words}") for z in zones), zones  # each zone's rule in words too
+    screenshot(page, f"polish-verdict-words-{lang}")
+    assert w.errors() == []

@@ -469,10 +469,14 @@
     var code = kbli.value.trim();
     return withCity(/^[0-9]{2,5}$/.test(code) ? {geometry: geom, kbli: code} : {geometry: geom, activity: activity.value});
   }
+  // An ITBX verdict in the page's words with its letter: "Diizinkan (I)", "Permitted (I)".
+  function verdictWords(v) {
+    return cfg.messages["verdict_" + v] ? t("verdict_" + v) + " (" + v + ")" : (v === "unregulated" ? t("unregulated") : v);
+  }
   function conformityDetails(r) {
     var list = el("ul", {id: "pk-zones"});
     r.zones.forEach(function (z) {
-      var rule = z.ketentuan === "unregulated" ? t("unregulated") : z.ketentuan;
+      var rule = verdictWords(z.ketentuan);
       list.appendChild(el("li", {text: (z.namszn || z.kodszn) + " (" + z.kodszn + "): " + num(100 * z.share, 0) +
         " % - " + rule}));
     });
@@ -584,8 +588,7 @@
         out.innerHTML = "";
         out.appendChild(el("p", {text: text}));
         out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
-          text: t("verdict") + ": " + (r[0].verdict === "unregulated" ? t("unregulated") : r[0].verdict) + " - " +
-            r[0].explanation[state.lang]}));
+          text: t("verdict") + ": " + verdictWords(r[0].verdict) + " - " + r[0].explanation[state.lang]}));
         out.appendChild(conformityDetails(r[0]));
         out.appendChild(el("p", {id: "pk-suitability",
           text: t("suitability") + ": " + r[1].explanation[state.lang]}));
