@@ -6,12 +6,17 @@ the layers switched on, the drawing and the siting result."""
 
 from __future__ import annotations
 
+import csv
+import json
+import re
+
 import pytest
 from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import text
 
 from gis.analyses.itbx import VERDICT_TEXT, VERDICTS
 from gis.render.messages import MESSAGES
+from layers.rdtr import ACTIVITY_NAMES_EN
 from tests.conftest import problem_of
 from tests.test_browser import VIEWPORT, Watched, click_map, estate_site, run_drawing, screenshot
 
@@ -116,4 +121,96 @@ def test_the_site_check_shows_the_verdict_in_words_with_its_letter(watched, serv
     zones = page.locator("#pk-zones li").all_inner_texts()
     assert any(z.endswith(f" - {words}") for z in zones), zones  # each zone's rule in words too
     screenshot(page, f"polish-verdict-words-{lang}")
+    assert w.errors() == []
+
+
+# --- 3: activity names in English ------------------------------------------------------------------------------------
+
+KBLI_CSV = "layers/reference/kbli2020.csv"
+NO_ENGLISH = ("Industri kerupuk dan sejenisnya", "10793")  # a row of a city's table with no English name known
+
+
+def english_titles() -> dict[str, str]:
+    from tests.test_browser import ROOT
+
+    with open(ROOT / KBLI_CSV, encoding="utf-8", newline="") as f:
+        return {r["kode"]: r["judul_en"] for r in csv.DictReader(f) if r["judul_en"]}
+
+
+def config_of(html: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="petakota-config">(.*?)</script>', html,
+                                re.S).group(1))
+
+
+@pytest.fixture()
+def untranslated_activity(engine):
+    """One ITBX row whose activity has no English name (its KBLI code has no English title either)."""
+    name, code = NO_ENGLISH
+    assert code not in english_titles()
+    with engine.begin() as conn:
+        row = conn.execute(text("INSERT INTO itbx (kabkota, kodszn, kbli, kegiatan, ketentuan) VALUES "
+                                "('12.75', 'K-1', :k, :n, 'I') RETURNING id"), {"k": code, "n": name}).scalar()
+    yield name, code
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM itbx WHERE id = :i"), {"i": row})
+
+
+def expected_option(kegiatan: str, kbli: str | None, lang: str) -> str:
+    """What the drop-down shows: the English name on the English page where one is known (the glossary, else the
+    KBLI code's English title), otherwise the table's own name; with the KBLI code when the row has one."""
+    english = ACTIVITY_NAMES_EN.get(kegiatan.casefold()) or english_titles().get(kbli or "")
+    name = english if lang == "en" and english else kegiatan
+    return name + (f" (KBLI {kbli})" if kbli else "")
+
+
+def test_the_english_map_gets_english_activity_names_and_kbli_titles(http, engine, untranslated_activity):
+    activities = config_of(http.get("/map", params={"lang": "en"}).text)["activities"]
+    by_name = {a["kegiatan"]: a for a in activities}
+    assert by_name["industri besar"]["name_en"] == "Large-scale industry"
+    assert by_name[NO_ENGLISH[0]]["name_en"] is None and by_name[NO_ENGLISH[0]]["kbli"] == NO_ENGLISH[1]
+    titles = english_titles()
+    for a in activities:
+        assert a["name_en"] == (ACTIVITY_NAMES_EN.get(a["kegiatan"].casefold()) or titles.get(a["kbli"] or "")), a
+    found = http.get("/kbli", params={"q": "10710"}).json()["kbli"]
+    assert found[0]["kode"] == "10710" and found[0]["judul_en"] == titles["10710"]
+    assert [k["judul_en"] for k in http.get("/kbli", params={"q": "10793"}).json()["kbli"]] in ([], [None])
+    corners, _ = estate_site(engine)
+    site = {"type": "Polygon", "coordinates": [[[lon, lat] for lat, lon in [*corners, corners[0]]]]}
+    asked = http.post("/processes/zoning-conformity/execution", json={"inputs": {"geometry": site, "kbli": "10710"}})
+    assert asked.status_code == 200, asked.text[:300]
+    said = asked.json()["explanation"]  # the English explanation names the KBLI by its English title
+    assert said["en"].startswith(f"KBLI 10710 ({titles['10710']}) on a ") and "Industri Produk Roti" in said["id"]
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_activity_drop_down_speaks_the_page_language(watched, server, engine, lang, untranslated_activity):
+    w = watched(f"{server}/map?basemap=none&lang={lang}")
+    page = w.page
+    options = page.eval_on_selector_all("#pk-activity option", "os => os.map(o => [o.value, o.textContent])")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT DISTINCT kegiatan, kbli FROM itbx WHERE kabkota = '12.75' "
+                                 "AND kegiatan IS NOT NULL ORDER BY 1, 2")).all()
+    assert [o[0] for o in options] == [r.kegiatan for r in rows]  # chosen by the table's own name
+    assert [o[1] for o in options] == [expected_option(r.kegiatan, r.kbli, lang) for r in rows]
+    shown = dict(options)
+    if lang == "en":
+        assert shown["industri besar"] == "Large-scale industry"
+        assert shown[NO_ENGLISH[0]] == f"{NO_ENGLISH[0]} (KBLI {NO_ENGLISH[1]})"  # not nothing
+        # the site check's result names the activity in English too
+        corners, estate = estate_site(engine)
+        page.evaluate("([lat, lon]) => petakota.map.setView([lat, lon], 15, {animate: false})",
+                      [estate.centroid.y, estate.centroid.x])
+        page.select_option("#pk-activity", "industri besar")
+        run_drawing(page, "#pk-draw-site", corners)
+        page.wait_for_function("() => petakota.results.conformity", timeout=120_000)
+        verdict = page.locator("#pk-output .pk-verdict").inner_text()
+        assert "Activity 'Large-scale industry' (industri besar)" in verdict, verdict
+        # KBLI titles offered as one types, in English
+        page.fill("#pk-kbli", "")
+        page.type("#pk-kbli", "1071", delay=20)
+        page.wait_for_function("() => document.querySelector('#pk-kbli-list option[value=\"10710\"]')")
+        assert page.get_attribute("#pk-kbli-list option[value='10710']", "label") == english_titles()["10710"]
+        screenshot(page, "polish-activities-en")
+    else:
+        assert shown["industri besar"] == "industri besar"
     assert w.errors() == []

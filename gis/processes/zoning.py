@@ -13,6 +13,7 @@ from gis.data import itbx as itbx_table
 from gis.processes.context import Context, city_entries
 from gis.processes.inputs import GeoJSONSite, ProcessInputs
 from layers import kbli as kbli_list
+from layers.rdtr import activity_name_en
 
 RIVER_REACH_M = 100  # a river this close may lay its setback on the site, across a city border
 # Minimum site area per activity (KBLI): an industrial estate needs 50 ha (DOMAIN.md).
@@ -44,6 +45,15 @@ class ZoningConformityInputs(ProcessInputs):
         if self.geometry.geom_type == "Point" and self.site_area_ha is None:
             raise ValueError("a point site needs 'site_area_ha' (the site's area in hectares)")
         return self
+
+
+def _activity_en(itbx: pd.DataFrame, activity: str | None) -> str | None:
+    """The English name of an ITBX activity (by its name, else by the KBLI code its rows carry)."""
+    if not activity or not len(itbx):
+        return None
+    rows = itbx[itbx.kegiatan.fillna("").str.casefold() == activity.strip().casefold()]
+    codes = [c for c in rows.kbli if isinstance(c, str) and c]
+    return activity_name_en(activity, codes[0] if codes else None)
 
 
 def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
@@ -90,7 +100,8 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
             columns=list(itbx_table.COLUMNS)), kbli=inputs.kbli, activity=inputs.activity, overlays=overlays,
         city=area, significant_share=inputs.significant_share, metric_crs=metric_crs,
         min_area_ha=MIN_AREA_HA.get(inputs.kbli or ""), kbli_title=kbli_list.title(inputs.kbli) if inputs.kbli
-        else None, site_area_ha=inputs.site_area_ha)
+        else None, site_area_ha=inputs.site_area_ha, kbli_title_en=kbli_list.title_en(inputs.kbli) if inputs.kbli
+        else None, activity_en=_activity_en(itbx, inputs.activity))
     by_city = {code: round(ha, 4) for code, ha in share.items() if ha > 0}
     return {**result, "cities": [{**e, "site_ha": by_city[e["code"]]} for e in city_entries(cities)
                                  if e["code"] in by_city]}

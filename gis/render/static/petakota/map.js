@@ -450,8 +450,14 @@
 
   // Drawing: click to add points, "Finish" to measure / analyse.
   var drawn = null;  // the shape on the map; `sketch` ({mode, points, done}) is what is being drawn
+  // An activity is chosen by its name in the city's ITBX table; the English page shows its English name where
+  // one is known, else the table's name with its KBLI code.
+  function activityName(a) {
+    var english = state.lang === "en" && a.name_en;
+    return (english || a.kegiatan) + (a.kbli ? " (KBLI " + a.kbli + ")" : "");
+  }
   var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
-    return el("option", {value: a.kegiatan, text: a.kegiatan + (a.kbli ? " (KBLI " + a.kbli + ")" : "")});
+    return el("option", {value: a.kegiatan, text: activityName(a)});
   }));
   // KBLI as OSS takes it: typed or picked from the KBLI 2020 list as one types; it takes precedence over the
   // activity drop-down.
@@ -462,7 +468,9 @@
     if (q.length < 2) { return; }
     api("/kbli?limit=15&q=" + encodeURIComponent(q)).then(function (r) {
       kbliList.innerHTML = "";
-      r.kbli.forEach(function (k) { kbliList.appendChild(el("option", {value: k.kode, label: k.judul})); });
+      r.kbli.forEach(function (k) {
+        kbliList.appendChild(el("option", {value: k.kode, label: (state.lang === "en" && k.judul_en) || k.judul}));
+      });
     }).catch(function () {});
   }}});
   function conformityInputs(geom) {
