@@ -9,16 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from shapely.geometry import Polygon, box, mapping
 from sqlalchemy import text
 
 from gis.analyses.itbx import VERDICT_TEXT, VERDICTS
+from gis.data.identify import format_field
 from gis.render.messages import MESSAGES
+from layers import CATALOG
 from layers.rdtr import ACTIVITY_NAMES_EN
 from tests.conftest import problem_of
-from tests.test_browser import VIEWPORT, Watched, click_map, estate_site, run_drawing, screenshot
+from tests.test_browser import VIEWPORT, Watched, click_map, estate_site, run_drawing, screenshot, wait_ready
 
 
 @pytest.fixture()
@@ -213,4 +216,72 @@ def test_the_activity_drop_down_speaks_the_page_language(watched, server, engine
         screenshot(page, "polish-activities-en")
     else:
         assert shown["industri besar"] == "industri besar"
+    assert w.errors() == []
+
+
+# --- 4: identification numbers with at most two decimals, in the language's marks ---------------------------------
+
+def test_a_measured_number_has_two_decimals_whatever_its_type():
+    zoning = CATALOG["zoning"]
+    fields = {f.name: f for f in zoning.fields}
+    # a numeric column gives Decimal; a float in a field declared integer is still a measured number
+    assert format_field(zoning, fields["luasha"], Decimal("1350.5123456"), "id") == "1.350,51"
+    assert format_field(zoning, fields["luasha"], Decimal("1350.5123456"), "en") == "1,350.51"
+    assert format_field(zoning, fields["rdtr_versi"], 47.7812345, "id") == "47,78"
+    assert format_field(zoning, fields["rdtr_versi"], 2024, "id") == "2024"  # a whole number as written
+    assert format_field(zoning, fields["luasha"], float("nan"), "id") == "\u2014"
+
+
+@pytest.fixture()
+def measured_zone(engine):
+    """The largest sub-zone with LUASHA set to a value of many decimals (put back afterwards): its id, a point
+    inside it (lon, lat) and the value."""
+    value = 1350.5123456
+    with engine.begin() as conn:
+        zid, before, lon, lat = conn.execute(text(
+            "SELECT id, luasha, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM zoning "
+            "ORDER BY ST_Area(geom) DESC LIMIT 1")).one()
+        conn.execute(text("UPDATE zoning SET luasha = :v WHERE id = :i"), {"v": value, "i": zid})
+    yield zid, (lon, lat), value
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE zoning SET luasha = :v WHERE id = :i"), {"v": before, "i": zid})
+
+
+def written_2(value: float, lang: str) -> str:
+    """Two decimals, written independently of the service: en 1,350.51, id 1.350,51."""
+    text_ = f"{value:,.2f}"
+    return text_ if lang == "en" else text_.translate(str.maketrans(",.", ".,"))
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_identify_writes_a_feature_number_with_two_decimals(http, measured_zone, lang):
+    zid, (lon, lat), value = measured_zone
+    r = http.get("/identify", params={"lon": lon, "lat": lat, "layers": "zoning", "lang": lang, "zoom": 16})
+    zone = next(f for f in r.json()["features"] if f["id"] == zid)
+    luasha = next(p for p in zone["properties"] if p["name"] == "luasha")
+    assert luasha["value"] == pytest.approx(value)  # the raw value is untouched
+    assert luasha["text"] == written_2(value, lang) == {"id": "1.350,51", "en": "1,350.51"}[lang]
+    decimal_mark = {"id": ",", "en": "."}[lang]
+    for p in zone["properties"]:  # every fractional number of the feature: at most two decimals
+        if isinstance(p["value"], float):
+            assert len(p["text"].rpartition(decimal_mark)[2]) <= 2 or decimal_mark not in p["text"], p
+
+
+def test_the_popup_shows_the_number_with_two_decimals(watched, server, measured_zone):
+    from tests.test_map_interaction import click_at, show_layer, table_of
+
+    zid, (lon, lat), value = measured_zone
+    w = watched(f"{server}/map?basemap=none")
+    page = w.page
+    show_layer(page, "zoning")
+    page.evaluate("([lat, lon]) => petakota.map.setView([lat, lon], 15, {animate: false})", [lat, lon])
+    wait_ready(page)
+    click_at(page, lat, lon)
+    button = f"#pk-identify button[data-layer='zoning'][data-id='{zid}']"
+    if page.get_attribute(button, "aria-expanded") != "true":
+        page.click(button)
+    shown = table_of(page, "zoning", zid)
+    label = next(f.title_id for f in CATALOG["zoning"].fields if f.name == "luasha")
+    assert shown[label] == written_2(value, "id") == "1.350,51"
+    screenshot(page, "polish-identify-two-decimals")
     assert w.errors() == []
