@@ -285,3 +285,79 @@ def test_the_popup_shows_the_number_with_two_decimals(watched, server, measured_
     assert shown[label] == written_2(value, "id") == "1.350,51"
     screenshot(page, "polish-identify-two-decimals")
     assert w.errors() == []
+
+
+# --- 5: the page's looks come from map.css, not from inline styles ---------------------------------------------------
+
+MAP_JS = "gis/render/static/petakota/map.js"
+
+
+def test_map_js_writes_no_inline_styles():
+    from tests.test_browser import ROOT
+
+    source = (ROOT / MAP_JS).read_text(encoding="utf-8")
+    assert 'style="' not in source and "style='" not in source
+    assert not re.search(r"""\bstyle:\s*["']""", source)  # no style attribute written as a string
+    # only the cursor (drawing), the progress bar's width and the custom properties carrying a colour
+    # (layer.style is a layer's declared style, not an element's)
+    assert set(re.findall(r"(?<!layer)\.style\.(\w+)", source)) <= {"cursor", "width", "setProperty"}
+    assert len(re.findall(r"\.style\.width", source)) == 1 and "pk-progress-fill" in source
+
+
+def computed(page, selector: str, props: list[str]) -> dict[str, str]:
+    return page.evaluate("""([s, props]) => { const e = document.querySelector(s), st = getComputedStyle(e);
+        return Object.fromEntries(props.map(p => [p, st.getPropertyValue(p)])); }""", [selector, props])
+
+
+def rgb(color: str) -> str:
+    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+def test_vertices_identify_list_site_numbers_and_swatches_look_as_the_stylesheet_says(watched, server):
+    w = watched(f"{server}/map?basemap=none")
+    page = w.page
+    # the legend's swatches: each entry's colour, through the stylesheet's custom property
+    legend = page.evaluate("() => petakota.map && JSON.parse(document.getElementById('petakota-config')"
+                           ".textContent).layers.filter(l => l.visible)[0].style.legend[0].color")
+    swatch = computed(page, "#pk-legend .pk-swatch", ["background-color", "width", "height"])
+    assert swatch == {"background-color": rgb(legend), "width": "11px", "height": "11px"}
+
+    page.evaluate("() => petakota.map.setView([3.60, 98.49], 13, {animate: false})")
+    page.click("#pk-measure-area")
+    click_map(page, 3.59, 98.475)
+    click_map(page, 3.59, 98.505)
+    dot = computed(page, ".leaflet-marker-pane .pk-vertex .pk-vertex-dot",
+                   ["width", "height", "border-top-color", "border-top-width", "background-color", "border-radius"])
+    assert dot == {"width": "10px", "height": "10px", "border-top-color": rgb("#00B3FF"), "border-top-width": "2px",
+                   "background-color": "rgb(255, 255, 255)", "border-radius": "7px"}
+    page.click("#pk-clear")
+
+    # the identification list: a plain list of full-width bold buttons
+    page.mouse.click(*(lambda b: (b["x"] + b["width"] / 2, b["y"] + b["height"] / 2))(
+        page.locator("#map").bounding_box()))
+    page.wait_for_function("() => petakota.results.identify", timeout=15_000)
+    page.locator(".leaflet-popup-content #pk-identify").wait_for(timeout=5_000)
+    assert computed(page, "#pk-identify", ["list-style-type", "padding-left", "margin-top"]) == {
+        "list-style-type": "none", "padding-left": "0px", "margin-top": "4px"}
+    button = computed(page, "#pk-identify .pk-feature", ["font-weight", "text-align", "display", "cursor", "width"])
+    list_width = page.evaluate("() => getComputedStyle(document.getElementById('pk-identify')).width")
+    assert button == {"font-weight": "700", "text-align": "left", "display": "block", "cursor": "pointer",
+                      "width": list_width}
+    page.evaluate("() => petakota.map.closePopup()")
+
+    # the siting candidates' numbers: purple discs with a white figure; the raster legend's ramp
+    page.click("#pk-siting")
+    page.wait_for_function("() => petakota.results.siting && petakota.results.rasterLegend", timeout=240_000)
+    badge = computed(page, ".pk-site-number .pk-site-badge",
+                     ["width", "height", "background-color", "color", "font-weight", "text-align", "border-radius"])
+    assert badge == {"width": "24px", "height": "24px", "background-color": rgb("#7A00CC"),
+                     "color": "rgb(255, 255, 255)", "font-weight": "700", "text-align": "center",
+                     "border-radius": "12px"}
+    ramp = computed(page, "#pk-raster-legend .pk-ramp", ["height", "background-image"])
+    stops = page.evaluate("() => petakota.results.rasterLegend.legend.stops.map(s => s.color)")
+    assert ramp["height"] == "10px" and ramp["background-image"].startswith("linear-gradient")
+    assert ramp["background-image"].count("rgb") == len(stops) and rgb(stops[0]) in ramp["background-image"]
+    assert computed(page, "#pk-raster-legend .pk-ramp-ends", ["display", "justify-content"]) == {
+        "display": "flex", "justify-content": "space-between"}
+    screenshot(page, "polish-stylesheet-looks")
+    assert w.errors() == []

@@ -29,7 +29,9 @@
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { e.textContent = attrs[k]; } else if (k === "on") {
+      if (k === "text") { e.textContent = attrs[k]; } else if (k === "vars") {  // data (a colour) for map.css
+        Object.keys(attrs.vars).forEach(function (v) { e.style.setProperty(v, attrs.vars[v]); });
+      } else if (k === "on") {
         Object.keys(attrs.on).forEach(function (ev) { e.addEventListener(ev, attrs.on[ev]); });
       } else { e.setAttribute(k, attrs[k]); }
     });
@@ -248,8 +250,7 @@
     };
     var content = el("div", {"class": "pk-popup"}, [el("b", {text: t("identify_here")})]);
     if (!features.length) { content.appendChild(el("p", {text: t("identify_none")})); }
-    // (inline looks: the page's stylesheet may restyle the classes)
-    var list = el("ul", {"class": "pk-identify", id: "pk-identify", style: "list-style:none;margin:4px 0;padding:0"}),
+    var list = el("ul", {"class": "pk-identify", id: "pk-identify"}),
       attachments = null, openFirst = null;
     features.forEach(function (f, i) {
       var layer = layerOf(f.layer) || {};
@@ -259,7 +260,6 @@
       });
       var body = el("div", {"class": "pk-feature-body", id: "pk-feature-" + i}, [el("table", {}, rows)]);
       var head = el("button", {type: "button", "class": "pk-feature", "aria-expanded": "false",
-        style: "display:block;width:100%;text-align:left;margin:2px 0;padding:3px 6px;font-weight:bold;cursor:pointer",
         "aria-controls": "pk-feature-" + i, "data-layer": f.layer, "data-id": String(f.id),
         text: f.layer_title + (layer.illustrative ? " (" + t("illustrative") + ")" : "") + ": " + featureName(f)});
       function open(expand) {
@@ -296,7 +296,7 @@
         (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
       entries.forEach(function (e) {
         box.appendChild(el("div", {"class": "pk-legend-row"}, [
-          el("span", {"class": "pk-swatch", style: "background:" + e.color}), el("span", {text: title(e.label)})]));
+          el("span", {"class": "pk-swatch", vars: {"--pk-color": e.color}}), el("span", {text: title(e.label)})]));
       });
     });
   }
@@ -510,8 +510,7 @@
     // Each vertex is a handle: dragging it moves the point (and analyses the shape again when it was finished).
     drawn = L.featureGroup([shape].concat(sketch.points.map(function (p, i) {
       return L.marker(p, {draggable: true, keyboard: false, icon: L.divIcon({className: "pk-vertex",
-        iconSize: [14, 14], html: '<span style="display:block;width:10px;height:10px;border-radius:7px;' +
-          'border:2px solid #00B3FF;background:#fff"></span>'})})
+        iconSize: [14, 14], html: '<span class="pk-vertex-dot"></span>'})})
         .on("drag", function (e) { sketch.points[i] = e.target.getLatLng(); shape.setLatLngs(sketch.points); })
         .on("dragend", function () { save(); if (sketch.done) { analyse(sketch); } });
     }))).addTo(map);
@@ -643,9 +642,8 @@
       var n = i + 1, p = f.properties;
       var shape = L.geoJSON(f, {style: SITE}).addTo(map);
       var marker = L.marker(shape.getBounds().getCenter(), {keyboard: true, title: t("site_number") + " " + n,
-        icon: L.divIcon({className: "pk-site-number", iconSize: [24, 24], html: '<span style="display:block;' +
-          'width:24px;height:24px;line-height:24px;border-radius:12px;background:#7A00CC;color:#fff;' +
-          'text-align:center;font:bold 13px sans-serif;border:2px solid #fff">' + n + "</span>"})}).addTo(map);
+        icon: L.divIcon({className: "pk-site-number", iconSize: [24, 24],
+          html: '<span class="pk-site-badge">' + n + "</span>"})}).addTo(map);
       var item = el("li", {"class": "pk-site", "data-site": String(n)}, [el("button", {type: "button",
         "class": "pk-link", text: t("site_number") + " " + n + (p.area_ha !== undefined ? ": " + num(p.area_ha, 1) +
           " ha" : ""), on: {click: function () { chooseSite(i, true); }}}),
@@ -665,13 +663,13 @@
     var g = doc.legend, rows = [];
     if (g.type === "categorical") {
       rows = g.classes.map(function (c) {
-        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", style: "background:" +
-          c.color}), el("span", {text: title(c.label)})]);
+        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", vars: {"--pk-color":
+          c.color}}), el("span", {text: title(c.label)})]);
       });
     } else {
-      rows = [el("div", {"class": "pk-ramp", style: "height:10px;background:linear-gradient(to right," +
-        g.stops.map(function (s) { return s.color; }).join(",") + ")"}),
-        el("div", {"class": "pk-ramp-ends", style: "display:flex;justify-content:space-between"}, [
+      rows = [el("div", {"class": "pk-ramp", vars: {"--pk-ramp": "linear-gradient(to right," +
+        g.stops.map(function (s) { return s.color; }).join(",") + ")"}}),
+        el("div", {"class": "pk-ramp-ends"}, [
           el("span", {text: num(g.rescale[0], 2)}), el("span", {text: num(g.rescale[1], 2)})])];
     }
     [el("b", {text: title(doc.title) + (doc.units ? " (" + doc.units + ")" : "")})].concat(rows)
