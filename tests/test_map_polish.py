@@ -361,3 +361,58 @@ def test_vertices_identify_list_site_numbers_and_swatches_look_as_the_stylesheet
         "display": "flex", "justify-content": "space-between"}
     screenshot(page, "polish-stylesheet-looks")
     assert w.errors() == []
+
+
+# --- 6: a language switch keeps the view, the layers, the drawing and the siting result -----------------------------
+
+def shown_layers(page) -> list[str]:
+    return page.evaluate("() => Object.keys(petakota.grids).filter(id => petakota.map.hasLayer(petakota.grids[id]))")
+
+
+def test_the_language_switch_keeps_view_layers_sketch_and_siting(watched, server):
+    w = watched(f"{server}/map?basemap=none")
+    page = w.page
+    before = shown_layers(page)
+    assert "kecamatan" in before and "zoning" not in before
+    # the planner's work: a view of their own, kecamatan off, zoning on, a site being drawn, the siting result
+    page.evaluate("""() => { petakota.map.removeLayer(petakota.grids.kecamatan);
+                              petakota.map.addLayer(petakota.grids.zoning); }""")
+    page.click("#pk-siting")
+    page.wait_for_function("() => petakota.results.siting && petakota.results.rasterLegend", timeout=240_000)
+    sites = page.evaluate("() => petakota.results.siting.candidates.features.map(f => f.properties)")
+    assert len(sites) >= 2
+    page.click("#pk-sites li[data-site='2'] button")  # the second candidate chosen (the map zooms to it)
+    page.evaluate("() => petakota.map.setView([3.6032, 98.4871], 14, {animate: false})")
+    page.click("#pk-measure-area")
+    for lat, lon in ((3.600, 98.480), (3.600, 98.495), (3.610, 98.495)):
+        click_map(page, lat, lon)
+    view = page.evaluate("() => [petakota.map.getCenter().lat, petakota.map.getCenter().lng, petakota.map.getZoom()]")
+    layers = shown_layers(page)
+    assert "kecamatan" not in layers and "zoning" in layers
+
+    page.click("#pk-lang")  # a new page, in English
+    page.wait_for_function("() => window.petakota && petakota.lang === 'en' && petakota.results.switched",
+                           timeout=30_000)
+    wait_ready(page)
+    after = page.evaluate("() => [petakota.map.getCenter().lat, petakota.map.getCenter().lng, petakota.map.getZoom()]")
+    assert after[2] == view[2] and after[0] == pytest.approx(view[0], abs=1e-6) and \
+        after[1] == pytest.approx(view[1], abs=1e-6)
+    assert sorted(shown_layers(page)) == sorted(layers)
+    titles = [t.strip() for t in page.locator("#pk-legend .pk-legend-title").all_inner_texts()]
+    assert any(t.startswith(CATALOG["zoning"].title_en) for t in titles), titles  # the legend follows
+    assert not any(t.startswith(CATALOG["kecamatan"].title_en) for t in titles), titles
+    assert page.locator(".leaflet-marker-pane .pk-vertex").count() == 3  # the sketch, still being drawn
+    page.wait_for_function("() => document.querySelectorAll('#pk-sites li').length > 0", timeout=30_000)
+    items = page.locator("#pk-sites li")
+    assert items.count() == len(sites)
+    for n, props in enumerate(sites, start=1):  # the same candidates, explained in English now
+        assert page.locator(f"#pk-sites li[data-site='{n}'] p").inner_text() == props["explanation_en"]
+        assert page.locator(f"#pk-sites li[data-site='{n}'] button").inner_text().startswith(f"Site {n}: ")
+    assert page.get_attribute("#pk-sites li[data-site='2']", "aria-current") == "true"
+    assert page.locator(".pk-site-number").count() == len(sites)
+    screenshot(page, "polish-language-switch-kept")
+    # the view is taken once: a reload opens the map as the address says
+    page.reload()
+    wait_ready(page)
+    assert sorted(shown_layers(page)) == sorted(before)
+    assert w.errors() == []

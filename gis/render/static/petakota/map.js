@@ -495,7 +495,7 @@
   }
   // What is drawn and the panel's inputs are kept for the session: a language switch (a new page) or a key
   // typed in the panel (a reload) draws them again and repeats the analysis in the new language.
-  var SAVED = "petakota-sketch";
+  var SAVED = "petakota-sketch", SWITCH = "petakota-switch", viewKept = false;
   function save() {
     sessionStorage.setItem(SAVED, JSON.stringify({
       sketch: sketch && {mode: sketch.mode, done: sketch.done, points: sketch.points.map(function (p) {
@@ -676,15 +676,19 @@
       .forEach(function (e) { rasterBox.appendChild(e); });
   }
   section(t("siting"), [
-    el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
-      siteOut.textContent = t("running");
-      api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})}).then(function (r) {
-        state.results.siting = r;
-        showSites(r);
-        return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
-      }).catch(function (err) { siteOut.textContent = refusal(err); });
-    }}}), rasterBox, siteOut
+    el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: runSiting}}),
+    rasterBox, siteOut
   ]);
+  function runSiting() {
+    siteOut.textContent = t("running");
+    return api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})})
+      .then(showSiting).catch(function (err) { siteOut.textContent = refusal(err); });
+  }
+  function showSiting(r) {  // a result just computed, or the one kept across a language switch
+    state.results.siting = r;
+    showSites(r);
+    return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
+  }
 
   // Project panel: progress towards the target, milestones.
   if (cfg.project) {
@@ -700,7 +704,7 @@
       r.milestones.forEach(function (m) {
         ms.appendChild(el("li", {"class": "pk-ms-" + m.state, text: day(m.planned_date) + " " + m.nama + ": " + t(m.state)}));
       });
-      map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds());
+      if (!viewKept) { map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds()); }
     }).catch(function (err) { label.textContent = String(err.message || err); });
   }
 
@@ -719,9 +723,45 @@
   });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
     save();
+    keepForSwitch();
     params.set("lang", state.lang === "id" ? "en" : "id");
     location.search = params.toString();
   }}})]);
+
+  // A language switch also keeps the view, the layers switched on and the siting result (the candidates carry
+  // their explanations in both languages); the new page takes them once. A result too big for the session's
+  // storage is computed again.
+  function keepForSwitch() {
+    var c = map.getCenter(), kept = {center: [c.lat, c.lng], zoom: map.getZoom(),
+      layers: cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).map(function (l) { return l.id; }),
+      siting: state.results.siting || null, site: state.results.site || null};
+    try {
+      sessionStorage.setItem(SWITCH, JSON.stringify(kept));
+    } catch (e) {
+      kept.siting = null;
+      kept.rerun = !!state.results.siting;
+      sessionStorage.setItem(SWITCH, JSON.stringify(kept));
+    }
+  }
+  function showLayer(layer, on) {  // as the layer switcher would, keeping `ready` for the layers now shown
+    var grid = grids[layer.id];
+    if (on === map.hasLayer(grid)) { return; }
+    if (on) { pending[layer.id] = true; grid.addTo(map); } else { delete pending[layer.id]; map.removeLayer(grid); }
+  }
+  (function takeSwitch() {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(SWITCH) || "null"); } catch (e) { kept = null; }
+    sessionStorage.removeItem(SWITCH);
+    if (!kept || !kept.center) { return; }
+    cfg.layers.forEach(function (layer) { showLayer(layer, kept.layers.indexOf(layer.id) >= 0); });
+    if (Object.keys(pending).length === 0) { state.ready = true; }
+    if (legendBox) { fillLegend(legendBox); }
+    map.setView(kept.center, kept.zoom, {animate: false});
+    viewKept = true;
+    var sited = kept.siting ? showSiting(kept.siting) : (kept.rerun ? runSiting() : null);
+    if (sited && kept.site) { sited.then(function () { if (sites[kept.site - 1]) { chooseSite(kept.site - 1, false); } }); }
+    state.results.switched = true;
+  }());
 
   (function restore() {
     var kept = null;
