@@ -479,7 +479,8 @@
   }
   // An ITBX verdict in the page's words with its letter: "Diizinkan (I)", "Permitted (I)".
   function verdictWords(v) {
-    return cfg.messages["verdict_" + v] ? t("verdict_" + v) + " (" + v + ")" : (v === "unregulated" ? t("unregulated") : v);
+    if (cfg.messages["verdict_" + v]) { return t("verdict_" + v) + " (" + v + ")"; }
+    return v === "unregulated" ? t("unregulated") : v;
   }
   function conformityDetails(r) {
     var list = el("ul", {id: "pk-zones"});
