@@ -228,6 +228,7 @@ def test_a_measured_number_has_two_decimals_whatever_its_type():
     assert format_field(zoning, fields["luasha"], Decimal("1350.5123456"), "en") == "1,350.51"
     assert format_field(zoning, fields["rdtr_versi"], 47.7812345, "id") == "47,78"
     assert format_field(zoning, fields["rdtr_versi"], 2024, "id") == "2024"  # a whole number as written
+    assert format_field(zoning, fields["rdtr_versi"], Decimal("2024"), "id") == "2024"
     assert format_field(zoning, fields["luasha"], float("nan"), "id") == "\u2014"
 
 

@@ -97,8 +97,11 @@ def format_field(layer: Layer, field: Field, value: object, lang: str) -> str:
         return _EMPTY if math.isnan(float(value)) else str(value)
     # A measured number - a number field (float, or Decimal from a numeric column), or a fraction wherever it
     # is - has at most two decimals in the language's marks: 1.350,51 / 1,350.51.
-    if (field.type == "number" and isinstance(value, Number)) or isinstance(value, (float, Decimal)):
+    fraction = isinstance(value, (float, Decimal)) and not float(value).is_integer()
+    if (field.type == "number" and isinstance(value, Number)) or fraction:
         return format_number(float(value), lang)
+    if isinstance(value, (float, Decimal)):  # a whole number in an integer field: as written (2024, not 2.024)
+        return str(int(value))
     if field.type == "bigint" and isinstance(value, int):  # amounts (Rp) and counts: grouped
         return format_number(value, lang, decimals=0)
     return str(value)  # text, and integers as written (years, versions, codes)
