@@ -16,6 +16,7 @@ from gis.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    OutsideCity,
     PetaKotaError,
     TooLarge,
     Unauthorized,
@@ -38,13 +39,23 @@ STATUS_CODES: dict[type[PetaKotaError], int] = {
 }
 
 
+# Problems with a stable code: their `type` is /problems/{code} on the service (which documents it) and the body
+# carries `code` too (RFC 9457 extension member), so clients decide by the code, never by the English words.
+PROBLEM_TYPES: dict[str, type[PetaKotaError]] = {cls.code: cls for cls in (OutsideCity,)}
+
+
 class PreconditionRequired(Exception):
     """A write that must name the version it changes came without If-Match (HTTP 428)."""
 
 
-def problem(status: int, title: str, detail: str, instance: str, headers: dict | None = None) -> JSONResponse:
+def problem(status: int, title: str, detail: str, instance: str, headers: dict | None = None,
+            code: str | None = None, base: str = "") -> JSONResponse:
+    body = {"type": f"{base}/problems/{code}" if code else "about:blank", "title": title, "status": status,
+            "detail": detail, "instance": instance}
+    if code:
+        body["code"] = code
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance},
+        body,
         status_code=status,
         media_type="application/problem+json",
         headers=headers,
@@ -56,7 +67,16 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: PetaKotaError):
         status = STATUS_CODES.get(type(exc), 400)
         headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
-        return problem(status, exc.title, exc.detail, request.url.path, headers)
+        return problem(status, exc.title, exc.detail, request.url.path, headers, code=exc.code,
+                       base=str(request.base_url).rstrip("/"))
+
+    @app.get("/problems/{code}", tags=["problems"], summary="What a problem type (the `type` of an error) means")
+    def problem_type(code: str) -> dict:
+        cls = PROBLEM_TYPES.get(code)
+        if cls is None:
+            raise NotFound(f"no problem type {code[:60]!r}; types: {', '.join(PROBLEM_TYPES)}")
+        return {"code": cls.code, "title": cls.title, "status": STATUS_CODES.get(cls, 400),
+                "description": " ".join((cls.__doc__ or "").split())}
 
     @app.exception_handler(PreconditionRequired)
     async def precondition_required(request: Request, exc: PreconditionRequired):

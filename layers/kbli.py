@@ -1,4 +1,5 @@
-"""The KBLI 2020 business classification (layers/reference/kbli2020.csv, see SOURCES.md there): titles, the
+"""The KBLI 2020 business classification (layers/reference/kbli2020.csv, see SOURCES.md there): titles (English
+ones where the list has them), the
 group hierarchy used by the ITBX fallback (10750 -> 1075 -> 107 -> 10), and a search for the map's search box."""
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ def load() -> dict[str, str]:
         return {row["kode"].strip(): row["judul"].strip() for row in csv.DictReader(f)}
 
 
+@lru_cache(maxsize=1)
+def load_en() -> dict[str, str]:
+    """KBLI code -> English title, for the codes the list has one for (see SOURCES.md); others have none."""
+    with open(DATA, encoding="utf-8", newline="") as f:
+        return {row["kode"].strip(): row["judul_en"].strip() for row in csv.DictReader(f)
+                if (row.get("judul_en") or "").strip()}
+
+
 def is_kbli(code) -> bool:
     """True for a KBLI code of 2 to 5 digits (a golongan pokok down to a kelompok)."""
     return isinstance(code, str) and bool(_CODE.match(code))
@@ -26,6 +35,10 @@ def is_kbli(code) -> bool:
 
 def title(code: str) -> str | None:
     return load().get(str(code).strip().upper())
+
+
+def title_en(code: str) -> str | None:
+    return load_en().get(str(code).strip().upper())
 
 
 def groups(code: str) -> list[str]:
@@ -56,4 +69,4 @@ def search(query: str, limit: int = 20) -> list[dict]:
         found = [k for k, t in items.items()
                  if wanted and all(any(w.startswith(q) for w in _words(t)) for q in wanted)]
     found.sort(key=lambda k: (k != query.upper(), k.isalpha(), k))  # an exact code first
-    return [{"kode": k, "judul": items[k]} for k in found[:limit]]
+    return [{"kode": k, "judul": items[k], "judul_en": title_en(k)} for k in found[:limit]]

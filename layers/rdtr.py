@@ -4,6 +4,8 @@ names in upper case; the database stores them in lower case."""
 
 from __future__ import annotations
 
+from layers import kbli
+
 # Attributes of a published RDTR zoning layer, in the standard's order.
 STANDARD_FIELDS = ("NAMOBJ", "NAMZON", "KODZON", "NAMSZN", "KODSZN", "JNSRPR", "KODEWP", "KODSWP",
                    "KODBLK", "KODSBL", "WADMPR", "WADMKK", "WADMKC", "WADMKD", "LUASHA")
@@ -94,3 +96,22 @@ def zone_of(kodszn: str) -> str | None:
     """The zone (KODZON) of a national sub-zone code, None for a local code."""
     entry = NATIONAL_ZONES.get(kodszn)
     return entry[0] if entry else None
+
+
+# Activities as ITBX tables name them (KEGIATAN, often without a KBLI code) -> English. Names a city's table words
+# otherwise are shown in Bahasa Indonesia with their KBLI code (activity_name_en gives None for them).
+ACTIVITY_NAMES_EN = {
+    "industri besar": "Large-scale industry", "industri kecil": "Small-scale industry",
+    "industri makanan": "Food industry", "kawasan industri": "Industrial estate", "gudang": "Warehousing",
+    "pergudangan": "Warehousing", "perumahan": "Housing", "perdagangan": "Trade",
+    "perdagangan eceran": "Retail trade", "perkantoran": "Offices", "hotel": "Hotel", "rumah sakit": "Hospital",
+    "pendidikan": "Education", "taman": "Park", "taman bermain": "Playground", "pemakaman": "Cemetery",
+    "pertanian": "Agriculture", "restoran": "Restaurant", "peribadatan": "Place of worship",
+}
+
+
+def activity_name_en(kegiatan: str | None, kbli_code: str | None = None) -> str | None:
+    """An ITBX row's activity in English: its name from ACTIVITY_NAMES_EN, else the English title of its KBLI
+    code (layers/reference/kbli2020.csv); None when neither has one."""
+    name = ACTIVITY_NAMES_EN.get(" ".join(str(kegiatan or "").split()).casefold())
+    return name or (kbli.title_en(kbli_code) if kbli_code else None)

@@ -21,12 +21,13 @@ LAND_USE_CODES = ["01111", "10110", "10750", "13111", "16101", "22111", "24101",
 def test_the_file_is_a_clean_code_title_list():
     with open(kbli.DATA, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["kode", "judul"]
+    assert list(rows[0]) == ["kode", "judul", "judul_en"]
     codes = [r["kode"] for r in rows]
     assert len(codes) == len(set(codes)), "duplicate codes"
     for r in rows:
         assert re.fullmatch(r"[A-U]|\d{2,5}", r["kode"]), r
         assert r["judul"].strip() == r["judul"] and len(r["judul"]) > 2, r
+        assert r["judul_en"].strip() == r["judul_en"], r  # English where known, else empty
     assert len(kbli.load()) == len(rows)
 
 
@@ -74,6 +75,15 @@ def test_search_by_code_prefix_and_title_words():
     hotels = {r["kode"] for r in kbli.search("HOTEL bin")}
     assert {"5511", "55110"} <= hotels and "55120" not in hotels  # hotel melati does not match "bin"
     assert "47111" in {r["kode"] for r in kbli.search("minimarket")}
-    assert kbli.search("kawasan ind") == [{"kode": "68130", "judul": "Kawasan Industri"}]
-    assert kbli.search("c") == [{"kode": "C", "judul": "Industri Pengolahan"}]
+    assert kbli.search("kawasan ind") == [{"kode": "68130", "judul": "Kawasan Industri",
+                                           "judul_en": "Industrial estates"}]
+    assert kbli.search("c") == [{"kode": "C", "judul": "Industri Pengolahan", "judul_en": "Manufacturing"}]
     assert kbli.search("") == [] and kbli.search("zzzz") == []
+
+
+def test_english_titles_for_every_category_and_the_sample_itbx_codes():
+    english = kbli.load_en()
+    assert all(english.get(c) for c in string.ascii_uppercase[:21])
+    assert kbli.title_en("C") == "Manufacturing" and kbli.title_en("10710") == "Manufacture of bread and cakes"
+    assert kbli.title_en("10750") is None  # no English title known: none invented
+    assert set(english) <= set(kbli.load())

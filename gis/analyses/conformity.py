@@ -13,7 +13,7 @@ from shapely.validation import explain_validity
 
 from gis.analyses import itbx as rules
 from gis.analyses.grid import metric_crs_of
-from gis.core.errors import InvalidInput
+from gis.core.errors import InvalidInput, OutsideCity
 from gis.core.language import format_number
 from layers.rdtr import OVERLAYS
 
@@ -167,12 +167,14 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
                       activity: str | None = None, overlays: dict[str, gpd.GeoDataFrame] | None = None, city=None,
                       significant_share: float = rules.SIGNIFICANT_SHARE, metric_crs=None,
                       min_area_ha: float | None = None, kbli_title: str | None = None,
-                      site_area_ha: float | None = None) -> dict:
+                      site_area_ha: float | None = None, kbli_title_en: str | None = None,
+                      activity_en: str | None = None) -> dict:
     """The KKPR answer for KBLI `kbli` (or ITBX `activity`) on `site` (a lon/lat polygon, or a point with
     `site_area_ha`). `zoning`: the plan's zones in EPSG:4326 with the standard's lower-case columns. `itbx`: the
     interfaces' ITBX DataFrame. `overlays`: name -> polygons the caller computed (river setback, high flood
     hazard, the plan's separate overlay layers). The verdict is the most restrictive over the sub-zones covering
-    at least `significant_share` of the site."""
+    at least `significant_share` of the site. `kbli_title_en` and `activity_en` name the query in the English
+    explanation (the Indonesian title and the table's name otherwise)."""
     kbli, wanted = rules.check_query(itbx, kbli, activity)
     if not 0 <= significant_share <= 1:
         raise InvalidInput(f"significant_share must be between 0 and 1 (got {significant_share}), e.g. 0.05 for 5 %")
@@ -181,7 +183,7 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
     city = _as_geometry(city)
     site_m, crs = site_in_metres(site, site_area_ha, metric_crs)
     if city is not None and not gpd.GeoSeries([site_m], crs=crs).to_crs(4326).iloc[0].intersects(city):
-        raise InvalidInput("the site lies outside the city: no spatial plan of this city applies there")
+        raise OutsideCity("the site lies outside the city: no spatial plan of this city applies there")
     site_ha = site_m.area / 1e4
     hits = _zones_hit(zoning, site_m, crs)
     if hits.empty:
@@ -192,7 +194,8 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
     deciding = [z for z in zones if z["_share"] >= significant_share] or zones[:1]
     verdict = rules.most_restrictive(z["ketentuan"] for z in deciding)
     query_id = f"KBLI {kbli}" if kbli else f"kegiatan '{activity}'"
-    query_en = f"KBLI {kbli}" if kbli else f"activity '{activity}'"
+    query_en = f"KBLI {kbli}" if kbli else (f"activity '{activity_en}' ({activity})" if activity_en
+                                             else f"activity '{activity}'")
     provisions = _flag_provisions(hits, site_ha) + _layer_provisions(overlays, site_m, crs, site_ha)
     warnings = _warnings(site_m, crs, site_ha, unzoned_ha, city, min_area_ha, deciding,
                          {"id": query_id, "en": query_en})
@@ -207,6 +210,7 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
             for z in deciding)
 
     title = f" ({kbli_title})" if kbli_title else ""
+    title_en = f" ({kbli_title_en})" if kbli_title_en else title
     touched = {lang: ", ".join(p["name"][lang] for p in provisions) for lang in ("id", "en")}
     v_id, v_en = VERDICT_TEXT[verdict]
     letter = f" ({verdict})" if verdict in rules.VERDICTS else ""
@@ -215,13 +219,14 @@ def zoning_conformity(site, *, zoning: gpd.GeoDataFrame, itbx: pd.DataFrame, kbl
               f"{v_id}{letter}. Zona yang menentukan: {zone_list('id')} "
               "(ketentuan paling ketat dari ITBX)."
               + (f" Ketentuan khusus yang disentuh: {touched['id']}." if provisions else ""),
-        "en": f"{query_en[0].upper() + query_en[1:]}{title} on a {_n(site_ha, 'en', 2)} ha site: "
+        "en": f"{query_en[0].upper() + query_en[1:]}{title_en} on a {_n(site_ha, 'en', 2)} ha site: "
               f"{v_en}{letter}. Deciding zones: {zone_list('en')} "
               "(the most restrictive ITBX rule)."
               + (f" Special provisions touched: {touched['en']}." if provisions else ""),
     }
     return {
-        "kbli": kbli, "kbli_title": kbli_title, "activity": activity,
+        "kbli": kbli, "kbli_title": kbli_title, "kbli_title_en": kbli_title_en, "activity": activity,
+        "activity_en": activity_en,
         "site_ha": round(site_ha, 4),
         "unzoned_ha": round(unzoned_ha, 4),
         "verdict": verdict,

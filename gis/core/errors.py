@@ -3,6 +3,7 @@
 
 class PetaKotaError(Exception):
     title = "Error"
+    code: str | None = None  # a stable machine-readable name of the problem, for clients (None: only the words)
 
     def __init__(self, detail: str):
         super().__init__(detail)
@@ -15,6 +16,14 @@ class NotFound(PetaKotaError):
 
 class InvalidInput(PetaKotaError):
     title = "Invalid input"
+
+
+class OutsideCity(InvalidInput):
+    """A geometry that lies outside every city in question: no plan, layer or raster of those cities applies
+    there. Draw or send it inside the city boundary (see /cities for the cities held)."""
+
+    title = "Outside the city"
+    code = "outside-city"
 
 
 class Conflict(PetaKotaError):

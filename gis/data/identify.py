@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from numbers import Number
 
 from sqlalchemy import Connection, text
 
@@ -91,8 +93,15 @@ def format_field(layer: Layer, field: Field, value: object, lang: str) -> str:
         return format_datetime(value, lang)
     if isinstance(value, date):
         return format_date(value, lang)
-    if field.type == "number" and isinstance(value, (int, float)):
+    if isinstance(value, Number) and not math.isfinite(float(value)):
+        return _EMPTY if math.isnan(float(value)) else str(value)
+    # A measured number - a number field (float, or Decimal from a numeric column), or a fraction wherever it
+    # is - has at most two decimals in the language's marks: 1.350,51 / 1,350.51.
+    fraction = isinstance(value, (float, Decimal)) and not float(value).is_integer()
+    if (field.type == "number" and isinstance(value, Number)) or fraction:
         return format_number(float(value), lang)
+    if isinstance(value, (float, Decimal)):  # a whole number in an integer field: as written (2024, not 2.024)
+        return str(int(value))
     if field.type == "bigint" and isinstance(value, int):  # amounts (Rp) and counts: grouped
         return format_number(value, lang, decimals=0)
     return str(value)  # text, and integers as written (years, versions, codes)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from gis.analyses.grid import Raster
 from gis.core.db import make_engine
-from gis.core.errors import InvalidInput
+from gis.core.errors import InvalidInput, OutsideCity
 from gis.core.settings import Settings
 from gis.data import store
 from gis.data.auth import Principal
@@ -166,7 +166,7 @@ def _rebuild(settings: Settings, include_private: bool, owner: str | None, job_i
 def _inside_city(ctx: Context, geom, name: str, cities: list[City]):
     area = ctx.layer("kota", cities).union_all()
     if not geom.intersects(area):
-        raise InvalidInput(f"input '{name}' lies outside the city ({', '.join(c.name for c in cities)})")
+        raise OutsideCity(f"input '{name}' lies outside the city ({', '.join(c.name for c in cities)})")
     return area
 
 

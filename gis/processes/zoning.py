@@ -8,11 +8,12 @@ from pydantic import Field, model_validator
 
 from gis.analyses import conformity, rules
 from gis.analyses.itbx import SIGNIFICANT_SHARE
-from gis.core.errors import InvalidInput
+from gis.core.errors import OutsideCity
 from gis.data import itbx as itbx_table
 from gis.processes.context import Context, city_entries
 from gis.processes.inputs import GeoJSONSite, ProcessInputs
 from layers import kbli as kbli_list
+from layers.rdtr import activity_name_en
 
 RIVER_REACH_M = 100  # a river this close may lay its setback on the site, across a city border
 # Minimum site area per activity (KBLI): an industrial estate needs 50 ha (DOMAIN.md).
@@ -46,13 +47,22 @@ class ZoningConformityInputs(ProcessInputs):
         return self
 
 
+def _activity_en(itbx: pd.DataFrame, activity: str | None) -> str | None:
+    """The English name of an ITBX activity (by its name, else by the KBLI code its rows carry)."""
+    if not activity or not len(itbx):
+        return None
+    rows = itbx[itbx.kegiatan.fillna("").str.casefold() == activity.strip().casefold()]
+    codes = [c for c in rows.kbli if isinstance(c, str) and c]
+    return activity_name_en(activity, codes[0] if codes else None)
+
+
 def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
     site = inputs.geometry
     cities = ctx.cities(inputs.city)
     kota = ctx.layer("kota", cities)
     area = kota.union_all()
     if not (site.buffer(0.001) if site.geom_type == "Point" else site).intersects(area):
-        raise InvalidInput(f"input 'geometry' lies outside the city ({', '.join(c.name for c in cities)})")
+        raise OutsideCity(f"input 'geometry' lies outside the city ({', '.join(c.name for c in cities)})")
     site_lonlat = gpd.GeoSeries([site], crs=4326)
     # measured in the metric CRS of the city holding most of the site; every city it touches is reported
     first_crs = ctx.metric_crs(cities[0])
@@ -90,7 +100,8 @@ def run_zoning_conformity(ctx: Context, inputs: ZoningConformityInputs) -> dict:
             columns=list(itbx_table.COLUMNS)), kbli=inputs.kbli, activity=inputs.activity, overlays=overlays,
         city=area, significant_share=inputs.significant_share, metric_crs=metric_crs,
         min_area_ha=MIN_AREA_HA.get(inputs.kbli or ""), kbli_title=kbli_list.title(inputs.kbli) if inputs.kbli
-        else None, site_area_ha=inputs.site_area_ha)
+        else None, site_area_ha=inputs.site_area_ha, kbli_title_en=kbli_list.title_en(inputs.kbli) if inputs.kbli
+        else None, activity_en=_activity_en(itbx, inputs.activity))
     by_city = {code: round(ha, 4) for code, ha in share.items() if ha > 0}
     return {**result, "cities": [{**e, "site_ha": by_city[e["code"]]} for e in city_entries(cities)
                                  if e["code"] in by_city]}

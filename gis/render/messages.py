@@ -81,6 +81,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "zones": {"id": "Zona", "en": "Zones"},
     "unregulated": {"id": "tidak diatur: perlu kajian", "en": "not regulated: needs assessment"},
     "verdict": {"id": "Kesesuaian (KKPR)", "en": "Zoning conformity (KKPR)"},
+    # the ITBX verdicts as the regulation words them (DOMAIN.md), the letter follows in brackets
+    "verdict_I": {"id": "Diizinkan", "en": "Permitted"},
+    "verdict_T": {"id": "Diizinkan terbatas", "en": "Permitted with limits"},
+    "verdict_B": {"id": "Bersyarat", "en": "Conditional"},
+    "verdict_X": {"id": "Tidak diizinkan", "en": "Not permitted"},
     "suitability": {"id": "Kesesuaian lokasi", "en": "Site suitability"},
     "key": {"id": "Kunci API (opsional)", "en": "API key (optional)"},
     "progress": {"id": "Pengadaan tanah", "en": "Land acquisition"},

@@ -23,6 +23,7 @@ from gis.render.city_view import EVERY_CITY, CityView, layers_present, map_title
 from gis.render.messages import catalogue, lang_of, message
 from gis.render.style_spec import style_spec
 from layers.maps import MAPS, PLANNER_ORDER, MapDef
+from layers.rdtr import activity_name_en
 from layers.schema import Layer
 
 TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
@@ -102,10 +103,11 @@ def render_page(config: dict, title: str, static: str) -> str:
 
 
 def _activities(conn: Connection, cities: tuple[str, ...]) -> list[dict]:
-    """The activities of the cities' ITBX tables (name and KBLI code), for the site check's drop-down."""
+    """The activities of the cities' ITBX tables (name as the table words it, KBLI code, English name or None
+    where none is known), for the site check's drop-down."""
     rows = conn.execute(text("SELECT DISTINCT kegiatan, kbli FROM itbx WHERE kabkota = ANY(:c) "
                              "AND kegiatan IS NOT NULL ORDER BY 1, 2"), {"c": list(cities)})
-    return [{"kegiatan": r.kegiatan, "kbli": r.kbli} for r in rows]
+    return [{"kegiatan": r.kegiatan, "kbli": r.kbli, "name_en": activity_name_en(r.kegiatan, r.kbli)} for r in rows]
 
 
 def _project_geometry(conn: Connection, slug: str) -> dict:

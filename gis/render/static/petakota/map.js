@@ -29,7 +29,9 @@
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { e.textContent = attrs[k]; } else if (k === "on") {
+      if (k === "text") { e.textContent = attrs[k]; } else if (k === "vars") {  // data (a colour) for map.css
+        Object.keys(attrs.vars).forEach(function (v) { e.style.setProperty(v, attrs.vars[v]); });
+      } else if (k === "on") {
         Object.keys(attrs.on).forEach(function (ev) { e.addEventListener(ev, attrs.on[ev]); });
       } else { e.setAttribute(k, attrs[k]); }
     });
@@ -52,10 +54,11 @@
     var opts = body ? {method: "POST", headers: headers(true), body: JSON.stringify(body)} : {headers: headers()};
     return fetch(cfg.base + path, opts).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) {  // a problem (RFC 9457): its status and detail are kept to explain the refusal
+        if (!r.ok) {  // a problem (RFC 9457): its status, detail and stable code explain the refusal
           var err = new Error(j.detail || r.statusText);
           err.status = r.status;
           err.detail = j.detail;
+          err.code = j.code;
           throw err;
         }
         return j;
@@ -286,8 +289,7 @@
     };
     var content = el("div", {"class": "pk-popup"}, [el("b", {text: t("identify_here")})]);
     if (!features.length) { content.appendChild(el("p", {text: t("identify_none")})); }
-    // (inline looks: the page's stylesheet may restyle the classes)
-    var list = el("ul", {"class": "pk-identify", id: "pk-identify", style: "list-style:none;margin:4px 0;padding:0"}),
+    var list = el("ul", {"class": "pk-identify", id: "pk-identify"}),
       attachments = null, openFirst = null;
     features.forEach(function (f, i) {
       var layer = layerOf(f.layer) || {};
@@ -297,7 +299,6 @@
       });
       var body = el("div", {"class": "pk-feature-body", id: "pk-feature-" + i}, [el("table", {}, rows)]);
       var head = el("button", {type: "button", "class": "pk-feature", "aria-expanded": "false",
-        style: "display:block;width:100%;text-align:left;margin:2px 0;padding:3px 6px;font-weight:bold;cursor:pointer",
         "aria-controls": "pk-feature-" + i, "data-layer": f.layer, "data-id": String(f.id),
         text: f.layer_title + (layer.illustrative ? " (" + t("illustrative") + ")" : "") + ": " + featureName(f)});
       function open(expand) {
@@ -334,7 +335,7 @@
         (layer.illustrative ? " (" + t("illustrative") + ")" : "")}));
       entries.forEach(function (e) {
         box.appendChild(el("div", {"class": "pk-legend-row"}, [
-          el("span", {"class": "pk-swatch", style: "background:" + e.color}), el("span", {text: title(e.label)})]));
+          el("span", {"class": "pk-swatch", vars: {"--pk-color": e.color}}), el("span", {text: title(e.label)})]));
       });
     });
   }
@@ -489,8 +490,14 @@
 
   // Drawing: click to add points, "Finish" to measure / analyse.
   var drawn = null;  // the shape on the map; `sketch` ({mode, points, done}) is what is being drawn
+  // An activity is chosen by its name in the city's ITBX table; the English page shows its English name where
+  // one is known, else the table's name with its KBLI code.
+  function activityName(a) {
+    var english = state.lang === "en" && a.name_en;
+    return (english || a.kegiatan) + (a.kbli ? " (KBLI " + a.kbli + ")" : "");
+  }
   var activity = el("select", {id: "pk-activity"}, (cfg.activities || []).map(function (a) {
-    return el("option", {value: a.kegiatan, text: a.kegiatan + (a.kbli ? " (KBLI " + a.kbli + ")" : "")});
+    return el("option", {value: a.kegiatan, text: activityName(a)});
   }));
   // KBLI as OSS takes it: typed or picked from the KBLI 2020 list as one types; it takes precedence over the
   // activity drop-down.
@@ -501,17 +508,24 @@
     if (q.length < 2) { return; }
     api("/kbli?limit=15&q=" + encodeURIComponent(q)).then(function (r) {
       kbliList.innerHTML = "";
-      r.kbli.forEach(function (k) { kbliList.appendChild(el("option", {value: k.kode, label: k.judul})); });
+      r.kbli.forEach(function (k) {
+        kbliList.appendChild(el("option", {value: k.kode, label: (state.lang === "en" && k.judul_en) || k.judul}));
+      });
     }).catch(function () {});
   }}});
   function conformityInputs(geom) {
     var code = kbli.value.trim();
     return withCity(/^[0-9]{2,5}$/.test(code) ? {geometry: geom, kbli: code} : {geometry: geom, activity: activity.value});
   }
+  // An ITBX verdict in the page's words with its letter: "Diizinkan (I)", "Permitted (I)".
+  function verdictWords(v) {
+    if (cfg.messages["verdict_" + v]) { return t("verdict_" + v) + " (" + v + ")"; }
+    return v === "unregulated" ? t("unregulated") : v;
+  }
   function conformityDetails(r) {
     var list = el("ul", {id: "pk-zones"});
     r.zones.forEach(function (z) {
-      var rule = z.ketentuan === "unregulated" ? t("unregulated") : z.ketentuan;
+      var rule = verdictWords(z.ketentuan);
       list.appendChild(el("li", {text: (z.namszn || z.kodszn) + " (" + z.kodszn + "): " + num(100 * z.share, 0) +
         " % - " + rule}));
     });
@@ -522,7 +536,7 @@
   }
   // What is drawn and the panel's inputs are kept for the session: a language switch (a new page) or a key
   // typed in the panel (a reload) draws them again and repeats the analysis in the new language.
-  var SAVED = "petakota-sketch";
+  var SAVED = "petakota-sketch", SWITCH = "petakota-switch", viewKept = false;
   function save() {
     sessionStorage.setItem(SAVED, JSON.stringify({
       sketch: sketch && {mode: sketch.mode, done: sketch.done, points: sketch.points.map(function (p) {
@@ -537,8 +551,7 @@
     // Each vertex is a handle: dragging it moves the point (and analyses the shape again when it was finished).
     drawn = L.featureGroup([shape].concat(sketch.points.map(function (p, i) {
       return L.marker(p, {draggable: true, keyboard: false, icon: L.divIcon({className: "pk-vertex",
-        iconSize: [14, 14], html: '<span style="display:block;width:10px;height:10px;border-radius:7px;' +
-          'border:2px solid #00B3FF;background:#fff"></span>'})})
+        iconSize: [14, 14], html: '<span class="pk-vertex-dot"></span>'})})
         .on("drag", function (e) { sketch.points[i] = e.target.getLatLng(); shape.setLatLngs(sketch.points); })
         .on("dragend", function () { save(); if (sketch.done) { analyse(sketch); } });
     }))).addTo(map);
@@ -587,10 +600,11 @@
     if (d.mode === "line") { return {type: "LineString", coordinates: pts}; }
     return {type: "Polygon", coordinates: [pts.concat([pts[0]])]};
   }
-  // A refusal of the service in the page's language: the known ones translated, any other with its detail.
+  // A refusal of the service in the page's language: the known ones (by the problem's code) translated, any
+  // other with its detail.
   function refusal(err) {
     if (!err.status) { return t("draw_failed") + ": " + (err.message || err); }
-    if (/outside the city/.test(err.detail || "")) { return t("draw_outside_city"); }
+    if (err.code === "outside-city") { return t("draw_outside_city"); }
     return t("draw_refused") + " (" + err.status + "): " + (err.detail || err.message);
   }
   function finish() {
@@ -622,13 +636,16 @@
         out.innerHTML = "";
         out.appendChild(el("p", {text: text}));
         out.appendChild(el("p", {"class": "pk-verdict pk-verdict-" + r[0].verdict,
-          text: t("verdict") + ": " + (r[0].verdict === "unregulated" ? t("unregulated") : r[0].verdict) + " - " +
-            r[0].explanation[state.lang]}));
+          text: t("verdict") + ": " + verdictWords(r[0].verdict) + " - " + r[0].explanation[state.lang]}));
         out.appendChild(conformityDetails(r[0]));
         out.appendChild(el("p", {id: "pk-suitability",
           text: t("suitability") + ": " + r[1].explanation[state.lang]}));
       });
-    }).catch(function (err) { state.results.refusal = err.detail || String(err.message || err); say(refusal(err), true); });
+    }).catch(function (err) {
+      state.results.refusal = err.detail || String(err.message || err);
+      state.results.refusalCode = err.code || null;
+      say(refusal(err), true);
+    });
   }
   section(t("measureArea"), [
     el("button", {id: "pk-measure-line", text: t("measureLine"), on: {click: function () { startDraw("line"); }}}),
@@ -666,9 +683,8 @@
       var n = i + 1, p = f.properties;
       var shape = L.geoJSON(f, {style: SITE}).addTo(map);
       var marker = L.marker(shape.getBounds().getCenter(), {keyboard: true, title: t("site_number") + " " + n,
-        icon: L.divIcon({className: "pk-site-number", iconSize: [24, 24], html: '<span style="display:block;' +
-          'width:24px;height:24px;line-height:24px;border-radius:12px;background:#7A00CC;color:#fff;' +
-          'text-align:center;font:bold 13px sans-serif;border:2px solid #fff">' + n + "</span>"})}).addTo(map);
+        icon: L.divIcon({className: "pk-site-number", iconSize: [24, 24],
+          html: '<span class="pk-site-badge">' + n + "</span>"})}).addTo(map);
       var item = el("li", {"class": "pk-site", "data-site": String(n)}, [el("button", {type: "button",
         "class": "pk-link", text: t("site_number") + " " + n + (p.area_ha !== undefined ? ": " + num(p.area_ha, 1) +
           " ha" : ""), on: {click: function () { chooseSite(i, true); }}}),
@@ -688,28 +704,32 @@
     var g = doc.legend, rows = [];
     if (g.type === "categorical") {
       rows = g.classes.map(function (c) {
-        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", style: "background:" +
-          c.color}), el("span", {text: title(c.label)})]);
+        return el("div", {"class": "pk-legend-row"}, [el("span", {"class": "pk-swatch", vars: {"--pk-color":
+          c.color}}), el("span", {text: title(c.label)})]);
       });
     } else {
-      rows = [el("div", {"class": "pk-ramp", style: "height:10px;background:linear-gradient(to right," +
-        g.stops.map(function (s) { return s.color; }).join(",") + ")"}),
-        el("div", {"class": "pk-ramp-ends", style: "display:flex;justify-content:space-between"}, [
+      rows = [el("div", {"class": "pk-ramp", vars: {"--pk-ramp": "linear-gradient(to right," +
+        g.stops.map(function (s) { return s.color; }).join(",") + ")"}}),
+        el("div", {"class": "pk-ramp-ends"}, [
           el("span", {text: num(g.rescale[0], 2)}), el("span", {text: num(g.rescale[1], 2)})])];
     }
     [el("b", {text: title(doc.title) + (doc.units ? " (" + doc.units + ")" : "")})].concat(rows)
       .forEach(function (e) { rasterBox.appendChild(e); });
   }
   section(t("siting"), [
-    el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: function () {
-      siteOut.textContent = t("running");
-      api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})}).then(function (r) {
-        state.results.siting = r;
-        showSites(r);
-        return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
-      }).catch(function (err) { siteOut.textContent = refusal(err); });
-    }}}), rasterBox, siteOut
+    el("button", {id: "pk-siting", text: t("siting") + " (" + num(cfg.target_ha) + " ha)", on: {click: runSiting}}),
+    rasterBox, siteOut
   ]);
+  function runSiting() {
+    siteOut.textContent = t("running");
+    return api("/processes/site-suitability/execution", {inputs: withCity({target_ha: cfg.target_ha})})
+      .then(showSiting).catch(function (err) { siteOut.textContent = refusal(err); });
+  }
+  function showSiting(r) {  // a result just computed, or the one kept across a language switch
+    state.results.siting = r;
+    showSites(r);
+    return api("/rasters/" + r.suitability_raster.id).then(rasterLegend);
+  }
 
   // Project panel: progress towards the target, milestones.
   if (cfg.project) {
@@ -725,7 +745,7 @@
       r.milestones.forEach(function (m) {
         ms.appendChild(el("li", {"class": "pk-ms-" + m.state, text: day(m.planned_date) + " " + m.nama + ": " + t(m.state)}));
       });
-      map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds());
+      if (!viewKept) { map.fitBounds(L.geoJSON(cfg.project_geometry).getBounds()); }
     }).catch(function (err) { label.textContent = String(err.message || err); });
   }
 
@@ -740,9 +760,45 @@
   });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {
     save();
+    keepForSwitch();
     params.set("lang", state.lang === "id" ? "en" : "id");
     location.search = params.toString();
   }}})]);
+
+  // A language switch also keeps the view, the layers switched on and the siting result (the candidates carry
+  // their explanations in both languages); the new page takes them once. A result too big for the session's
+  // storage is computed again.
+  function keepForSwitch() {
+    var c = map.getCenter(), kept = {center: [c.lat, c.lng], zoom: map.getZoom(),
+      layers: cfg.layers.filter(function (l) { return map.hasLayer(grids[l.id]); }).map(function (l) { return l.id; }),
+      siting: state.results.siting || null, site: state.results.site || null};
+    try {
+      sessionStorage.setItem(SWITCH, JSON.stringify(kept));
+    } catch (e) {
+      kept.siting = null;
+      kept.rerun = !!state.results.siting;
+      sessionStorage.setItem(SWITCH, JSON.stringify(kept));
+    }
+  }
+  function showLayer(layer, on) {  // as the layer switcher would, keeping `ready` for the layers now shown
+    var grid = grids[layer.id];
+    if (on === map.hasLayer(grid)) { return; }
+    if (on) { pending[layer.id] = true; grid.addTo(map); } else { delete pending[layer.id]; map.removeLayer(grid); }
+  }
+  (function takeSwitch() {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(SWITCH) || "null"); } catch (e) { kept = null; }
+    sessionStorage.removeItem(SWITCH);
+    if (!kept || !kept.center) { return; }
+    cfg.layers.forEach(function (layer) { showLayer(layer, kept.layers.indexOf(layer.id) >= 0); });
+    if (Object.keys(pending).length === 0) { state.ready = true; }
+    if (legendBox) { fillLegend(legendBox); }
+    map.setView(kept.center, kept.zoom, {animate: false});
+    viewKept = true;
+    var sited = kept.siting ? showSiting(kept.siting) : (kept.rerun ? runSiting() : null);
+    if (sited && kept.site) { sited.then(function () { if (sites[kept.site - 1]) { chooseSite(kept.site - 1, false); } }); }
+    state.results.switched = true;
+  }());
 
   (function restore() {
     var kept = null;
