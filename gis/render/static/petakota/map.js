@@ -103,6 +103,28 @@
   function tileUrl(layer) {
     return cfg.pmtiles ? layer.tiles : layer.tiles.split("?")[0] + cityQuery("?");
   }
+  // Tiles: the layers switched on at the start read one tile of the service holding them all (a slow network
+  // pays its latency per request: nine layers made nine requests per tile), a layer switched on later its own;
+  // the basemap reads one tile of its layers. Only tiles over the city (or region) in view are asked for.
+  var startIds = cfg.layers.filter(function (l) { return l.visible; }).map(function (l) { return l.id; });
+  var startTiles = null;
+  function multiUrl(ids) {
+    if (cfg.pmtiles) { return "pmtiles://{z}/{x}/{y}"; }
+    return cfg.base + "/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" + encodeURIComponent(ids.join(",")) +
+      cityQuery("&");
+  }
+  function newSources() { startTiles = window.petakotaStyle.shared(multiUrl(startIds), headers()); }
+  function sourceOf(layer) {
+    if (startIds.indexOf(layer.id) >= 0) { return startTiles; }
+    return window.petakotaStyle.source(tileUrl(layer), headers());
+  }
+  function baseSource() {
+    return window.petakotaStyle.shared(multiUrl(cfg.city_basemap.map(function (l) { return l.id; })), headers());
+  }
+  function viewBounds(v) {  // the city's box and a margin (null: not known, e.g. no boundary yet)
+    return v.bbox ? L.latLngBounds([[v.bbox[1], v.bbox[0]], [v.bbox[3], v.bbox[2]]]).pad(0.1) : null;
+  }
+  newSources();
   function inView(layer) {  // the layer has features in a city in view (legend entries follow the city)
     return !layer.cities || !state.city.length || layer.cities.some(function (c) {
       return state.city.indexOf(c) >= 0;
@@ -118,11 +140,6 @@
   // intranet has no internet: no tile is asked for that would fail, and the page says so once, quietly).
   // `?basemap=city|online|none` chooses; the layer switcher offers both.
   var bases = {}, cityBase = null, online = null;
-  function cityBaseLayers() {
-    return cfg.city_basemap.map(function (l) {
-      return {id: l.id, url: tileUrl(l), fill: l.fill, line: l.line, width: l.width};
-    });
-  }
   function noteBasemap() {
     if (sessionStorage.getItem("petakota-basemap-note")) { return; }
     sessionStorage.setItem("petakota-basemap-note", "1");
@@ -136,7 +153,7 @@
     state.results.basemapNote = t("basemap_unavailable");
   }
   if (cfg.city_basemap.length) {
-    cityBase = window.petakotaStyle.basemap(cityBaseLayers(), {headers: headers()});
+    cityBase = window.petakotaStyle.basemap(cfg.city_basemap, baseSource(), {bounds: viewBounds(cfg.city)});
     bases[t("basemap_city")] = cityBase;
   }
   if (cfg.basemap) {
@@ -232,7 +249,7 @@
     if (Object.keys(pending).length === 0) { state.ready = true; }
   }
   cfg.layers.forEach(function (layer) {
-    var grid = window.petakotaStyle.grid(layer, tileUrl(layer), {headers: headers()});
+    var grid = window.petakotaStyle.grid(layer, sourceOf(layer), {bounds: viewBounds(cfg.city)});
     grid.petakotaLayer = layer;
     grids[layer.id] = grid;
     grid.on("load", function () { markLoaded(layer.id); });
@@ -368,8 +385,12 @@
     state.city = v.codes.slice();
     scope = v.scope.slice();
     // New addresses first (no tile of the old scope is asked for at the new view), then the move, then redraw.
-    cfg.layers.forEach(function (layer) { grids[layer.id].setSource(tileUrl(layer), headers()); });
-    if (cityBase) { cityBase.refresh(cityBaseLayers(), headers()); }
+    newSources();
+    cfg.layers.forEach(function (layer) {
+      grids[layer.id].options.bounds = viewBounds(v);
+      grids[layer.id].setSource(sourceOf(layer));
+    });
+    if (cityBase) { cityBase.options.bounds = viewBounds(v); cityBase.refresh(baseSource()); }
     showView(v);
     state.ready = false;
     cfg.layers.forEach(function (layer) {
@@ -755,7 +776,8 @@
   var key = el("input", {id: "pk-key", type: "password", placeholder: t("key"), value: apiKey() || ""});
   key.addEventListener("change", function () {
     sessionStorage.setItem("petakota-key", key.value.trim());
-    cfg.layers.forEach(function (layer) { grids[layer.id].refresh(tileUrl(layer), headers()); });
+    newSources();
+    cfg.layers.forEach(function (layer) { grids[layer.id].refresh(sourceOf(layer)); });
     state.results.key = !!key.value.trim();
   });
   section(t("key"), [key, el("button", {id: "pk-lang", text: t("lang"), on: {click: function () {

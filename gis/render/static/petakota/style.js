@@ -24,53 +24,66 @@
   }
   // Tiles come from the service (with the caller's key in a header, never in the address) or, in a static
   // embed, from the page's archive shim; protomaps-leaflet reads any object with getZxy as its source.
+  function fetchTile(url, headers, z, x, y, signal) {
+    var u = url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+    return fetch(u, {headers: headers || {}, signal: signal}).then(function (r) {
+      if (!r.ok) { throw new Error("tile " + r.status); }
+      return r.arrayBuffer();
+    }).then(function (data) { return {data: data}; });
+  }
   function source(url, headers) {
-    return {getZxy: function (z, x, y, signal) {
-      var u = url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
-      return fetch(u, {headers: headers || {}, signal: signal}).then(function (r) {
-        if (!r.ok) { throw new Error("tile " + r.status); }
-        return r.arrayBuffer();
-      }).then(function (data) { return {data: data}; });
+    return {getZxy: function (z, x, y, signal) { return fetchTile(url, headers, z, x, y, signal); }};
+  }
+  // A tile holding several layers (`/tiles/...?collections=`), read once for all of them: one request per tile
+  // instead of one per layer and tile (a slow network pays its latency per request). The last tiles are kept.
+  function shared(url, headers) {
+    var tiles = {}, order = [];
+    return {getZxy: function (z, x, y) {
+      var key = z + "/" + x + "/" + y;
+      if (!tiles[key]) {
+        tiles[key] = fetchTile(url, headers, z, x, y).catch(function (err) { delete tiles[key]; throw err; });
+        order.push(key);
+        if (order.length > 512) { delete tiles[order.shift()]; }
+      }
+      return tiles[key];
     }};
   }
-  // One canvas layer per map layer. `setSource(url, headers)` forgets every tile read (another city, another
-  // key, the data changed); `refresh` also draws again.
-  function grid(layer, url, options) {
-    var opts = options || {};
-    var g = P.leafletLayer({url: source(url, opts.headers), levelDiff: 0, maxDataZoom: 22, maxZoom: 22,
-                            paintRules: paintRules(layer), labelRules: [], attribution: "",
-                            tileDelay: 0});
-    g.setSource = function (newUrl, headers) {
-      // levelDiff 0: the service's 256 px tiles as they are; it cuts tiles at every zoom (maxDataZoom)
-      g.views = P.sourcesToViews({url: source(newUrl, headers), levelDiff: 0, maxDataZoom: 22});
+  // levelDiff 0: the service's 256 px tiles as they are; it cuts tiles at every zoom (maxDataZoom)
+  var TILES = {levelDiff: 0, maxDataZoom: 22};
+  // One canvas layer per map layer over a source (`source` or `shared`). `setSource(src)` forgets every tile
+  // read (another city, another key, the data changed); `refresh(src)` also draws again.
+  function grid(layer, src, options) {
+    var opts = {url: src, levelDiff: 0, maxDataZoom: 22, maxZoom: 22, paintRules: paintRules(layer),
+                labelRules: [], attribution: "", tileDelay: 0};
+    Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
+    var g = P.leafletLayer(opts);
+    g.setSource = function (newSrc) {
+      g.views = P.sourcesToViews({url: newSrc, levelDiff: TILES.levelDiff, maxDataZoom: TILES.maxDataZoom});
       g.clearLayout();
     };
-    g.refresh = function (newUrl, headers) { g.setSource(newUrl, headers); g.redraw(); };
+    g.refresh = function (newSrc) { g.setSource(newSrc); g.redraw(); };
     return g;
   }
-  // The basemap drawn from the city's own layers, for a map without internet: one canvas layer, light
-  // lines under every layer (zIndex 0). `layers`: [{id, url, fill?, line, width}].
-  function basemap(layers, options) {
-    var opts = options || {}, rules = [];
-    function sources(list, headers) {
-      var out = {};
-      list.forEach(function (l) { out[l.id] = {url: source(l.url, headers), levelDiff: 0, maxDataZoom: 22}; });
-      return out;
-    }
+  // The basemap drawn from the city's own layers, for a map without internet: one canvas layer over one source
+  // holding them all, light lines under every layer (zIndex 0). `layers`: [{id, fill?, line, width}].
+  function basemap(layers, src, options) {
+    var rules = [];
     layers.forEach(function (l) {  // the land first, every line over it
-      if (l.fill) { rules.push({dataSource: l.id, dataLayer: l.id, symbolizer: new P.PolygonSymbolizer({fill: l.fill})}); }
+      if (l.fill) { rules.push({dataLayer: l.id, symbolizer: new P.PolygonSymbolizer({fill: l.fill})}); }
     });
     layers.forEach(function (l) {
-      rules.push({dataSource: l.id, dataLayer: l.id, symbolizer: new P.LineSymbolizer({color: l.line, width: l.width})});
+      rules.push({dataLayer: l.id, symbolizer: new P.LineSymbolizer({color: l.line, width: l.width})});
     });
-    var b = P.leafletLayer({sources: sources(layers, opts.headers), paintRules: rules, labelRules: [], maxZoom: 22,
-                            attribution: "", tileDelay: 0, zIndex: 0});
-    b.refresh = function (list, headers) {
-      b.views = P.sourcesToViews({sources: sources(list, headers)});
+    var opts = {url: src, levelDiff: 0, maxDataZoom: 22, paintRules: rules, labelRules: [], maxZoom: 22,
+                attribution: "", tileDelay: 0, zIndex: 0};
+    Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
+    var b = P.leafletLayer(opts);
+    b.refresh = function (newSrc) {
+      b.views = P.sourcesToViews({url: newSrc, levelDiff: TILES.levelDiff, maxDataZoom: TILES.maxDataZoom});
       b.clearLayout();
       b.redraw();
     };
     return b;
   }
-  window.petakotaStyle = {grid: grid, basemap: basemap};
+  window.petakotaStyle = {grid: grid, basemap: basemap, source: source, shared: shared};
 })();

@@ -18,8 +18,11 @@
   // --- the map: the public map's visible layers, as the web map draws them ---------------------------------------
   var scope = cfg.city.scope.length ? "?city=" + encodeURIComponent(cfg.city.scope.join(",")) : "";
   var shown = cfg.layers.filter(function (l) { return l.visible; }), grids = {}, pending = {};
-  function addGrid(layer, replacing) {
-    var grid = window.petakotaStyle.grid(layer, layer.tiles.split("?")[0] + scope);
+  // every layer shown reads one tile holding them all (one request per tile); a redraw reads anew
+  var multi = cfg.base + "/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" +
+    encodeURIComponent(shown.map(function (l) { return l.id; }).join(",")) + scope.replace("?", "&");
+  function addGrid(layer, replacing, tiles) {
+    var grid = window.petakotaStyle.grid(layer, tiles);
     pending[layer.id] = true;
     grid.once("load", function () {
       delete pending[layer.id];
@@ -32,7 +35,8 @@
   function redrawLayers() {
     state.redraws += 1;
     state.ready = false;
-    shown.forEach(function (layer) { addGrid(layer, grids[layer.id]); });
+    var tiles = window.petakotaStyle.shared(multi);
+    shown.forEach(function (layer) { addGrid(layer, grids[layer.id], tiles); });
   }
 
   // --- panels: the city, or the estate project's extent ----------------------------------------------------------
@@ -53,7 +57,8 @@
   }
   map.invalidateSize();
   showCity();
-  shown.forEach(function (layer) { addGrid(layer, null); });
+  var first = window.petakotaStyle.shared(multi);
+  shown.forEach(function (layer) { addGrid(layer, null, first); });
   if (!shown.length) { state.ready = true; }
 
   // --- the tiles ----------------------------------------------------------------------------------------------------
