@@ -28,7 +28,8 @@ lint:
 stop:
 	@$(DEVENV) stop-db
 
-# Side-by-side benchmark with tipg and TiTiler (not part of `make test`); writes docs/benchmarks.md.
+# Benchmarks (not part of `make test`): side by side with tipg and TiTiler (docs/benchmarks.md), then siting,
+# cities, RDTR, programmes, printing and the web maps in Chromium (docs/benchmarks-*.md).
 .PHONY: bench
 bench:
 	@bench/bench.sh
