@@ -275,9 +275,10 @@ def report(results: dict, machine: dict) -> str:
         "every response until the network is quiet for 0.5 s after the layers are drawn.",
         f"- {len(next(iter(results.values())))} loads per row; p50 is the median, p95 the nearest rank (with few "
         "loads, the slowest). Requests, the weight and its split are those of the median load.",
-        "- Basemap `osm`: the default page (the online OpenStreetMap basemap); `none`: `?basemap=none`. This machine "
-        f"{'has' if m['internet'] else 'has no'} internet access, so the basemap's tiles "
-        f"{'load' if m['internet'] else 'fail (and weigh nothing)'}.", "",
+        "- Basemap `default`: the page as it opens, on the online basemap when the service reaches it, else on the "
+        "basemap drawn from the city's own layers; `none`: `?basemap=none`. This machine "
+        f"{'has' if m['internet'] else 'has no'} internet access, so the default is "
+        f"{'the online basemap' if m['internet'] else 'the city basemap (no outside host asked)'}.", "",
         "## Results", "",
         *table(["page", "basemap", "network", "ready p50 s", "ready p95 s", "`petakota.ready` p50 s",
                 "requests (tiles, empty tiles)", "KiB", "KiB " + " / ".join(KINDS), "foreign hosts",
@@ -325,7 +326,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for label, path, viewport in PAGES:
-                for basemap in ("osm", "none"):
+                for basemap in ("default", "none"):
                     url = base + path + ("?basemap=none" if basemap == "none" else "")
                     load_once(browser, url, viewport, None)  # warms the server (tile cache, first requests)
                     for network, conditions in NETWORKS.items():
