@@ -216,6 +216,27 @@ def test_bbox_selects_what_shapely_intersects_in_any_axis_order(server, engine):
     assert {f["id"] for f in in_utm["features"]} == utm_expected
 
 
+def test_gdal_spatial_filter_and_fes_filters_select_what_shapely_intersects(server, engine, tmp_path):
+    frame = db_frame(engine, "kelurahan")
+    area = (98.50, 3.58, 98.52, 3.60)
+    expected = {f"kelurahan.{i}" for i, g in zip(frame["id"], frame.geom, strict=True) if g.intersects(box(*area))}
+    out = tmp_path / "part.gpkg"
+    # GDAL turns -spat into a FES 2.0 BBOX filter on a gml:Envelope in the default CRS (lat, lon)
+    result = subprocess.run(["ogr2ogr", "-f", "GPKG", str(out), f"WFS:{server}/wfs", "petakota:kelurahan",
+                             "-spat", *map(str, area)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set(gpd.read_file(out)["gml_id"]) == expected
+    envelope = (f'<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0" xmlns:gml="{GML}"><fes:BBOX>'
+                f'<fes:ValueReference>geom</fes:ValueReference><gml:Envelope srsName="EPSG:4326">'
+                f'<gml:lowerCorner>{area[0]} {area[1]}</gml:lowerCorner><gml:upperCorner>{area[2]} {area[3]}'
+                f'</gml:upperCorner></gml:Envelope></fes:BBOX></fes:Filter>')
+    assert {f["id"] for f in features(server, "kelurahan", filter=envelope)["features"]} == expected
+    chosen = sorted(expected)[:2]
+    by_id = (f'<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"><fes:Or>'
+             f'{"".join(f"<fes:ResourceId rid={rid!r}/>" for rid in chosen)}</fes:Or></fes:Filter>')
+    assert sorted(f["id"] for f in features(server, "kelurahan", filter=by_id)["features"]) == chosen
+
+
 def test_srsname_utm_coordinates_equal_pyproj(server, engine):
     frame = db_frame(engine, "business_centers").set_index("id")
     got = features(server, "business_centers", srsName="EPSG:32647")["features"]
@@ -320,6 +341,13 @@ MALFORMED = [
     ({**GF, "sortBy": "nothing"}, "InvalidParameterValue", "sortBy", 400),
     ({**GF, "sortBy": "nama UP"}, "InvalidParameterValue", "sortBy", 400),
     ({**GF, "filter": "<fes:Filter/>"}, "InvalidParameterValue", "filter", 400),
+    ({**GF, "filter": "<Filter xmlns='http://www.opengis.net/fes/2.0'><PropertyIsEqualTo><ValueReference>nama"
+                      "</ValueReference><Literal>x</Literal></PropertyIsEqualTo></Filter>"},
+     "InvalidParameterValue", "filter", 400),
+    ({**GF, "filter": "<Filter xmlns='http://www.opengis.net/fes/2.0'><BBOX><Envelope/></BBOX></Filter>"},
+     "InvalidParameterValue", "filter", 400),
+    ({**GF, "filter": "<Filter xmlns='http://www.opengis.net/fes/2.0'><BBOX/></Filter>", "bbox": "1,2,3,4"},
+     "InvalidParameterValue", "filter", 400),
     ({**GF, "city": "99.99"}, "InvalidParameterValue", "city", 400),
     ({**BASE, "request": "GetFeature", "resourceId": "parks"}, "InvalidParameterValue", "resourceId", 400),
     ({**BASE, "request": "GetFeature", "resourceId": "nothing.1"}, "InvalidParameterValue", "resourceId", 400),

@@ -20,7 +20,7 @@ from gis.data.auth import Principal
 from gis.data.catalog import MAX_LAYERS_PER_REQUEST, CatalogService
 from gis.data.features import MAX_LIMIT, ItemsQuery, fetch_items, visible_fields
 from gis.ows import capabilities as caps
-from gis.ows import gml
+from gis.ows import fes, gml
 from gis.ows.exceptions import OwsError, invalid, missing
 from layers.schema import Layer
 
@@ -237,38 +237,50 @@ def _integer(req: Request, name: str, minimum: int) -> int | None:
     return number
 
 
-def _bbox(req: Request) -> tuple[tuple[float, float, float, float], Crs] | None:
-    value = req.get("bbox")
+def _bbox(value: str | None, metric_srid: int, locator: str) -> tuple[tuple[float, float, float, float], Crs] | None:
     if value is None:
         return None
     parts = [p.strip() for p in value.split(",")]
-    crs = parse_crs(parts[4] if len(parts) == 5 else None, req.metric_srid, "bbox")
+    crs = parse_crs(parts[4] if len(parts) == 5 else None, metric_srid, locator)
     hint = "BBOX is minx,miny,maxx,maxy[,crs] (with urn:ogc:def:crs:EPSG::4326, the default: lat,lon,lat,lon)"
     if len(parts) not in (4, 5):
-        raise invalid("bbox", hint)
+        raise invalid(locator, hint)
     try:
         nums = tuple(float(p) for p in parts[:4])
     except ValueError:
-        raise invalid("bbox", hint) from None
+        raise invalid(locator, hint) from None
     if not all(abs(n) < 1e9 for n in nums) or nums[0] > nums[2] or nums[1] > nums[3]:
-        raise invalid("bbox", f"{hint}; each minimum must be at most its maximum")
+        raise invalid(locator, f"{hint}; each minimum must be at most its maximum")
     return nums, crs
 
 
-def _resource_ids(req: Request, ctx: WfsContext) -> dict[str, list[int]] | None:
-    value = req.get("resourceid") or req.get("featureid")
-    if value is None:
+def _resource_ids(items: list[str] | None, ctx: WfsContext, locator: str) -> dict[str, list[int]] | None:
+    if items is None:
         return None
     out: dict[str, list[int]] = {}
-    items = [v.strip() for v in value.split(",") if v.strip()]
     if len(items) > MAX_RESOURCE_IDS:
-        raise invalid("resourceId", f"at most {MAX_RESOURCE_IDS} resource ids per request")
+        raise invalid(locator, f"at most {MAX_RESOURCE_IDS} resource ids per request")
     for item in items:
         name, _, fid = item.rpartition(".")
         if not name or not fid.isdigit():
-            raise invalid("resourceId", f"resource id {item[:60]!r} is not <layer>.<id> (e.g. kelurahan.12)")
-        out.setdefault(_layer(name, ctx, "resourceId").id, []).append(int(fid))
+            raise invalid(locator, f"resource id {item[:60]!r} is not <layer>.<id> (e.g. kelurahan.12)")
+        out.setdefault(_layer(name, ctx, locator).id, []).append(int(fid))
     return out
+
+
+def _selection(req: Request) -> tuple[str | None, list[str] | None, str]:
+    """The BBOX and resource ids asked for, from the parameters or a filter (one of them), and the locator to
+    blame for a bad value."""
+    value = req.get("resourceid") or req.get("featureid")
+    ids = [v.strip() for v in value.split(",") if v.strip()] if value else None
+    given = [name for name, v in (("filter", req.get("filter")), ("bbox", req.get("bbox")), ("resourceId", ids))
+             if v]
+    if len(given) > 1:
+        raise invalid(given[0], f"{' and '.join(given)} exclude each other: give one of them")
+    if given == ["filter"]:
+        selection = fes.parse(req.get("filter"))
+        return selection.bbox, selection.resource_ids, "filter"
+    return req.get("bbox"), ids, given[0] if given else "bbox"
 
 
 def _sortby(req: Request) -> list[tuple[str, bool]]:
@@ -285,16 +297,17 @@ def _sortby(req: Request) -> list[tuple[str, bool]]:
 
 
 def get_feature(req: Request, ctx: WfsContext) -> WfsAnswer:
-    ids = _resource_ids(req, ctx)
+    bbox, resource_ids, locator = _selection(req)
+    ids = _resource_ids(resource_ids, ctx, locator)
     if ids is not None and req.get("typenames") is None and req.get("typename") is None:
         layers = [ctx.catalog.layer(name, ctx.who) for name in ids]
     else:
         layers = _type_names(req, ctx, required=True)
         if ids is not None and set(ids) - {layer.id for layer in layers}:
-            raise invalid("resourceId", "every resource id must name one of the typeNames requested")
-    if req.get("filter") or req.get("storedquery_id"):
-        name = "filter" if req.get("filter") else "storedQuery_id"
-        raise invalid(name, f"{name} is not supported here; select features with BBOX or resourceId")
+            raise invalid(locator, "every resource id must name one of the typeNames requested")
+    if req.get("storedquery_id"):
+        raise invalid("storedQuery_id", "stored queries are not offered here; select features with BBOX or "
+                                        "resourceId")
     fmt = _format(req.get("outputformat"))
     count = min(_integer(req, "count", 1) or _integer(req, "maxFeatures", 1) or MAX_LIMIT, MAX_LIMIT)
     start = _integer(req, "startIndex", 0) or 0
@@ -304,7 +317,7 @@ def get_feature(req: Request, ctx: WfsContext) -> WfsAnswer:
     srs = parse_crs(req.get("srsname"), req.metric_srid, "srsName")
     base = ItemsQuery(crs=srs if fmt == "gml" else replace(srs, lat_lon=False), sortby=_sortby(req),
                       cities=req.cities)
-    if (box := _bbox(req)) is not None:
+    if (box := _bbox(bbox, req.metric_srid, locator)) is not None:
         base.bbox, base.bbox_crs = box
     members, matched = _read(ctx, layers, ids, base, start, 0 if hits == "hits" else count)
     returned = len(members)
@@ -314,7 +327,7 @@ def get_feature(req: Request, ctx: WfsContext) -> WfsAnswer:
         params = {k: v for k, v in req.params.items() if k not in ("startindex", "count", "maxfeatures")}
         next_url = f"{ctx.url}?{urlencode({**params, 'startIndex': start + returned, 'count': count})}"
     if ids is not None and not matched and not members:
-        raise OwsError("NotFound", "resourceId", "no feature has the resource ids given (or this caller may not "
+        raise OwsError("NotFound", locator, "no feature has the resource ids given (or this caller may not "
                                                  "read it)")
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if fmt == "json":
