@@ -137,6 +137,14 @@ def test_resource_ids_and_several_type_names(server, engine):
     both = features(server, "parks,petakota:toll_gates", resultType="hits")
     assert both["numberMatched"] == db_count(engine, "parks") + db_count(engine, "toll_gates")
     assert both["numberReturned"] == 0 and both["features"] == []
+    # paging runs across the types: parks first, then toll gates, each feature once
+    with engine.connect() as conn:
+        every = {f"{t}.{r[0]}" for t in ("parks", "toll_gates") for r in conn.execute(text(f"SELECT id FROM {t}"))}
+    seen, start = [], 0
+    while start < len(every) + 5:
+        seen += [f["id"] for f in features(server, "parks,petakota:toll_gates", count=5, startIndex=start)["features"]]
+        start += 5
+    assert len(seen) == len(set(seen)) == len(every) and set(seen) == every
 
 
 def test_hits_count_the_features_of_a_city_scope(server, engine):
