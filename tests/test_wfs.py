@@ -339,6 +339,7 @@ MALFORMED = [
     ({**GF, "count": "ten"}, "InvalidParameterValue", "count", 400),
     ({**GF, "count": "0"}, "InvalidParameterValue", "count", 400),
     ({**GF, "startIndex": "-1"}, "InvalidParameterValue", "startIndex", 400),
+    ({**GF, "startIndex": "99999999999999999999999"}, "InvalidParameterValue", "startIndex", 400),
     ({**GF, "bbox": "1,2,3"}, "InvalidParameterValue", "bbox", 400),
     ({**GF, "bbox": "3.6,98.5,3.5,98.6"}, "InvalidParameterValue", "bbox", 400),
     ({**GF, "bbox": "a,b,c,d"}, "InvalidParameterValue", "bbox", 400),
@@ -360,6 +361,8 @@ MALFORMED = [
     ({**BASE, "request": "GetFeature", "resourceId": "parks"}, "InvalidParameterValue", "resourceId", 400),
     ({**BASE, "request": "GetFeature", "resourceId": "nothing.1"}, "InvalidParameterValue", "resourceId", 400),
     ({**BASE, "request": "GetFeature", "resourceId": "parks.999999999"}, "NotFound", "resourceId", 404),
+    ({**BASE, "request": "GetFeature", "resourceId": "parks.99999999999999999999999"}, "InvalidParameterValue",
+     "resourceId", 400),
     ({**GF, "resourceId": "kelurahan.1"}, "InvalidParameterValue", "resourceId", 400),
     ({**BASE, "request": "DescribeFeatureType", "typeNames": "nothing"}, "InvalidParameterValue", "typeNames", 400),
 ]

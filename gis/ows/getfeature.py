@@ -29,6 +29,7 @@ from gis.ows.request import (
 from layers.schema import Layer
 
 MAX_RESOURCE_IDS = 1000
+MAX_INTEGER = 2**31 - 1  # startIndex, count and feature ids beyond it name nothing the database holds
 
 # --- GetFeature ------------------------------------------------------------------------------------------------------
 
@@ -40,8 +41,8 @@ def _integer(req: Request, name: str, minimum: int) -> int | None:
         number = int(value)
     except ValueError:
         raise invalid(name, f"{name} must be a whole number, not {value[:20]!r}") from None
-    if number < minimum:
-        raise invalid(name, f"{name} must be {minimum} or more")
+    if not minimum <= number <= MAX_INTEGER:
+        raise invalid(name, f"{name} must be between {minimum} and {MAX_INTEGER}")
     return number
 
 
@@ -70,7 +71,7 @@ def _resource_ids(items: list[str] | None, ctx: WfsContext, locator: str) -> dic
         raise invalid(locator, f"at most {MAX_RESOURCE_IDS} resource ids per request")
     for item in items:
         name, _, fid = item.rpartition(".")
-        if not name or not fid.isdigit():
+        if not name or not fid.isdigit() or int(fid) > MAX_INTEGER:
             raise invalid(locator, f"resource id {item[:60]!r} is not <layer>.<id> (e.g. kelurahan.12)")
         out.setdefault(feature_type(name, ctx, locator).id, []).append(int(fid))
     return out

@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 
 from gis.core.crs import supported
+from gis.core.errors import InvalidInput, NotFound
 from gis.data.features import MAX_LIMIT
 from gis.ows import capabilities as caps
 from gis.ows import gml
@@ -48,7 +49,12 @@ def handle(params: Mapping[str, str], ctx: WfsContext) -> WfsAnswer:
                        f"{', '.join(caps.OPERATIONS)}")
     if handler is not get_capabilities:
         check_version(req.get("version"))
-    return handler(req, ctx)
+    try:
+        return handler(req, ctx)
+    except InvalidInput as exc:  # refused by the feature store in a way no parameter check above foresaw
+        raise OwsError("InvalidParameterValue", None, exc.detail) from None
+    except NotFound as exc:
+        raise OwsError("NotFound", None, exc.detail) from None
 
 
 # --- GetCapabilities -----------------------------------------------------------------------------------------------
