@@ -100,6 +100,20 @@ def test_capabilities_speak_english_when_asked(server):
         assert all("lang=en" in get.get("{http://www.w3.org/1999/xlink}href") for get in root.iter(f"{{{OWS}}}Get"))
 
 
+def test_capabilities_of_a_city_scope_keep_it_in_every_url_and_box_its_features(server, engine):
+    root = etree.fromstring(wfs_get(server, request="GetCapabilities", service="WFS", city="12.75",
+                                    AcceptVersions="2.0.0,1.1.0").content)
+    hrefs = [get.get("{http://www.w3.org/1999/xlink}href") for get in root.iter(f"{{{OWS}}}Get")]
+    assert hrefs and all("city=12.75" in h for h in hrefs)
+    with engine.connect() as conn:
+        extent = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                   "(SELECT ST_Extent(geom) e FROM parks WHERE kabkota = '12.75') s")).one()
+    parks = next(ft for ft in root.iter(f"{{{WFS}}}FeatureType") if ft.findtext(f"{{{WFS}}}Name") == "petakota:parks")
+    box_el = parks.find(f"{{{OWS}}}WGS84BoundingBox")
+    corners = [float(v) for tag in ("LowerCorner", "UpperCorner") for v in box_el.findtext(f"{{{OWS}}}{tag}").split()]
+    assert corners == pytest.approx(list(extent), abs=1e-9)
+
+
 # --- GetFeature: GML and GeoJSON -----------------------------------------------------------------------------------
 
 def test_owslib_getfeature_returns_gml_and_geojson(server, engine):
