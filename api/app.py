@@ -29,6 +29,7 @@ from api.routers import (
     search,
     tiles,
     wall,
+    wfs,
 )
 from gis.core.db import make_engine
 from gis.core.settings import Settings
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
                    maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router,
-                   wall.router, programmes.router, dashboard.router, search.router):
+                   wall.router, programmes.router, dashboard.router, search.router, wfs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,43 @@
+"""OWS 1.1 exception reports: every refused WFS request is answered with one (never a traceback)."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+OWS = "http://www.opengis.net/ows/1.1"
+XML_MEDIA_TYPE = "application/xml"
+
+# exceptionCode -> HTTP status (OGC 09-025r2, table 3; 4xx for every fault of the request)
+STATUS = {"MissingParameterValue": 400, "InvalidParameterValue": 400, "OperationNotSupported": 400,
+          "VersionNegotiationFailed": 400, "OptionNotSupported": 400, "NotFound": 404,
+          "NoApplicableCode": 400}
+
+
+class OwsError(Exception):
+    """A request the service refuses: the OWS exception code, the parameter at fault and what to do."""
+
+    def __init__(self, code: str, locator: str | None, text: str, status: int | None = None):
+        super().__init__(text)
+        self.code = code
+        self.locator = locator
+        self.text = text
+        self.status = status or STATUS.get(code, 400)
+
+
+def missing(name: str, hint: str = "") -> OwsError:
+    return OwsError("MissingParameterValue", name, f"parameter {name} is required{hint}")
+
+
+def invalid(name: str, text: str) -> OwsError:
+    return OwsError("InvalidParameterValue", name, text)
+
+
+def exception_report(error: OwsError, version: str = "2.0.0", lang: str = "en") -> bytes:
+    """The ows:ExceptionReport document of `error`."""
+    report = etree.Element(f"{{{OWS}}}ExceptionReport", nsmap={"ows": OWS}, version=version)
+    report.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    exc = etree.SubElement(report, f"{{{OWS}}}Exception", exceptionCode=error.code)
+    if error.locator:
+        exc.set("locator", error.locator)
+    etree.SubElement(exc, f"{{{OWS}}}ExceptionText").text = error.text
+    return etree.tostring(report, xml_declaration=True, encoding="UTF-8")
