@@ -5,7 +5,6 @@ who sees which record and which contact e-mail; search by text, bbox and time. E
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -131,7 +130,7 @@ def stored(conn: Connection) -> dict[str, dict]:
 
 def merged(res: Resource, default: dict, row: dict | None) -> dict:
     """The record: the default with the stored values laid over it."""
-    rec = copy.deepcopy(default)
+    rec = default  # built for this call: filled in place
     edited = []
     for member, columns in NESTED.items():
         for key, column in columns.items():

@@ -4,9 +4,12 @@ the scale or resolution, which its template has no place for, is added as gmd:sp
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
+from jinja2 import Environment, FileSystemLoader
 from lxml import etree
+from pygeometa import core as pygeometa_core
 from pygeometa.schemas.iso19139 import ISO19139OutputSchema
 
 NS = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco",
@@ -90,10 +93,22 @@ def _resolution(record: dict) -> etree._Element | None:
     return res
 
 
+@functools.cache
+def _template():
+    """pygeometa's ISO 19139 template, compiled once: its own writer compiles it on every call (0.2-1 s)."""
+    env = Environment(loader=FileSystemLoader([ISO19139OutputSchema().template_dir, pygeometa_core.SCHEMAS]))
+    helpers = {name: getattr(pygeometa_core, name) for name in (
+        "normalize_datestring", "get_distribution_language", "get_charstring", "prune_distribution_formats",
+        "prune_transfer_option")}
+    env.filters.update(helpers)
+    env.globals.update(zip=zip, **{k: v for k, v in helpers.items() if k != "get_distribution_language"})
+    return env.get_template("main.j2")
+
+
 def iso_xml(record: dict, url: str, distributions: dict[str, dict]) -> bytes:
     """The record as an ISO 19139 gmd:MD_Metadata document (UTF-8 bytes)."""
-    xml = ISO19139OutputSchema().write(to_mcf(record, url, distributions))
-    root = etree.fromstring(xml.encode())
+    xml = _template().render(record=to_mcf(record, url, distributions), pygeometa_version=pygeometa_core.VERSION)
+    root = etree.fromstring(xml.encode(), etree.XMLParser(remove_blank_text=True))
     resolution = _resolution(record)
     if resolution is not None:
         # ISO 19139 order in MD_DataIdentification: ..., spatialRepresentationType, spatialResolution, language
