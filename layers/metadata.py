@@ -43,8 +43,8 @@ RASTER_TOPICS = {
 # layer id -> scale denominator: the RDTR is drawn at 1:5,000 (Permen ATR/BPN 14/2021).
 LAYER_SCALES = {"zoning": 5000, "zoning_overlays": 5000}
 
-# Licences known from the source; every other resource's licence is left for the data owner to set.
-LAYER_LICENCES = {layer: "MIT (cahyadsn/wilayah_boundaries)" for layer in ("kota", "kecamatan", "kelurahan")}
+# Licences known from the source (SPDX ids); every other resource's licence is left for the data owner to set.
+LAYER_LICENCES = {layer: "MIT" for layer in ("kota", "kecamatan", "kelurahan")}
 
 # Keywords every record carries (id, en), besides its title's.
 COMMON_KEYWORDS = ("Satu Data Indonesia", "tata ruang", "spatial planning")

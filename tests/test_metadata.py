@@ -200,6 +200,11 @@ def test_admin_edit_is_stored_served_and_exported(http, keys, engine, clean_meta
     # null puts a member back to its default
     http.patch("/admin/metadata/zoning", content='{"licence": null}', headers=admin).raise_for_status()
     assert http.get("/collections/catalog/items/zoning").json()["properties"]["license"] == "other"
+    # a licence in words is "other" for Records clients, the words kept in `rights`
+    words = "Hak cipta Pemerintah Kota Binjai"
+    http.patch("/admin/metadata/zoning", json={"licence": words}, headers=admin).raise_for_status()
+    props = http.get("/collections/catalog/items/zoning").json()["properties"]
+    assert props["license"] == "other" and words in props["rights"]
 
 
 def test_public_email_is_shown_to_everyone(http, keys, clean_metadata):

@@ -22,7 +22,7 @@ LICENCE_URLS = {
     "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
     "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
     "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
-    "OGL-ID": "https://data.go.id/lisensi",
+    "MIT": "https://spdx.org/licenses/MIT.html",
 }
 NOT_SET = "Belum ditetapkan / not yet set"
 

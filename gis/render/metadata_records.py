@@ -1,6 +1,6 @@
 """Metadata records as OGC API - Records Part 1 features (GeoJSON records of the `catalog` collection) and as DCAT
-JSON-LD (data.go.id and European-style portals read DCAT). Written here rather than with pygeometa's DCAT writer:
-that one (0.19) keeps titles in English and French only and needs a web address for every contact."""
+JSON-LD (for open-data portals that harvest DCAT, CKAN's among them). Written here rather than with pygeometa's
+DCAT writer: that one (0.19) keeps titles in English and French only and needs a web address for every contact."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def record_feature(record: dict, base: str) -> dict:
         "keywords": record["keywords"],
         "themes": [{"concepts": [{"id": record["topic_category"]}], "scheme": TOPIC_SCHEME}],
         "contacts": [contact],
-        "license": record["licence"] or "other",
+        # an SPDX id as it is; a licence described in words is "other", the words going to `rights`
+        "license": record["licence"] if record["licence"] and " " not in record["licence"] else "other",
         "updated": record["updated_at"],
         "updateFrequency": record["update_frequency"],
         "lineage": record["lineage"],
@@ -73,8 +74,10 @@ def record_feature(record: dict, base: str) -> dict:
         "illustrative": record["illustrative"],
         "resourceType": record["kind"],
     }
-    if record["illustrative"]:
-        props["rights"] = ILLUSTRATIVE_NOTE
+    rights = [r for r in (record["licence"] if props["license"] == "other" else None,
+                          ILLUSTRATIVE_NOTE if record["illustrative"] else None) if r]
+    if rights:
+        props["rights"] = ". ".join(rights)
     links = [
         {"href": f"{url}?f=json", "rel": "self", "type": GEOJSON},
         {"href": f"{url}?f=iso", "rel": "alternate", "type": "application/vnd.iso.19139+xml",
