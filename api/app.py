@@ -15,6 +15,7 @@ from api.head import HeadAsGetMiddleware
 from api.routers import (
     admin,
     attachments,
+    catalog,
     cities,
     dashboard,
     health,
@@ -103,9 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_mb * 1_000_000,
                        upload_bytes=settings.upload_limit_bytes)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
-    for router in (health.router, ogc.router, items.router, tiles.router, rasters.router, processes.router,
-                   maps.router, layers.router, cities.router, rdtr.router, admin.router, attachments.router,
-                   wall.router, programmes.router, dashboard.router, search.router, wfs.router):
+    # catalog before ogc and items: /collections/catalog/... is the metadata catalogue, not a layer
+    for router in (health.router, catalog.router, ogc.router, items.router, tiles.router, rasters.router,
+                   processes.router, maps.router, layers.router, cities.router, rdtr.router, admin.router,
+                   attachments.router, wall.router, programmes.router, dashboard.router, search.router, wfs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

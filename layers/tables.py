@@ -258,6 +258,38 @@ JOBS = Table(
 )
 
 
+# Metadata records (0012): what an admin set for a layer's or raster's record; NULL keeps the default the
+# declarations and the data give (gis/data/metadata.py). Every edit is kept in metadata_history.
+METADATA = Table(
+    "metadata", metadata,
+    Column("resource", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    *(Column(name, Text) for name in ("title_id", "title_en", "abstract_id", "abstract_en")),
+    Column("keywords", ARRAY(Text)),
+    Column("topic_category", Text),
+    Column("extent", Geometry("POLYGON", srid=4326, spatial_index=False)),
+    Column("temporal_start", Date),
+    Column("temporal_end", Date),
+    *(Column(name, Text) for name in ("lineage", "licence", "contact_opd", "contact_role", "contact_email")),
+    Column("contact_email_public", Boolean),
+    Column("update_frequency", Text),
+    Column("scale_denominator", Integer),
+    Column("resolution_m", Float),
+    Column("illustrative", Boolean),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_by", Text, nullable=False),
+)
+
+METADATA_HISTORY = Table(
+    "metadata_history", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("resource", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("changed_by", Text, nullable=False),
+    Column("patch", JSONB, nullable=False),
+    Column("before", JSONB),
+)
+
 def records_table(records: Records, *extra, meta: MetaData = metadata) -> Table:
     """A record collection's table (programmes and their indicators and progress, 0010): id, the declared
     fields, the edit version and time, and any `extra` constraint or column override."""

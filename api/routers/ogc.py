@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api import records as record_routes
 from api.deps import Caller, Catalog
 from api.formats import collection_links, json_or_html, links_for, negotiate
+from api.routers import catalog as catalog_routes
 from api.routers.items import CITY_DOC
 from gis.core import crs as crs_mod
 from gis.data.catalog import LayerStats
@@ -156,6 +157,7 @@ def collections(request: Request, who: Caller, catalog: Catalog, f: str | None =
         "links": links_for(request, "/collections", title="Collections"),
         "crs": [c.uri for c in crs_mod.supported(request.app.state.settings.city.metric_crs)],
         "collections": [*(collection_doc(request, layer, stats[layer.id], who, cities) for layer in layers),
+                        catalog_routes.collection_doc(request),  # the metadata catalogue (OGC API - Records)
                         *record_routes.collection_docs(request, cities)],  # records without geometry last
     }
     return json_or_html(request, fmt, "collections", doc, "Koleksi data / Collections")

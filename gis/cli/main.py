@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from gis.cli.assets import assets_app
 from gis.cli.city import adopted_line, city_app
+from gis.cli.metadata import metadata_app
 from gis.cli.population import population_app
 from gis.cli.programmes import programmes_app
 from gis.cli.rdtr import rdtr_app
@@ -28,6 +29,7 @@ app.add_typer(population_app, name="population")
 app.add_typer(rdtr_app, name="rdtr")
 app.add_typer(assets_app, name="assets")
 app.add_typer(programmes_app, name="programmes")
+app.add_typer(metadata_app, name="metadata")
 
 
 def _fail(message: str) -> None:

@@ -19,7 +19,7 @@ LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED = {"itbx", "attachments", "rdtr_plans", "rdtr_plan_features",
             "rasters", "feature_history", "api_keys", "layer_registry", "jobs", "alembic_version",
-            "spatial_ref_sys"}
+            "spatial_ref_sys", "metadata", "metadata_history", "catalog"}
 TABLE_COLUMNS = {"id", "geom", "geom_3857", "version", "updated_at", "kabkota"}
 
 
