@@ -71,7 +71,7 @@ async def event_stream(request: Request, who: Caller,
         nonlocal position
         yield f"retry: {RETRY_MS}\n\n".encode()
         quiet_since = time.monotonic()
-        while True:
+        while not await request.is_disconnected():  # the server does not stop a stream whose client left
             batch, position = await run_in_threadpool(_batch, state.engine, position, chosen)
             frames = _frames(batch, who, state.catalog.layers() if state.catalog.fresh() else layers,
                              settings.public_url)
