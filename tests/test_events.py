@@ -163,3 +163,63 @@ def test_an_idle_stream_sends_heartbeats(settings, engine):
             stream.close()
     assert beats >= 3 and stream.events.empty()
     assert any(line.startswith(": heartbeat") for line in stream.raw)
+
+
+def _drain(stream: Stream, quiet: float = 2.0) -> list[dict]:
+    out = []
+    while True:
+        try:
+            out.append(stream.events.get(timeout=quiet))
+        except queue.Empty:
+            return out
+
+
+def test_an_anonymous_replay_of_the_whole_history_leaks_nothing(server, engine):
+    """The leak scan of the stream: from the first history row on, the public gets every public layer's event
+    (counted here from the table) and nothing else - no record, no private layer, no actor."""
+    from layers import CATALOG
+
+    programme_rows.insert(engine)  # private rows in the history, whatever ran before
+    programme_rows.remove(engine)
+    public = [lid for lid, layer in CATALOG.items() if layer.public]
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT id FROM feature_history ORDER BY txid, id LIMIT 1")).scalar_one()
+        expected = conn.execute(text(
+            "SELECT id FROM feature_history WHERE id <> :first AND layer = ANY(:public) "
+            "AND action NOT IN ('attach', 'detach', 'publish', 'unpublish') ORDER BY txid, id"),
+            {"first": first, "public": public}).scalars().all()
+        private_rows = conn.execute(text("SELECT count(*) FROM feature_history WHERE NOT layer = ANY(:public)"),
+                                    {"public": public}).scalar_one()
+    assert private_rows > 0 and len(expected) > 500  # more than one batch of the stream
+    stream = Stream(f"{server}/events", {"Last-Event-ID": str(first)})
+    try:
+        replay = _drain(stream)
+    finally:
+        stream.close()
+    assert [int(e["id"]) for e in replay] == expected
+    assert {e["data"]["data"]["collection"] for e in replay} <= set(public)
+    assert all(e["data"]["data"]["actor"] is None for e in replay)
+
+
+def test_a_key_limited_to_cities_or_layers_gets_private_events_and_actors_only_within_its_limits():
+    from datetime import UTC, datetime
+
+    from gis.data.auth import ANONYMOUS, Principal
+    from gis.data.events import Event, for_caller
+    from layers import CATALOG
+
+    def event(layer: str, city: str) -> Event:
+        return Event(1, 1, layer, 7, 2, "update", "Budi Santoso", datetime.now(UTC), city)
+
+    parks, points = CATALOG["parks"], CATALOG["programme_points"]
+    deli = Principal("Dinas Deli Serdang (analyst)", "analyst", cities=("12.07",))
+    assert for_caller(event("parks", "12.75"), deli, parks) == (True, False)  # public layer, another city
+    assert for_caller(event("parks", "12.07"), deli, parks) == (True, True)
+    assert for_caller(event("programme_points", "12.75"), deli, points) == (False, False)
+    assert for_caller(event("programme_points", "12.07"), deli, points) == (True, True)
+    assert for_caller(event("programme_points", "12.07"), ANONYMOUS, points) == (False, False)
+    assert for_caller(event("parks", "12.07"), ANONYMOUS, parks) == (True, False)
+    zoning_only = Principal("Dinas PUPR (analyst)", "analyst", layers=("zoning",))
+    assert for_caller(event("parks", "12.75"), zoning_only, parks) == (True, False)
+    assert for_caller(event("programmes", "12.07"), deli, None) == (False, False)  # records: unlimited keys only
+    assert for_caller(event("programmes", "12.07"), Principal("Bappeda (analyst)", "analyst"), None) == (True, True)

@@ -25,6 +25,7 @@ from layers.programmes import RECORDS
 MIN_SECRET = 16
 PUBLIC_COLUMNS = "id, url, collections, kinds, active, created_by, created_at"
 ENQUEUE_BATCH = 5000  # history rows turned into deliveries per claim (a bulk import is spread over claims)
+CURSOR_LAG = 1000  # transactions an idle webhook's cursor may lag behind (saves a row write on every poll)
 
 
 def _url(value: str) -> str:
@@ -163,6 +164,8 @@ def enqueue(conn: Connection, webhook: dict) -> int:
         {"w": webhook["id"], "t": webhook["cursor_txid"], "i": webhook["cursor_id"], "edge": edge,
          "limit": ENQUEUE_BATCH, "collections": webhook["collections"] or None, "kinds": webhook["kinds"]}).all()
     cursor = max(made) if len(made) == ENQUEUE_BATCH else (edge - 1, MAX_ID)
+    if not made and cursor[0] - webhook["cursor_txid"] < CURSOR_LAG:
+        return 0  # nothing new: the cursor is written when it moved far enough to save rescanning
     conn.execute(text("UPDATE webhooks SET cursor_txid = :t, cursor_id = :i WHERE id = :w "
                       "AND (cursor_txid, cursor_id) < (:t, :i)"), {"t": cursor[0], "i": cursor[1], "w": webhook["id"]})
     return len(made)
