@@ -8,6 +8,7 @@ import json
 import queue
 import socket
 import threading
+import time
 
 import httpx
 import pytest
@@ -223,3 +224,38 @@ def test_a_key_limited_to_cities_or_layers_gets_private_events_and_actors_only_w
     assert for_caller(event("parks", "12.75"), zoning_only, parks) == (True, False)
     assert for_caller(event("programmes", "12.07"), deli, None) == (False, False)  # records: unlimited keys only
     assert for_caller(event("programmes", "12.07"), Principal("Bappeda (analyst)", "analyst"), None) == (True, True)
+
+
+PARK_SQL = ("INSERT INTO parks (nama, kelas, publik, geom) VALUES (:n, 'taman rt', true, "
+            "ST_Multi(ST_Transform(ST_MakeEnvelope(445000, 398000, 445100, 398100, 32647), 4326))) RETURNING id")
+
+
+def test_an_edit_committed_after_a_later_one_is_not_skipped(engine):
+    """History ids are taken at the write, rows become visible at the commit: a reader must not pass the id of a
+    transaction still running. Here the first writer commits last; both events are read, in order."""
+    from gis.data import events
+
+    with engine.connect() as conn:
+        start = events.now_position(conn)
+    slow = engine.connect()
+    slow_tx = slow.begin()
+    try:
+        first = slow.execute(text(PARK_SQL), {"n": "Taman Lambat"}).scalar_one()
+        with engine.begin() as conn:
+            second = conn.execute(text(PARK_SQL), {"n": "Taman Cepat"}).scalar_one()
+        with engine.connect() as conn:
+            early, position = events.read(conn, start, ["parks"])
+        assert early == []  # the later edit waits behind the running one
+        slow_tx.commit()
+    finally:
+        slow.close()
+    got, deadline = [], time.time() + 30
+    while len(got) < 2 and time.time() < deadline:
+        with engine.connect() as conn:
+            batch, position = events.read(conn, position, ["parks"])
+        got += batch
+        time.sleep(0.1)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM parks WHERE id IN (:a, :b)"), {"a": first, "b": second})
+    assert [(e.feature_id, e.kind) for e in got] == [(first, "create"), (second, "create")]
+    assert got[0].id < got[1].id and got[0].position < got[1].position
