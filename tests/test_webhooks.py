@@ -235,3 +235,25 @@ def test_cli_adds_lists_logs_and_removes_webhooks(settings, receiver, keys, http
     assert bad.exit_code == 1 and "taman_hilang" in bad.output
     assert cli("remove", str(hook_id)).exit_code == 0
     assert cli("remove", str(hook_id)).exit_code == 1
+
+
+def test_old_delivered_deliveries_are_pruned_and_pending_ones_kept(admin, receiver, engine):
+    from gis.data import webhooks
+
+    hook = _register(admin, receiver, collections=["parks"])
+    try:
+        with engine.begin() as conn:
+            events = conn.execute(text("SELECT id, txid FROM feature_history ORDER BY id LIMIT 3")).all()
+            for (hid, txid), status, age in zip(events, ("delivered", "delivered", "pending"), (31, 29, 40),
+                                                strict=True):
+                conn.execute(text(
+                    "INSERT INTO webhook_deliveries (webhook, history_id, history_txid, status, delivered_at, "
+                    "next_attempt_at) VALUES (:w, :h, :t, :s, CASE WHEN :s = 'delivered' THEN now() - "
+                    "make_interval(days => :age) END, now() + interval '1 day')"),
+                    {"w": hook["id"], "h": hid, "t": txid, "s": status, "age": age})
+            assert webhooks.prune(conn, 30) == 1
+            left = conn.execute(text("SELECT history_id FROM webhook_deliveries WHERE webhook = :w ORDER BY 1"),
+                                {"w": hook["id"]}).scalars().all()
+        assert left == [events[1][0], events[2][0]]
+    finally:
+        _remove(admin, hook["id"])

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     webhook_give_up_hours: float = Field(72, gt=0)
     webhook_timeout_seconds: float = Field(5, gt=0)
     webhook_poll_seconds: float = Field(1, gt=0)  # how often the delivery worker looks for new events
+    webhook_log_days: float = Field(30, gt=0)  # delivered deliveries and their attempts are kept this long
     events_heartbeat_seconds: float = Field(15, gt=0)  # a comment on an idle /events stream keeps proxies open
     debug: bool = False
 

@@ -28,6 +28,7 @@ from gis.data.events import cloud_event
 log = logging.getLogger("petakota")
 SIGNATURE_HEADER = "X-PetaKota-Signature"
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+PRUNE_SECONDS = 3600  # how often old delivered deliveries are deleted
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -58,6 +59,7 @@ class DeliveryWorker(threading.Thread):
         self.lease_seconds = settings.webhook_timeout_seconds * 2 + 30
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._pruned_at = -PRUNE_SECONDS
         self.client = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False,
                                    headers={"User-Agent": "PetaKota-Webhooks/1"})
 
@@ -73,6 +75,7 @@ class DeliveryWorker(threading.Thread):
         try:
             while not self._stopping.is_set():
                 try:
+                    self._prune_now_and_then()
                     if self.run_once():
                         continue  # a full batch may have left more due: go on at once
                 except Exception as exc:  # the database away, a bug in one round: log, keep going
@@ -81,6 +84,12 @@ class DeliveryWorker(threading.Thread):
                 self._wake.clear()
         finally:
             self.client.close()
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at > PRUNE_SECONDS:
+            self._pruned_at = time.monotonic()
+            with self.engine.begin() as conn:
+                webhooks.prune(conn, self.settings.webhook_log_days)
 
     def run_once(self) -> int:
         """One round over every webhook no other process holds; returns how many deliveries were attempted."""

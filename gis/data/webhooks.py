@@ -226,6 +226,12 @@ def record_attempt(conn: Connection, webhook_id: int, delivery: Due, worker: str
     return new.status
 
 
+def prune(conn: Connection, days: float) -> int:
+    """Forget deliveries delivered more than `days` ago (with their attempts); returns how many."""
+    return conn.execute(text("DELETE FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at < now() - "
+                             "make_interval(secs => CAST(:days AS double precision) * 86400)"), {"days": days}).rowcount
+
+
 def release(conn: Connection, webhook_id: int, worker: str) -> None:
     conn.execute(text("UPDATE webhooks SET lease_until = NULL, leased_by = NULL WHERE id = :w AND leased_by = :me"),
                  {"w": webhook_id, "me": worker})
