@@ -14,10 +14,12 @@ from api.deps import CACHE_SECONDS, TtlCache
 from api.head import HeadAsGetMiddleware
 from api.routers import (
     admin,
+    admin_webhooks,
     attachments,
     catalog,
     cities,
     dashboard,
+    events,
     health,
     items,
     layers,
@@ -36,6 +38,7 @@ from gis.core.db import make_engine
 from gis.core.settings import Settings
 from gis.data.catalog import CatalogService
 from gis.data.changes import ChangeListener
+from gis.data.webhook_delivery import DeliveryWorker
 from gis.data.writer import FeatureWriter
 from gis.processes.jobs import JobService
 from gis.render import STATIC_DIR, basemap
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tiles = TileService(app.state.engine, cache_bytes=settings.tile_cache_mb * 1_000_000,
                                       feature_cap=settings.tile_feature_cap, data_dir=settings.data_dir)
         app.state.feature_writer = FeatureWriter(app.state.engine, on_commit=app.state.write_hooks)
+        app.state.webhook_worker = DeliveryWorker(app.state.engine, settings)
         listener = ChangeListener(settings.sqlalchemy_url.replace("+psycopg", ""), on_change)
         listener.start()
         app.state.change_listener = listener
@@ -78,11 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.wall_data = WallData(app.state.engine, settings)
         app.state.dashboard_cache = DashboardCache(app.state.engine, settings)
         app.state.jobs.start()
+        app.state.webhook_worker.start()
         basemap.check_in_background(settings.basemap_url)
         try:
             yield
         finally:
             app.state.jobs.close()
+            app.state.webhook_worker.stop()
             listener.stop()
             app.state.engine.dispose()
 
@@ -96,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A layer changed (our own write, or another process's via NOTIFY): drop what was cached of it."""
         app.state.catalog.invalidate(layer_id)
         app.state.tiles.invalidate(layer_id)
+        worker = getattr(app.state, "webhook_worker", None)
+        if worker is not None:
+            worker.wake()  # its events go out now rather than at the next poll
 
     # Called with the layer id after every committed write, before the response: the next tile is fresh.
     app.state.write_hooks = [on_change]
@@ -107,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # catalog before ogc and items: /collections/catalog/... is the metadata catalogue, not a layer
     for router in (health.router, catalog.router, ogc.router, items.router, tiles.router, rasters.router,
                    processes.router, maps.router, layers.router, cities.router, rdtr.router, admin.router,
-                   attachments.router, wall.router, programmes.router, dashboard.router, search.router, wfs.router):
+                   attachments.router, wall.router, programmes.router, dashboard.router, search.router, wfs.router,
+                   events.router, admin_webhooks.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -189,6 +189,9 @@ FEATURE_HISTORY = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("before", JSONB),
     Column("after", JSONB),
+    # The writing transaction (0012): events are read in (txid, id) order up to the oldest running transaction.
+    Column("txid", BigInteger, nullable=False,
+           server_default=text("(pg_current_xact_id())::text::bigint")),
 )
 
 # Field evidence (0008): a file attached to a feature of any layer (path relative to the data directory); EXIF
@@ -255,6 +258,48 @@ JOBS = Table(
     Column("finished", DateTime(timezone=True)),
     Column("heartbeat", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("status IN ('accepted', 'running', 'successful', 'failed')", name="jobs_status_check"),
+)
+
+# Change notifications (0012): webhooks, their deliveries (one per webhook and history row) and every attempt.
+WEBHOOKS = Table(
+    "webhooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("collections", ARRAY(Text), nullable=False, server_default=text("'{}'")),  # empty: every collection
+    Column("kinds", ARRAY(Text), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("cursor_txid", BigInteger, nullable=False),  # the last history row turned into a delivery
+    Column("cursor_id", BigInteger, nullable=False),
+    Column("lease_until", DateTime(timezone=True)),  # a service process is delivering this webhook's events
+    Column("leased_by", Text),
+)
+WEBHOOK_DELIVERIES = Table(
+    "webhook_deliveries", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("webhook", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("history_id", BigInteger, nullable=False),
+    Column("history_txid", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("webhook", "history_id"),
+)
+WEBHOOK_ATTEMPTS = Table(
+    "webhook_attempts", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("delivery", BigInteger, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("status", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False),
 )
 
 

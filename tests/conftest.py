@@ -55,7 +55,9 @@ def scratch_settings(name: str, data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
-    s = Settings(database_url=create_database(_test_database_url()), data_dir=tmp_path_factory.mktemp("data"))
+    # Webhook retries a few tenths of a second apart, so an outage and its recovery fit in a test.
+    s = Settings(database_url=create_database(_test_database_url()), data_dir=tmp_path_factory.mktemp("data"),
+                 webhook_backoff_seconds=0.2, webhook_backoff_cap_seconds=1.0, webhook_poll_seconds=0.5)
     db.upgrade(s)
     return s
 

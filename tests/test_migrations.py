@@ -28,7 +28,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
     engine = db.make_engine(settings, pool_size=1)
     try:
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0012_metadata"
+        assert db.current_revision(engine) == "0013_webhooks"
         tables = set(inspect(engine).get_table_names())
         assert set(CATALOG) | {"attachments", "itbx", "rdtr_plans", "rdtr_plan_features", "rasters",
                                "feature_history", "api_keys", "layer_registry", "jobs", "programmes",
@@ -47,7 +47,7 @@ def test_upgrade_matches_declarations_then_downgrade_and_upgrade_again(tmp_path)
         assert left == set()
 
         db.upgrade(settings)
-        assert db.current_revision(engine) == "0012_metadata"
+        assert db.current_revision(engine) == "0013_webhooks"
     finally:
         engine.dispose()
 

@@ -13,6 +13,7 @@ from gis.cli.metadata import metadata_app
 from gis.cli.population import population_app
 from gis.cli.programmes import programmes_app
 from gis.cli.rdtr import rdtr_app
+from gis.cli.webhooks import webhooks_app
 from gis.core import db
 from gis.core.errors import PetaKotaError
 from gis.core.settings import Settings
@@ -30,6 +31,7 @@ app.add_typer(rdtr_app, name="rdtr")
 app.add_typer(assets_app, name="assets")
 app.add_typer(programmes_app, name="programmes")
 app.add_typer(metadata_app, name="metadata")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _fail(message: str) -> None:

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # Basemap of the web map; empty for none (a closed intranet shows the city's own layers on a plain background).
     basemap_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "© OpenStreetMap contributors"
+    # The address clients reach this service at: the `source` of change events (CloudEvents) is built from it.
+    public_url: str = "http://localhost:8000"
+    # Webhook deliveries: a failed one is retried after base * 2^(attempt-1) seconds, at most cap apart, until
+    # it has failed for give_up hours (then an admin may re-send it); each POST waits at most timeout seconds.
+    webhook_backoff_seconds: float = Field(5, gt=0)
+    webhook_backoff_cap_seconds: float = Field(300, gt=0)
+    webhook_give_up_hours: float = Field(72, gt=0)
+    webhook_timeout_seconds: float = Field(5, gt=0)
+    webhook_poll_seconds: float = Field(1, gt=0)  # how often the delivery worker looks for new events
+    webhook_log_days: float = Field(30, gt=0)  # delivered deliveries and their attempts are kept this long
+    events_heartbeat_seconds: float = Field(15, gt=0)  # a comment on an idle /events stream keeps proxies open
     debug: bool = False
 
     @property
