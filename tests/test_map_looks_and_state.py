@@ -1,6 +1,6 @@
 """The planner map's looks and state in Debian's Chromium: the identification list, the drawn vertices, the numbered
-siting candidates and the legends look as map.css says (map.js writes no inline style), and a language switch
-keeps the view, the layers switched on, the drawing and the siting result."""
+siting candidates and the legends look as map.css says (the map's scripts write no inline style), and a language
+switch keeps the view, the layers switched on, the drawing and the siting result."""
 
 from __future__ import annotations
 
@@ -28,17 +28,34 @@ def watched(browser):
 
 # --- 5: the page's looks come from map.css, not from inline styles ---------------------------------------------------
 
-MAP_JS = "gis/render/static/petakota/map.js"
+STATIC = ROOT / "gis" / "render" / "static" / "petakota"
+# the map's script and its parts (map_identify.js, map_draw.js, ...), one file per job
+MAP_SCRIPTS = sorted(STATIC.glob("map*.js"))
 
 
 def test_map_js_writes_no_inline_styles():
-    source = (ROOT / MAP_JS).read_text(encoding="utf-8")
+    source = "\n".join(p.read_text(encoding="utf-8") for p in MAP_SCRIPTS)
     assert 'style="' not in source and "style='" not in source
     assert not re.search(r"""\bstyle:\s*["']""", source)  # no style attribute written as a string
     # only the cursor (drawing), the progress bar's width and the custom properties carrying a colour
     # (layer.style is a layer's declared style, not an element's)
     assert set(re.findall(r"(?<!layer)\.style\.(\w+)", source)) <= {"cursor", "width", "setProperty"}
     assert len(re.findall(r"\.style\.width", source)) == 1 and "pk-progress-fill" in source
+
+
+def scripts_of(html: str) -> list[str]:
+    return re.findall(r'<script src="[^"]*/petakota/(map[^"/]*\.js)"></script>', html)
+
+
+def test_the_map_script_is_small_parts_each_page_loads_before_map_js(http):
+    # the planner map loads every part, the embed only identification and the legend; map.js, calling them, last
+    planner, embed = scripts_of(http.get("/map").text), scripts_of(http.get("/embed/binjai").text)
+    assert sorted(planner) == [p.name for p in MAP_SCRIPTS] and len(planner) >= 6
+    assert planner[-1] == "map.js" and embed == ["map_identify.js", "map_legend.js", "map.js"]
+    for name in planner:  # the parts the page loads are the ones there are, each served
+        assert http.get(f"/static/petakota/{name}").status_code == 200, name
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in MAP_SCRIPTS}
+    assert max(sizes.values()) <= 300, sizes
 
 
 def computed(page, selector: str, props: list[str]) -> dict[str, str]:

@@ -34,7 +34,8 @@ def test_every_message_has_both_languages():
 
 def keys_used() -> dict[str, set[str]]:
     """The message keys the script (t("...")), the templates (L.x, t('x')) and the Python renderers use."""
-    used = {"map.js": set(re.findall(r"""\bt\(["'](\w+)["']\)""", (RENDER / "static/petakota/map.js").read_text()))}
+    script = "\n".join(p.read_text() for p in (RENDER / "static/petakota").glob("map*.js"))  # map.js and its parts
+    used = {"map.js": set(re.findall(r"""\bt\(["'](\w+)["']\)""", script))}
     for tpl in (RENDER / "templates").glob("*.html"):
         jinja = " ".join(re.findall(r"\{[{%](.*?)[}%]\}", tpl.read_text(), re.S))  # not the page's own script
         used[tpl.name] = set(re.findall(r"\bL\.(\w+)", jinja)) | set(re.findall(r"""\bt\(["'](\w+)["']\)""", jinja))

@@ -1,6 +1,6 @@
 /* PetaKota map pages' layout (the planner map and the embed): the panel as a drawer on phones, the legend behind a
-   button. It only arranges what map.js builds (#panel, #pk-legend), so it runs before map.js and picks the legend
-   up when it appears. Test hook: window.petakotaLayout. */
+   button. It only arranges what map.js and its parts build (#panel, #pk-legend), so it runs before them and picks
+   the legend up when it appears. Test hook: window.petakotaLayout. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("petakota-config").textContent);
