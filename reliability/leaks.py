@@ -28,10 +28,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, text
 
+from layers import CATALOG
 from reliability.common import city_tiles
+from reliability.leaks_geoportal import Coverage, crawl_geoportal
 
-PRIVATE_FIELDS = {"project_parcels": ("pemilik", "nik", "kompensasi_rp"),
-                  "business_centers": ("kontak_nama", "kontak_telepon")}
+# Every public layer's private fields, from the declarations: a field declared private later is scanned too.
+PRIVATE_FIELDS = {layer.id: tuple(f.name for f in layer.private_fields) for layer in CATALOG.values()
+                  if layer.public and layer.private_fields}
 FIELD_NAMES = tuple(n for names in PRIVATE_FIELDS.values() for n in names)
 RECORD_PRIVATE_FIELDS = {"programmes": ("catatan",), "programme_progress": ("catatan", "oleh")}
 RECORD_FIELD_NAMES = tuple(dict.fromkeys(n for names in RECORD_PRIVATE_FIELDS.values() for n in names))
@@ -215,11 +218,13 @@ class Crawl:
     maps: tuple[str, ...] = ("embed", "map", "png")  # /embed/binjai, /map, the static PNG
     jobs: bool = True  # an analyst's async job must not be readable anonymously
     records: bool = True  # the programme records (items, single items, histories) and location layers
+    geoportal: bool = True  # WFS, the metadata catalogue, the event stream, webhooks (reliability/leaks_geoportal.py)
 
 
 def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key: str | None = None,
-          problems: list[str] | None = None) -> None:
-    """Fetch everything in `plan` anonymously and scan it. Non-200 answers are noted in `problems`."""
+          problems: list[str] | None = None) -> Coverage | None:
+    """Fetch everything in `plan` anonymously and scan it. Non-200 answers are noted in `problems`. Returns what
+    the geoportal surfaces cost (requests and findings per surface), if they were in the plan."""
     problems = problems if problems is not None else []
 
     with httpx.Client(base_url=base, timeout=120) as http:
@@ -298,6 +303,7 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
                 problems.append(f"/maps/binjai.png is {r.headers.get('content-type')}, not image/png")
         if plan.jobs and analyst_key:
             _jobs_of_others(http, analyst_key, scanner)
+    return crawl_geoportal(base, engine, scanner, problems) if plan.geoportal else None
 
 
 def _records(engine: Engine, get, zooms: tuple[int, ...]) -> None:

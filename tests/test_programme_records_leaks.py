@@ -29,7 +29,7 @@ def test_anonymous_crawl_of_programmes_carries_no_private_value(server, engine, 
     assert rows.public_a not in str(values)  # a public programme's code is public
     scanner, problems = leaks.Scanner(values), []
     plan = leaks.Crawl(collections=[], collection_tiles=False, metadata=True, history=0, processes=False,
-                       maps=("embed", "map"), jobs=False, multi_zooms=(13, 14))
+                       maps=("embed", "map"), jobs=False, multi_zooms=(13, 14), geoportal=False)
     leaks.crawl(server, engine, scanner, plan, problems=problems)
     assert problems == []
     assert scanner.findings == []
