@@ -231,3 +231,17 @@ def control_geoportal(base: str, engine: Engine, values: dict[str, set[str]], an
     admin = crawl_geoportal(base, engine, scanner, problems, admin_key, ("webhooks",))
     cov.findings["webhooks"], cov.requests["webhooks"] = admin.findings["webhooks"], admin.requests["webhooks"]
     return cov, scanner.findings + problems
+
+
+def seed(base: str, admin_key: str, record_id: str = "parks") -> None:
+    """What the controls look for where a fresh city has none: a private contact e-mail on a record and a
+    webhook (for toll gates, which the runs do not edit, to an address that does not listen)."""
+    headers = {"X-API-Key": admin_key}
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as http:
+        r = http.patch(f"/admin/metadata/{record_id}", headers={"Content-Type": "application/json"},
+                       content=json.dumps({"contact": {"email": "gis.bappeda@binjaikota.go.id",
+                                                       "email_public": False}}))
+        r.raise_for_status()
+        r = http.post("/admin/webhooks", json={"url": "http://127.0.0.1:9/command-center",
+                                               "collections": ["toll_gates"]})
+        assert r.status_code == 201, r.text

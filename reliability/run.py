@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from reliability import editors, fuzz, hostile, leaks, load  # noqa: E402
+from reliability import editors, fuzz, hostile, leaks, leaks_geoportal, load  # noqa: E402
 from reliability.cluster import Cluster, Server, petakota  # noqa: E402
 
 HERE = ROOT / "reliability"
@@ -97,7 +97,7 @@ def setup(cluster: Cluster, env: dict) -> dict:
     petakota(env, "db", "upgrade")
     petakota(env, "load-sample")
     keys = {}
-    for role in ("planner", "analyst"):
+    for role in ("planner", "analyst", "admin"):  # admin: the webhook pages' control in the leak scan
         keys[role] = petakota(env, "keys", "create", "--role", role, "--name", f"reliability {role}").split()[-1]
     versions = cluster.psql(DB, "SELECT split_part(version(), ' ', 2) || ' / ' || postgis_lib_version()")
     return {"keys": keys, "postgres": versions}
@@ -188,10 +188,14 @@ def run_editors(base, keys, engine) -> dict:
 
 
 def run_leaks(base, keys, engine, env) -> dict:
-    values = {**leaks.private_values(engine), **leaks.record_private_values(engine)}
+    leaks_geoportal.seed(base, keys["admin"])  # a private contact e-mail and a webhook, for the controls
+    values = {**leaks.private_values(engine), **leaks.record_private_values(engine),
+              **leaks_geoportal.geoportal_private_values(engine)}
     scanner = leaks.Scanner(values)
     problems: list[str] = []
-    leaks.crawl(base, engine, scanner, leaks.Crawl(), analyst_key=keys["analyst"], problems=problems)
+    started = time.monotonic()
+    geoportal = leaks.crawl(base, engine, scanner, leaks.Crawl(), analyst_key=keys["analyst"], problems=problems)
+    seconds = time.monotonic() - started
     archive = VAR / "public.pmtiles"
     petakota(env, "export-pmtiles", "--public", "--out", str(archive))
     n_tiles = leaks.scan_pmtiles(archive, scanner)
@@ -201,7 +205,10 @@ def run_leaks(base, keys, engine, env) -> dict:
     petakota(env, "export-pmtiles", "--all-fields", "--out", str(full))
     control_scanner = leaks.Scanner(values)
     leaks.scan_pmtiles(full, control_scanner)
-    return {"responses": scanner.scanned, "kinds": scanner.kinds, "pmtiles_entries": n_tiles,
+    control_geo, _ = leaks_geoportal.control_geoportal(base, engine, values, keys["analyst"], keys["admin"])
+    return {"responses": scanner.scanned, "crawl_seconds": round(seconds, 1), "geoportal_requests": geoportal.requests,
+            "events_replayed": geoportal.events, "control_geoportal_findings": control_geo.findings,
+            "kinds": scanner.kinds, "pmtiles_entries": n_tiles,
             "private_values": {k: len(v) for k, v in values.items()}, "findings": scanner.findings,
             "problems": problems, "control_api_findings": control_api,
             "control_pmtiles_findings": len(control_scanner.findings)}
@@ -326,7 +333,8 @@ def evaluate(r: dict) -> list[tuple[str, str, str, bool]]:
     else:
         lk = r["leaks"]
         g.append(("leak scan", f"{lk['responses']:,} responses/tiles, {len(lk['findings'])} with private data",
-                  "0", not lk["findings"] and lk["control_api_findings"] > 0 and lk["control_pmtiles_findings"] > 0))
+                  "0", not lk["findings"] and lk["control_api_findings"] > 0 and lk["control_pmtiles_findings"] > 0
+                  and all(n > 0 for n in lk["control_geoportal_findings"].values())))
     if bad("hostile"):
         g.append(("hostile input", r.get("hostile", {}).get("error", "not run"), "runs", False))
     else:
@@ -557,14 +565,20 @@ def _doc_leaks(w, lk):
       "`collections=project_parcels,business_centers`), TileJSON, style, /layers, /rasters, /processes, the "
       "results of project-progress and business-center-coverage run anonymously, /embed/binjai, /map, the static "
       "map PNG (image only: its text chunks), every tile of a `petakota export-pmtiles --public` archive, and the "
-      "results of an analyst's asynchronous project-progress job as seen through anonymous `/jobs`.")
+      "results of an analyst's asynchronous project-progress job as seen through anonymous `/jobs`; WFS 2.0.0 "
+      "(GetCapabilities, DescribeFeatureType as XML Schema and JSON, GetFeature as GML 3.2 and GeoJSON for every "
+      "type), every metadata record as JSON, ISO 19139 and DCAT and the catalogue's DCAT (private contact e-mails), "
+      "the event stream replayed from the first event (no private layer's event, no actor: the names in the "
+      "history are private values) and the webhook pages (refused).")
     w("")
     if _err(w, lk):
         return
     w(f"{lk['responses']:,} responses and tiles scanned ({_md(lk['kinds'])}); private values known: "
       f"{_md(lk['private_values'])}. Controls (the scan can fail): with an analyst key the items carry private "
       f"data ({lk['control_api_findings']} findings), and so does an `--all-fields` archive "
-      f"({lk['control_pmtiles_findings']}).")
+      f"({lk['control_pmtiles_findings']}); the geoportal surfaces with an analyst key (webhooks: an admin's) "
+      f"{_md(lk['control_geoportal_findings'])}. The crawl took {lk['crawl_seconds']} s; geoportal requests "
+      f"{_md(lk['geoportal_requests'])}, {lk['events_replayed']:,} events replayed.")
     w("")
     if lk["findings"]:
         w("**Findings:**")
