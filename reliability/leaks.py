@@ -30,7 +30,7 @@ from sqlalchemy import Engine, text
 
 from layers import CATALOG
 from reliability.common import city_tiles
-from reliability.leaks_geoportal import Coverage, crawl_geoportal
+from reliability.leaks_geoportal import CATALOG_ID, Coverage, crawl_geoportal
 
 # Every public layer's private fields, from the declarations: a field declared private later is scanned too.
 PRIVATE_FIELDS = {layer.id: tuple(f.name for f in layer.private_fields) for layer in CATALOG.values()
@@ -239,7 +239,9 @@ def crawl(base: str, engine: Engine, scanner: Scanner, plan: Crawl, analyst_key:
         listed = http.get("/collections").json()["collections"]
         cols = [c["id"] for c in listed]
         tiled = [c["id"] for c in listed if c.get("geometryType")]  # records have no tiles
-        chosen = cols if plan.collections is None else [c for c in plan.collections if c in cols]
+        # the metadata catalogue's records are not features (no CSV, GeoPackage or schema): see leaks_geoportal
+        chosen = [c for c in (cols if plan.collections is None else plan.collections) if c in cols
+                  and c != CATALOG_ID]
         if plan.metadata:
             for path in ("/", "/conformance", "/api", "/collections", "/layers", "/tileMatrixSets", "/rasters",
                          "/processes", "/tiles/WebMercatorQuad/tilejson.json", "/styles/default/style.json"):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from reliability.leaks import Scanner
 
 SURFACES = ("wfs", "catalog", "events", "webhooks")
+CATALOG_ID = "catalog"  # the collection of metadata records
 WFS_NS = {"wfs": "http://www.opengis.net/wfs/2.0"}
 WFS_BASE = {"service": "WFS", "version": "2.0.0"}
 GML = "application/gml+xml; version=3.2"
@@ -117,9 +118,9 @@ def _catalog(get, scanner: Scanner, public_layers: set[str], key: str | None) ->
     """The catalogue collection, its records (one page of all of them) and each record as JSON, ISO 19139 and
     DCAT, and the catalogue as DCAT; a record of a layer anonymous callers do not see is a finding. The admin's
     view of a record must be refused."""
-    get("catalog", "/collections/catalog")
-    get("catalog", "/collections/catalog/queryables")
-    records = get("catalog", "/collections/catalog/items", limit=10000).json()["features"]
+    get("catalog", f"/collections/{CATALOG_ID}")
+    get("catalog", f"/collections/{CATALOG_ID}/queryables")
+    records = get("catalog", f"/collections/{CATALOG_ID}/items", limit=10000).json()["features"]
     if not records:
         scanner.findings.append("the metadata catalogue holds no record")
     get("catalog", "/catalog.jsonld")
@@ -128,7 +129,7 @@ def _catalog(get, scanner: Scanner, public_layers: set[str], key: str | None) ->
         if props.get("resourceType") == "layer" and rid not in public_layers:
             scanner.findings.append(f"catalogue record {rid!r} describes a layer anonymous callers do not see")
         for fmt in ("json", "iso", "dcat"):
-            get("catalog", f"/collections/catalog/items/{rid}", f=fmt)
+            get("catalog", f"/collections/{CATALOG_ID}/items/{rid}", f=fmt)
     if records:
         get("catalog", f"/admin/metadata/{records[0]['id']}", DENIED if key is None else (200, 403))
 

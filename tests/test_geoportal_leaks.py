@@ -97,3 +97,14 @@ def test_with_keys_the_same_scan_finds_private_values_on_every_surface(server, e
     assert PRIVATE_EMAIL in text_of and PUBLIC_EMAIL not in text_of  # the catalogue
     assert "Uji planner (planner)" in text_of  # the stream's actors
     assert HOOK_URL in text_of  # the webhook pages (an admin's key)
+
+
+def test_the_collection_crawl_leaves_the_catalogue_to_its_own_surface(server, engine):
+    """The catalogue is listed in /collections but holds records, not features: the per-collection crawl (items
+    as HTML, CSV, GeoPackage, schema) skips it rather than reporting its refusals as problems."""
+    scanner, problems = leaks.Scanner(leaks.private_values(engine)), []
+    plan = leaks.Crawl(collections=["catalog", "toll_gates"], collection_tiles=False, metadata=False, history=0,
+                       processes=False, maps=(), jobs=False, records=False, multi_zooms=(), geoportal=False)
+    leaks.crawl(server, engine, scanner, plan, problems=problems)
+    assert problems == [] and scanner.findings == []
+    assert scanner.kinds.get("gpkg") == 1 and scanner.kinds.get("csv") == 1  # toll gates only
