@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     attachment_max_distance_m: float = Field(200, ge=0)
     tile_feature_cap: int = 10_000  # features per layer per vector tile (X-Tile-Truncated says when hit)
     tile_cache_mb: int = 256
+    # The largest WMS GetMap image (pixels each way), announced as MaxWidth/MaxHeight in the capabilities.
+    wms_max_width: int = Field(4096, ge=256)
+    wms_max_height: int = Field(4096, ge=256)
     # Analyses run in this many worker processes (CPU-bound; on 2 cores one leaves a core for tiles and items).
     job_workers: int = 1
     job_retention_hours: float = 72  # finished jobs and their result rasters are deleted after this age

@@ -41,3 +41,21 @@ def exception_report(error: OwsError, version: str = "2.0.0", lang: str = "en") 
         exc.set("locator", error.locator)
     etree.SubElement(exc, f"{{{OWS}}}ExceptionText").text = error.text
     return etree.tostring(report, xml_declaration=True, encoding="UTF-8")
+
+
+OGC = "http://www.opengis.net/ogc"
+WMS_EXCEPTION_TYPES = {"1.3.0": "text/xml", "1.1.1": "application/vnd.ogc.se_xml"}
+
+
+def service_exception_report(error: OwsError, version: str = "1.3.0") -> bytes:
+    """The WMS ServiceExceptionReport of `error` (1.3.0 in the ogc namespace, 1.1.1 without one)."""
+    if version == "1.1.1":
+        report = etree.Element("ServiceExceptionReport", version="1.1.1")
+        exc = etree.SubElement(report, "ServiceException", code=error.code)
+    else:
+        report = etree.Element(f"{{{OGC}}}ServiceExceptionReport", nsmap={None: OGC}, version="1.3.0")
+        exc = etree.SubElement(report, f"{{{OGC}}}ServiceException", code=error.code)
+    if error.locator:
+        exc.set("locator", error.locator)
+    exc.text = error.text
+    return etree.tostring(report, xml_declaration=True, encoding="UTF-8")
