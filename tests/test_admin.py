@@ -8,12 +8,18 @@ import time
 import geopandas as gpd
 from shapely.geometry import Point
 
+from tests.cli_inprocess import run_cli
 from tests.conftest import problem_of
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process, for its message and exit code (the tests above run the real entrypoint)."""
+    return run_cli(*args, env={"DATABASE_URL": settings.database_url})
 
 
 def _wait_for(check, seconds=6.0):
@@ -90,20 +96,20 @@ def test_a_layer_added_by_the_cli_appears_without_restart(http, settings, tmp_pa
 
 
 def test_keys_cli_creates_and_lists_keys_limited_to_cities_and_layers(http, settings):
-    created = _cli(settings, "keys", "create", "--role", "planner", "--name", "Dinas PUPR Binjai",
-                   "--cities", "12.75", "--layers", "zoning,parks")
+    created = cli_here(settings, "keys", "create", "--role", "planner", "--name", "Dinas PUPR Binjai",
+                        "--cities", "12.75", "--layers", "zoning,parks")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    line = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Dinas PUPR Binjai" in x)
+    line = next(x for x in cli_here(settings, "keys", "list").stdout.splitlines() if "Dinas PUPR Binjai" in x)
     assert "cities 12.75" in line and "layers zoning,parks" in line
-    unlimited = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Uji planner" in x)
+    unlimited = next(x for x in cli_here(settings, "keys", "list").stdout.splitlines() if "Uji planner" in x)
     assert "cities all, layers all" in unlimited
     refused = http.patch("/collections/roads/items/1", json={"properties": {}},
                          headers={"X-API-Key": key, "If-Match": "*"})
     assert problem_of(refused)["status"] == 403 and "zoning, parks" in problem_of(refused)["detail"]
-    bad_city = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--cities", "1275")
+    bad_city = cli_here(settings, "keys", "create", "--role", "planner", "--name", "x", "--cities", "1275")
     assert bad_city.returncode == 1 and "'1275'" in bad_city.stderr and "12.75" in bad_city.stderr
-    bad_layer = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--layers", "zonasi")
+    bad_layer = cli_here(settings, "keys", "create", "--role", "planner", "--name", "x", "--layers", "zonasi")
     assert bad_layer.returncode == 1 and "'zonasi'" in bad_layer.stderr and "zoning" in bad_layer.stderr
 
 
