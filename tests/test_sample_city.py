@@ -16,6 +16,7 @@ from sqlalchemy import text
 from gis.data.sample import load_sample
 from layers import CATALOG
 from layers.sample.generate import NATURAL_KEYS, build
+from tests.cli_inprocess import run_cli
 from tests.conftest import SOURCE_DATA
 
 TO_UTM = Transformer.from_crs(4326, 32647, always_xy=True)
@@ -199,8 +200,14 @@ def test_reloading_keeps_every_feature_id_and_changes_nothing(engine, settings):
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
+    """`python -m gis ARGS`: the real entrypoint."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
     return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process, for its message and exit code."""
+    return run_cli(*args, env={"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)})
 
 
 def _digest(engine) -> dict:
@@ -225,7 +232,7 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     assert http.delete(f"/collections/parks/items/{park.id}", headers={"If-Match": etag}).status_code == 204
     edited = _digest(engine)
 
-    refused = _cli(settings, "load-sample")
+    refused = _cli_here(settings, "load-sample")
     assert refused.returncode != 0
     assert f"business_centers {centre.id} ({centre.kelurahan_kode}) changed by Uji planner (planner)" in refused.stderr
     assert f"parks {park.id} ({park.nama}) deleted by Uji planner (planner)" in refused.stderr
@@ -240,4 +247,4 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
         back = conn.execute(text("SELECT id FROM parks WHERE nama = :n"), {"n": park.nama}).scalar()
     assert (after.id, after.nama, after.version) == (centre.id, centre.nama, centre.version + 2)
     assert back == park.id  # a deleted sample feature comes back under its old id
-    assert _cli(settings, "load-sample").returncode == 0  # nothing edited since the forced load
+    assert _cli_here(settings, "load-sample").returncode == 0  # nothing edited since the forced load
