@@ -5,13 +5,11 @@ does find them (so it can fail)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-
 import pytest
 
 from reliability import leaks
 from tests import programme_rows
+from tests.leak_crawl import crawl_in_parts
 
 
 @pytest.fixture(scope="module")
@@ -19,28 +17,6 @@ def rows(engine):
     inserted = programme_rows.insert(engine)
     yield inserted
     programme_rows.remove(engine)
-
-
-def crawl_in_parts(server, engine, values, plan: leaks.Crawl) -> tuple[leaks.Scanner, list[str]]:
-    """The crawl of `plan` split into parts fetched side by side (the server answers on threads): the metadata,
-    the records with the map pages, and the city's tiles one zoom at a time. Every part also fetches /layers.
-    Returns one scanner holding every part's findings and counts, and every part's problems."""
-    parts = [replace(plan, maps=(), records=False, multi_zooms=()),
-             replace(plan, metadata=False, multi_zooms=()),
-             *(replace(plan, metadata=False, maps=(), records=False, multi_zooms=(z,)) for z in plan.multi_zooms)]
-    scanners = [leaks.Scanner(values) for _ in parts]
-    problems: list[list[str]] = [[] for _ in parts]
-    with ThreadPoolExecutor(len(parts)) as pool:
-        for done in [pool.submit(leaks.crawl, server, engine, s, part, problems=p)
-                     for part, s, p in zip(parts, scanners, problems, strict=True)]:
-            done.result()
-    merged = leaks.Scanner(values)
-    for s in scanners:
-        merged.scanned += s.scanned
-        merged.findings += s.findings
-        for kind, n in s.kinds.items():
-            merged.kinds[kind] = merged.kinds.get(kind, 0) + n
-    return merged, [p for part in problems for p in part]
 
 
 def test_anonymous_crawl_of_programmes_carries_no_private_value(server, engine, keys, rows):
