@@ -18,7 +18,8 @@ def _cli(settings, *args) -> subprocess.CompletedProcess:
 
 
 def cli_here(settings, *args) -> subprocess.CompletedProcess:
-    """The same command in this process, for its message and exit code (the tests above run the real entrypoint)."""
+    """The same command in this process, for what it prints and how it exits (keys create and revoke and layers
+    add run the real entrypoint)."""
     return run_cli(*args, env={"DATABASE_URL": settings.database_url})
 
 
@@ -36,13 +37,13 @@ def test_keys_cli_create_list_revoke(http, settings):
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("pk_")
-    listing = _cli(settings, "keys", "list").stdout
+    listing = cli_here(settings, "keys", "list").stdout
     assert "Dinas PUPR" in listing and key not in listing  # only the prefix is ever shown
     key_id = next(line.split()[0] for line in listing.splitlines() if "Dinas PUPR" in line)
     assert http.get("/collections/project_parcels/items", headers={"X-API-Key": key}).status_code == 200
     assert _cli(settings, "keys", "revoke", key_id).returncode == 0
     assert _wait_for(lambda: http.get("/collections", headers={"X-API-Key": key}).status_code == 401)
-    bad = _cli(settings, "keys", "create", "--role", "superuser", "--name", "x")
+    bad = cli_here(settings, "keys", "create", "--role", "superuser", "--name", "x")
     assert bad.returncode == 1 and "role must be one of" in bad.stderr
 
 
