@@ -141,14 +141,32 @@ def test_toll_gate_lies_east_of_the_city_and_estate_near_it(engine):
     assert distance_m < 6000
 
 
-def test_load_sample_twice_does_not_duplicate(engine, settings):
-    load_sample(engine, settings, force=True)  # the sample as loaded, without what other tests added
+COUNTED = ("kelurahan", "parks", "project_parcels", "itbx", "rasters")
+
+
+def _counts(engine) -> dict:
     with engine.connect() as conn:
-        before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-                  for t in ("kelurahan", "parks", "project_parcels", "itbx", "rasters")}
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in COUNTED}
+
+
+def _history(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM feature_history")).scalar()
+
+
+@pytest.fixture(scope="module")
+def reload(engine, settings) -> dict:
+    """The sample as loaded (forced: without what other tests added), then loaded again: its row counts, feature
+    ids and history size before and after the second load (one reload, checked by the two tests below)."""
+    load_sample(engine, settings, force=True)
+    before = {"counts": _counts(engine), "ids": _ids_by_key(engine), "history": _history(engine)}
     load_sample(engine, settings)
-    with engine.connect() as conn:
-        after = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in before}
+    return {"before": before, "after": {"counts": _counts(engine), "ids": _ids_by_key(engine),
+                                        "history": _history(engine)}}
+
+
+def test_load_sample_twice_does_not_duplicate(reload):
+    before, after = reload["before"]["counts"], reload["after"]["counts"]
     assert after == before
     assert before["kelurahan"] == 37
 
@@ -187,16 +205,11 @@ def _ids_by_key(engine) -> dict:
     return out
 
 
-def test_reloading_keeps_every_feature_id_and_changes_nothing(engine, settings):
-    load_sample(engine, settings, force=True)
-    before = _ids_by_key(engine)
-    with engine.connect() as conn:
-        history = conn.execute(text("SELECT count(*) FROM feature_history")).scalar()
-    load_sample(engine, settings)
-    assert _ids_by_key(engine) == before
+def test_reloading_keeps_every_feature_id_and_changes_nothing(reload):
+    before = reload["before"]["ids"]
+    assert reload["after"]["ids"] == before
     assert len(before) == sum(len(gdf) for gdf in build().all_layers().values())
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM feature_history")).scalar() == history
+    assert reload["after"]["history"] == reload["before"]["history"]
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
