@@ -8,12 +8,19 @@ import time
 import geopandas as gpd
 from shapely.geometry import Point
 
+from tests.cli_inprocess import run_cli
 from tests.conftest import problem_of
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process, for what it prints and how it exits (keys create and revoke and layers
+    add run the real entrypoint)."""
+    return run_cli(*args, env={"DATABASE_URL": settings.database_url})
 
 
 def _wait_for(check, seconds=6.0):
@@ -30,13 +37,13 @@ def test_keys_cli_create_list_revoke(http, settings):
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("pk_")
-    listing = _cli(settings, "keys", "list").stdout
+    listing = cli_here(settings, "keys", "list").stdout
     assert "Dinas PUPR" in listing and key not in listing  # only the prefix is ever shown
     key_id = next(line.split()[0] for line in listing.splitlines() if "Dinas PUPR" in line)
     assert http.get("/collections/project_parcels/items", headers={"X-API-Key": key}).status_code == 200
     assert _cli(settings, "keys", "revoke", key_id).returncode == 0
     assert _wait_for(lambda: http.get("/collections", headers={"X-API-Key": key}).status_code == 401)
-    bad = _cli(settings, "keys", "create", "--role", "superuser", "--name", "x")
+    bad = cli_here(settings, "keys", "create", "--role", "superuser", "--name", "x")
     assert bad.returncode == 1 and "role must be one of" in bad.stderr
 
 
@@ -90,20 +97,20 @@ def test_a_layer_added_by_the_cli_appears_without_restart(http, settings, tmp_pa
 
 
 def test_keys_cli_creates_and_lists_keys_limited_to_cities_and_layers(http, settings):
-    created = _cli(settings, "keys", "create", "--role", "planner", "--name", "Dinas PUPR Binjai",
-                   "--cities", "12.75", "--layers", "zoning,parks")
+    created = cli_here(settings, "keys", "create", "--role", "planner", "--name", "Dinas PUPR Binjai",
+                        "--cities", "12.75", "--layers", "zoning,parks")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    line = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Dinas PUPR Binjai" in x)
+    line = next(x for x in cli_here(settings, "keys", "list").stdout.splitlines() if "Dinas PUPR Binjai" in x)
     assert "cities 12.75" in line and "layers zoning,parks" in line
-    unlimited = next(x for x in _cli(settings, "keys", "list").stdout.splitlines() if "Uji planner" in x)
+    unlimited = next(x for x in cli_here(settings, "keys", "list").stdout.splitlines() if "Uji planner" in x)
     assert "cities all, layers all" in unlimited
     refused = http.patch("/collections/roads/items/1", json={"properties": {}},
                          headers={"X-API-Key": key, "If-Match": "*"})
     assert problem_of(refused)["status"] == 403 and "zoning, parks" in problem_of(refused)["detail"]
-    bad_city = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--cities", "1275")
+    bad_city = cli_here(settings, "keys", "create", "--role", "planner", "--name", "x", "--cities", "1275")
     assert bad_city.returncode == 1 and "'1275'" in bad_city.stderr and "12.75" in bad_city.stderr
-    bad_layer = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--layers", "zonasi")
+    bad_layer = cli_here(settings, "keys", "create", "--role", "planner", "--name", "x", "--layers", "zonasi")
     assert bad_layer.returncode == 1 and "'zonasi'" in bad_layer.stderr and "zoning" in bad_layer.stderr
 
 

@@ -20,12 +20,19 @@ from gis.core import db
 from gis.data import attachments
 from gis.data.backup import attachment_files, raster_files
 from layers import CATALOG
+from tests.cli_inprocess import run_cli
 from tests.conftest import scratch_settings
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
     return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def _cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process, for a refusal's message and exit code (backup and the first restore
+    run the real entrypoint)."""
+    return run_cli(*args, env={"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)})
 
 
 def database_digest(settings) -> dict:
@@ -101,7 +108,7 @@ def test_a_restore_into_a_non_empty_database_is_refused_and_changes_nothing(sett
         conn.execute(text("CREATE TABLE notes (id int PRIMARY KEY, note text)"))
         conn.execute(text("INSERT INTO notes VALUES (1, 'catatan rapat')"))
     before = database_digest(target)
-    result = _cli(target, "restore", str(archive))
+    result = _cli_here(target, "restore", str(archive))
     assert result.returncode != 0
     assert "is not empty" in result.stderr and "public.notes" in result.stderr
     assert database_digest(target) == before
@@ -113,7 +120,7 @@ def test_a_restore_over_other_raster_files_or_from_a_damaged_archive_is_refused(
     clash = target.data_dir / raster_files(settings)[0]
     clash.parent.mkdir(parents=True)
     clash.write_bytes(b"another file")
-    result = _cli(target, "restore", str(archive))
+    result = _cli_here(target, "restore", str(archive))
     assert result.returncode != 0 and clash.name in result.stderr
     assert database_digest(target) == {} and clash.read_bytes() == b"another file"
 
@@ -126,6 +133,6 @@ def test_a_restore_over_other_raster_files_or_from_a_damaged_archive_is_refused(
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             dst.addfile(member, io.BytesIO(data))
     clash.unlink()
-    result = _cli(target, "restore", str(damaged))
+    result = _cli_here(target, "restore", str(damaged))
     assert result.returncode != 0 and "damaged" in result.stderr
     assert database_digest(target) == {} and raster_files(target) == []

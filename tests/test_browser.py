@@ -30,6 +30,7 @@ from gis.render.messages import MESSAGES
 from layers import CATALOG
 from layers.maps import MAPS
 from layers.planning import PARK_CLASSES
+from tests.cli_inprocess import run_cli
 from tests.conftest import serve, serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -792,7 +793,10 @@ def test_static_map_png_pdf_and_cli(server, settings, engine, tmp_path):
         assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
 
     out = tmp_path / "binjai.png"
-    cli(settings, "render", "binjai", "--out", str(out), "--width", "640", "--height", "480")
+    # in this process: test_print_atlas runs render through python -m gis; embed-snippet runs it here
+    rendered = run_cli("render", "binjai", "--out", str(out), "--width", "640", "--height", "480",
+                       env={"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)})
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     im = Image.open(out)
     assert im.format == "PNG" and im.size == (640, 480)
     assert legend_colours(np.asarray(im.convert("RGB")).astype(int))["parks"] > 50

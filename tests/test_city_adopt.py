@@ -19,6 +19,7 @@ from gis.core import db
 from gis.core.errors import InvalidInput
 from gis.data.boundaries import add_city, remove_city, utm_crs
 from gis.data.registry import load_catalog
+from tests.cli_inprocess import run_cli
 from tests.conftest import scratch_settings
 
 DATA = Path(__file__).resolve().parents[1] / "layers" / "sample" / "data"
@@ -144,11 +145,10 @@ def test_removing_a_city_removes_everything_in_it_and_nothing_else(tmp_path):
                                   "ST_Multi(ST_Expand(ST_SetSRID(ST_Point(:x, :y), 4326), 0.001)))"),
                              {"n": name, "x": lon, "y": lat})
         before = _state(engine)
-        env = {**os.environ, "DATABASE_URL": settings.database_url}
-        cli = [sys.executable, "-m", "gis", "city", "remove", "12.07"]
-        declined = subprocess.run(cli, input="n\n", capture_output=True, text=True, env=env, timeout=120)
+        env = {"DATABASE_URL": settings.database_url}  # in this process: the adoption test runs `python -m gis city`
+        declined = run_cli("city", "remove", "12.07", input="n\n", env=env)
         assert declined.returncode != 0 and _state(engine) == before
-        done = subprocess.run([*cli, "--yes"], capture_output=True, text=True, env=env, timeout=120)
+        done = run_cli("city", "remove", "12.07", "--yes", env=env)
         assert done.returncode == 0, done.stderr
         assert "kelurahan 394" in done.stdout and "parks 1" in done.stdout
         after = _state(engine)
@@ -166,8 +166,7 @@ def test_the_cli_adopts_a_city_and_names_what_it_refuses(held, tmp_path):
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     mixed = pd.concat([gpd.read_file(DELI), gpd.read_file(BINJAI).head(2)], ignore_index=True)
     path = _write(tmp_path, mixed, "mixed.geojson")
-    refused = subprocess.run([sys.executable, "-m", "gis", "city", "add", str(path), "--level", "desa"],
-                             capture_output=True, text=True, env=env, timeout=120)
+    refused = run_cli("city", "add", str(path), "--level", "desa", env={"DATABASE_URL": settings.database_url})
     assert refused.returncode == 1 and "mixes 2 cities" in refused.stderr and "Traceback" not in refused.stderr
     taken = subprocess.run([sys.executable, "-m", "gis", "city", "add", str(path), "--level", "desa", "--city",
                             "12.07", "--population", "1000"], capture_output=True, text=True, env=env, timeout=120)

@@ -8,10 +8,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +27,7 @@ from sqlalchemy import text
 
 from layers.maps import MAPS
 from layers.planning import PARK_CLASSES
+from tests.cli_inprocess import run_cli
 from tests.conftest import problem_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,9 +219,8 @@ def test_a_static_map_of_a_city_draws_only_its_features_in_its_extent(region, ap
 
 
 def cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
-    result = subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env,
-                            timeout=300, cwd=ROOT)
+    """The command in this process (test_browser runs render, embed-snippet and export-embed as real processes)."""
+    result = run_cli(*args, env={"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)})
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 

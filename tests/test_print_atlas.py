@@ -14,15 +14,20 @@ from sqlalchemy import text
 from gis.data.cities import held_cities
 from gis.data.registry import load_catalog
 from gis.render.atlas import render_atlas
+from tests.cli_inprocess import run_cli
 from tests.print_pdf import ROOT, page_count, page_sizes, raster, text_of
 
 A4_LANDSCAPE = (842, 595)
 
 
-def cli(settings, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
-    result = subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env,
-                            timeout=300, cwd=ROOT)
+def cli(settings, *args: str, ok: bool = True, inprocess: bool = False) -> subprocess.CompletedProcess:
+    """`python -m gis ARGS` (the real entrypoint), or with `inprocess` the same command run in this process."""
+    env = {"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
+    if inprocess:
+        result = run_cli(*args, env=env)
+    else:
+        result = subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True,
+                                env={**os.environ, **env}, timeout=300, cwd=ROOT)
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     return result
 
@@ -80,7 +85,7 @@ def test_render_prints_with_the_api_options(engine, settings, tmp_path):
     raster(out, "render-cli-kecamatan-A3-portrait", dpi=60)
     # a .pdf without paper or size is a printed A4 page
     plain = tmp_path / "plain.pdf"
-    cli(settings, "render", "binjai", "--out", str(plain))
+    cli(settings, "render", "binjai", "--out", str(plain), inprocess=True)
     assert page_sizes(plain) == [A4_LANDSCAPE]
 
 
@@ -94,5 +99,5 @@ def test_bad_options_are_clear_errors(settings, tmp_path):
              (["atlas", "--city", "99.99", "--out", str(tmp_path / "a.pdf")], "12.75"),
              (["atlas", "--city", "12.75", "--out", str(tmp_path / "a.png")], ".pdf")]
     for args, words in cases:
-        result = cli(settings, *args, ok=False)
+        result = cli(settings, *args, ok=False, inprocess=True)
         assert "error:" in result.stderr and words in result.stderr and "Traceback" not in result.stderr, args

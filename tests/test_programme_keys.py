@@ -11,7 +11,7 @@ from sqlalchemy import text
 from gis.data.auth import create_key
 from tests import programme_rows
 from tests.conftest import problem_of
-from tests.test_admin import _cli
+from tests.test_admin import cli_here
 
 PROGRESS = {"tanggal": f"{programme_rows.YEAR}-05-01", "status": "berjalan", "realisasi_rp": 1000}
 
@@ -174,18 +174,18 @@ def test_admin_api_creates_and_lists_keys_naming_an_opd_or_a_kecamatan(http, key
 
 
 def test_cli_creates_and_lists_keys_naming_an_opd_or_a_kecamatan(settings, http, rows):
-    created = _cli(settings, "keys", "create", "--role", "planner", "--name", "Dinas Uji Alfa CLI",
-                   "--opd", programme_rows.OPD_A)
+    created = cli_here(settings, "keys", "create", "--role", "planner", "--name", "Dinas Uji Alfa CLI",
+                        "--opd", programme_rows.OPD_A)
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    assert _cli(settings, "keys", "create", "--role", "analyst", "--name", "Camat Uji CLI",
-                "--kecamatan", "12.75.05").returncode == 0
-    listing = _cli(settings, "keys", "list").stdout.splitlines()
+    assert cli_here(settings, "keys", "create", "--role", "analyst", "--name", "Camat Uji CLI",
+                     "--kecamatan", "12.75.05").returncode == 0
+    listing = cli_here(settings, "keys", "list").stdout.splitlines()
     assert f"OPD {programme_rows.OPD_A}" in next(x for x in listing if "Dinas Uji Alfa CLI" in x)
     assert "kecamatan 12.75.05" in next(x for x in listing if "Camat Uji CLI" in x)
     assert http.post(f"/programmes/{rows.public_a}/progress", json=PROGRESS,
                      headers={"X-API-Key": key}).status_code == 201
     assert http.post(f"/programmes/{rows.public_b}/progress", json=PROGRESS,
                      headers={"X-API-Key": key}).status_code == 403
-    bad = _cli(settings, "keys", "create", "--role", "planner", "--name", "x", "--opd", "bad code!")
+    bad = cli_here(settings, "keys", "create", "--role", "planner", "--name", "x", "--opd", "bad code!")
     assert bad.returncode == 1 and "opd" in bad.stderr

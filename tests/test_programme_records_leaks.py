@@ -9,6 +9,7 @@ import pytest
 
 from reliability import leaks
 from tests import programme_rows
+from tests.leak_crawl import crawl_in_parts
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +28,9 @@ def test_anonymous_crawl_of_programmes_carries_no_private_value(server, engine, 
     assert "Lokasi rahasia Hotel Uji" in values["programme_points.nama (not public)"]
     assert "Keterangan Lokasi rahasia Hotel Uji" in values["programme_points.keterangan (not public)"]
     assert rows.public_a not in str(values)  # a public programme's code is public
-    scanner, problems = leaks.Scanner(values), []
     plan = leaks.Crawl(collections=[], collection_tiles=False, metadata=True, history=0, processes=False,
                        maps=("embed", "map"), jobs=False, multi_zooms=(13, 14), geoportal=False)
-    leaks.crawl(server, engine, scanner, plan, problems=problems)
+    scanner, problems = crawl_in_parts(server, engine, values, plan)
     assert problems == []
     assert scanner.findings == []
     assert scanner.kinds.get("gpkg") == 3 and scanner.kinds.get("csv") == 3 and scanner.kinds.get("html", 0) >= 5

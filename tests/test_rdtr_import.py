@@ -24,15 +24,23 @@ from gis.data import rdtr_plans
 from gis.data.itbx_files import write_itbx_csv
 from gis.data.rdtr_import import import_plan
 from layers.sample.rdtr_synthetic import synthetic_itbx, synthetic_plan, write_package
+from tests.cli_inprocess import run_cli
 
 CITY = "12.75"
 METRIC = 32647
 
 
 def cli(settings, *args) -> subprocess.CompletedProcess:
+    """`python -m gis rdtr ARGS`: the real entrypoint (the clean import runs it)."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
     return subprocess.run([sys.executable, "-m", "gis", "rdtr", *args], capture_output=True, text=True, env=env,
                           timeout=300)
+
+
+def cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process: for what a command prints and how it exits."""
+    return run_cli("rdtr", *args, env={"DATABASE_URL": settings.database_url,
+                                       "PETAKOTA_DATA_DIR": str(settings.data_dir)})
 
 
 def digest(engine) -> tuple:
@@ -113,7 +121,7 @@ def test_a_clean_package_becomes_a_new_version_and_the_old_one_is_kept(settings,
     assert rules == len(synthetic_itbx(sorted(set(plan.kodszn))))
     assert actors == {"insert", "delete"}  # the history has every zone removed and added, by who imported
 
-    listed = cli(settings, "versions", "--city", CITY).stdout
+    listed = cli_here(settings, "versions", "--city", CITY).stdout
     assert f"* v{new.version}" in listed and f"  v{sample_plan}" in listed and "Uji Bappeda" in listed
     with engine.connect() as conn:
         diff = rdtr_plans.compare(conn, CITY, sample_plan, new.version, METRIC)
@@ -121,12 +129,12 @@ def test_a_clean_package_becomes_a_new_version_and_the_old_one_is_kept(settings,
     got = {z["kodszn"]: z["ha_b"] for z in diff["zones"] if z["ha_b"] > 0}
     assert got.keys() == set(expected.index)
     assert all(got[k] == pytest.approx(v, rel=1e-6) for k, v in expected.items())
-    compared = cli(settings, "compare", "--city", CITY, "--from", str(sample_plan), "--to", str(new.version))
+    compared = cli_here(settings, "compare", "--city", CITY, "--from", str(sample_plan), "--to", str(new.version))
     assert compared.returncode == 0 and f"{diff['added']} added" in compared.stdout
 
-    again = cli(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--lang", "en")
+    again = cli_here(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--lang", "en")
     assert again.returncode == 0 and "nothing was written" in again.stdout  # the same plan: no new version
-    rolled = cli(settings, "rollback", "--city", CITY, "--to", str(sample_plan), "--by", "Uji Bappeda")
+    rolled = cli_here(settings, "rollback", "--city", CITY, "--to", str(sample_plan), "--by", "Uji Bappeda")
     assert rolled.returncode == 0, rolled.stderr
     assert digest(engine) == old
 
@@ -152,8 +160,8 @@ def test_each_planted_problem_is_reported_at_its_feature_and_nothing_is_written(
     rules[rules.KODSZN != zones.kodszn.iloc[i[8]]].to_csv(itbx, index=False)           # a code without ITBX rows
     kept = digest(engine)
 
-    done = cli(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--report",
-               str(tmp_path / "r.json"))
+    done = cli_here(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--report",
+                    str(tmp_path / "r.json"))
     assert done.returncode == 1 and "tidak ada yang ditulis" in done.stderr
     assert digest(engine) == kept
     problems = json.loads((tmp_path / "r.json").read_text())["problems"]
@@ -182,7 +190,7 @@ def test_each_planted_problem_is_reported_at_its_feature_and_nothing_is_written(
 def test_a_dry_run_checks_and_writes_nothing(settings, engine, sample_plan, plan, tmp_path):
     gpkg, itbx = package(tmp_path, plan)
     kept = digest(engine)
-    done = cli(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--dry-run", "--lang", "en")
+    done = cli_here(settings, "import", str(gpkg), "--city", CITY, "--itbx", str(itbx), "--dry-run", "--lang", "en")
     assert done.returncode == 0, done.stderr
     assert "dry run" in done.stdout and digest(engine) == kept
 
@@ -190,7 +198,7 @@ def test_a_dry_run_checks_and_writes_nothing(settings, engine, sample_plan, plan
 @pytest.mark.parametrize("suffix", [".gpkg", ".shp"])
 def test_an_export_imported_again_is_the_same_plan(settings, engine, sample_plan, tmp_path, suffix):
     out = tmp_path / f"rdtr_binjai{suffix}"
-    done = cli(settings, "export", "--city", CITY, "--out", str(out))
+    done = cli_here(settings, "export", "--city", CITY, "--out", str(out))
     assert done.returncode == 0, done.stderr
     layers = {name for name, _ in pyogrio.list_layers(out)}
     fields = set(pyogrio.read_info(out, layer=out.stem)["fields"])
@@ -234,7 +242,7 @@ def test_bad_packages_are_refused_with_a_clear_error_and_nothing_written(setting
         ((str(gpkg), "--city", "99.99"), "99.99"),
     ]
     for args, words in cases:
-        done = cli(settings, "import", *args, "--lang", "en")
+        done = cli_here(settings, "import", *args, "--lang", "en")
         assert done.returncode != 0, args
         assert "Traceback" not in done.stderr, done.stderr
         assert words.lower() in (done.stdout + done.stderr + json.dumps(json.loads(

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from reliability import editors, hostile, leaks
 from reliability.common import fingerprint, run_load
 from reliability.load import mixed_paths
+from tests.leak_crawl import crawl_in_parts
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NaN sent on purpose
 
@@ -55,11 +56,10 @@ def test_anonymous_responses_of_the_private_layers_carry_no_private_data(server,
     values = leaks.private_values(engine)
     assert all(len(v) > 5 for v in values.values())
     # and the programme records (tests/test_programme_records_leaks.py holds programmes to look for)
-    scanner, problems = leaks.Scanner({**values, **leaks.record_private_values(engine)}), []
     plan = leaks.Crawl(collections=list(leaks.PRIVATE_FIELDS), collection_tiles=False, metadata=False, history=2,
                        processes=False, maps=("embed",), jobs=False, multi_zooms=(12, 13, 14),
                        geoportal=False)  # tests/test_geoportal_leaks.py
-    leaks.crawl(server, engine, scanner, plan, problems=problems)
+    scanner, problems = crawl_in_parts(server, engine, {**values, **leaks.record_private_values(engine)}, plan)
     assert problems == []
     assert scanner.findings == []
     # the public layers with private fields and three record collections

@@ -5,10 +5,7 @@ count and the PMTiles export."""
 import gzip
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 
 import geopandas as gpd
@@ -25,6 +22,7 @@ from gis.client import Client
 from gis.data import store
 from gis.render.explore import explore
 from layers import CATALOG
+from tests.cli_inprocess import run_cli
 from tests.conftest import problem_of
 from tests.test_sample_city import utm_area_ha
 
@@ -221,10 +219,10 @@ def test_web_map_and_health_list_it(http, keys, engine, gardens):
 
 
 def _export(settings, out, *flags) -> tuple[dict, dict]:
-    """Layers in a PMTiles export at zoom 12 (its metadata's fields, and the features its tiles carry)."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url}
-    result = subprocess.run([sys.executable, "-m", "gis", "export-pmtiles", "--out", str(out), "--minzoom", "12",
-                             "--maxzoom", "12", *flags], capture_output=True, text=True, env=env, timeout=600)
+    """Layers in a PMTiles export at zoom 12 (its metadata's fields, and the features its tiles carry); the
+    command runs in this process (test_tiles runs export-pmtiles through python -m gis)."""
+    result = run_cli("export-pmtiles", "--out", str(out), "--minzoom", "12", "--maxzoom", "12", *flags,
+                     env={"DATABASE_URL": settings.database_url})
     assert result.returncode == 0, result.stderr
     with open(out, "rb") as f:
         source = MmapSource(f)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from gis.data.sample import load_sample
 from layers import CATALOG
 from layers.sample.generate import NATURAL_KEYS, build
+from tests.cli_inprocess import run_cli
 from tests.conftest import SOURCE_DATA
 
 TO_UTM = Transformer.from_crs(4326, 32647, always_xy=True)
@@ -140,14 +141,32 @@ def test_toll_gate_lies_east_of_the_city_and_estate_near_it(engine):
     assert distance_m < 6000
 
 
-def test_load_sample_twice_does_not_duplicate(engine, settings):
-    load_sample(engine, settings, force=True)  # the sample as loaded, without what other tests added
+COUNTED = ("kelurahan", "parks", "project_parcels", "itbx", "rasters")
+
+
+def _counts(engine) -> dict:
     with engine.connect() as conn:
-        before = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-                  for t in ("kelurahan", "parks", "project_parcels", "itbx", "rasters")}
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in COUNTED}
+
+
+def _history(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM feature_history")).scalar()
+
+
+@pytest.fixture(scope="module")
+def reload(engine, settings) -> dict:
+    """The sample as loaded (forced: without what other tests added), then loaded again: its row counts, feature
+    ids and history size before and after the second load (one reload, checked by the two tests below)."""
+    load_sample(engine, settings, force=True)
+    before = {"counts": _counts(engine), "ids": _ids_by_key(engine), "history": _history(engine)}
     load_sample(engine, settings)
-    with engine.connect() as conn:
-        after = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in before}
+    return {"before": before, "after": {"counts": _counts(engine), "ids": _ids_by_key(engine),
+                                        "history": _history(engine)}}
+
+
+def test_load_sample_twice_does_not_duplicate(reload):
+    before, after = reload["before"]["counts"], reload["after"]["counts"]
     assert after == before
     assert before["kelurahan"] == 37
 
@@ -186,21 +205,22 @@ def _ids_by_key(engine) -> dict:
     return out
 
 
-def test_reloading_keeps_every_feature_id_and_changes_nothing(engine, settings):
-    load_sample(engine, settings, force=True)
-    before = _ids_by_key(engine)
-    with engine.connect() as conn:
-        history = conn.execute(text("SELECT count(*) FROM feature_history")).scalar()
-    load_sample(engine, settings)
-    assert _ids_by_key(engine) == before
+def test_reloading_keeps_every_feature_id_and_changes_nothing(reload):
+    before = reload["before"]["ids"]
+    assert reload["after"]["ids"] == before
     assert len(before) == sum(len(gdf) for gdf in build().all_layers().values())
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM feature_history")).scalar() == history
+    assert reload["after"]["history"] == reload["before"]["history"]
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
+    """`python -m gis ARGS`: the real entrypoint."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)}
     return subprocess.run([sys.executable, "-m", "gis", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _cli_here(settings, *args) -> subprocess.CompletedProcess:
+    """The same command in this process, for its message and exit code."""
+    return run_cli(*args, env={"DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir)})
 
 
 def _digest(engine) -> dict:
@@ -225,7 +245,7 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
     assert http.delete(f"/collections/parks/items/{park.id}", headers={"If-Match": etag}).status_code == 204
     edited = _digest(engine)
 
-    refused = _cli(settings, "load-sample")
+    refused = _cli_here(settings, "load-sample")
     assert refused.returncode != 0
     assert f"business_centers {centre.id} ({centre.kelurahan_kode}) changed by Uji planner (planner)" in refused.stderr
     assert f"parks {park.id} ({park.nama}) deleted by Uji planner (planner)" in refused.stderr
@@ -240,4 +260,4 @@ def test_a_reload_refuses_to_overwrite_edits_and_force_overwrites_them(engine, s
         back = conn.execute(text("SELECT id FROM parks WHERE nama = :n"), {"n": park.nama}).scalar()
     assert (after.id, after.nama, after.version) == (centre.id, centre.nama, centre.version + 2)
     assert back == park.id  # a deleted sample feature comes back under its old id
-    assert _cli(settings, "load-sample").returncode == 0  # nothing edited since the forced load
+    assert _cli_here(settings, "load-sample").returncode == 0  # nothing edited since the forced load
