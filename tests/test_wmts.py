@@ -200,6 +200,40 @@ def test_a_raster_tile_is_the_raster_tile_rendering(server, engine, settings):
     assert image.shape == (256, 256, 4) and image[:, :, 3].max() == 255  # drawn at the city's centre
 
 
+def test_a_raster_tile_of_a_city_is_clear_outside_it_in_both_tile_matrix_sets(server, engine, settings):
+    with engine.connect() as conn:
+        wkb = conn.execute(text("SELECT ST_AsBinary(ST_Union(geom)) FROM kota WHERE kode = :k"),
+                           {"k": settings.city.kode}).scalar_one()
+    to_utm = Transformer.from_crs(4326, 32647, always_xy=True)
+    city = shapely.transform(shapely.from_wkb(bytes(wkb)), lambda xy: np.column_stack(
+        to_utm.transform(xy[:, 0], xy[:, 1])))
+    utm = matrices(capabilities(server), "UTM47N")
+    cell = utm[4]["cell"]
+    edge = city.exterior.interpolate(0.3, normalized=True) if city.geom_type == "Polygon" else \
+        max(city.geoms, key=lambda g: g.area).exterior.interpolate(0.3, normalized=True)
+    row, col, bounds = tile_of(utm[4], edge.x, edge.y)
+    tile_box = box(*bounds).buffer(-3 * cell)
+    inside = tile_box.intersection(city.buffer(-4 * cell)).representative_point()
+    outside = tile_box.difference(city.buffer(4 * cell)).representative_point()
+    whole = np.asarray(image_of(rest_tile(server, "landcover_2024", "UTM47N", 4, row, col)).convert("RGBA"))
+    scoped = np.asarray(image_of(httpx.get(f"{server}/wmts/1.0.0/landcover_2024/default/UTM47N/4/{row}/{col}.png",
+                                           params={"city": settings.city.kode}, timeout=60)).convert("RGBA"))
+
+    def alpha(image, p):
+        return image[int((bounds[3] - p.y) / cell), int((p.x - bounds[0]) / cell), 3]
+
+    assert alpha(whole, inside) == alpha(whole, outside) == alpha(scoped, inside) == 255
+    assert alpha(scoped, outside) == 0
+    merc = matrices(capabilities(server), "WebMercatorQuad")
+    mrow, mcol, _ = tile_of(merc[13], *UTM_TO_MERC.transform(edge.x, edge.y))
+    wmts = rest_tile(server, "landcover_2024", "WebMercatorQuad", 13, mrow, mcol)
+    scoped_wmts = httpx.get(f"{server}/wmts/1.0.0/landcover_2024/default/WebMercatorQuad/13/{mrow}/{mcol}.png",
+                            params={"city": settings.city.kode}, timeout=60)
+    own = httpx.get(f"{server}/rasters/landcover_2024/tiles/WebMercatorQuad/13/{mcol}/{mrow}.png",
+                    params={"city": settings.city.kode}, timeout=60)
+    assert scoped_wmts.content == own.content != wmts.content
+
+
 def test_an_edit_changes_the_next_tile_there(server, engine, keys, http):
     parks = parks_utm(engine)
     taken = shapely.union_all([g for _, _, g in parks]).buffer(50)

@@ -22,6 +22,7 @@ from gis.ows.request import parse_request
 from gis.ows.wms_request import WmsAnswer, WmsContext
 from gis.ows.wmts_matrix import WEB_MERCATOR, matrix_sets, max_zoom, srid_of
 from gis.tiles import rasters
+from gis.tiles.city_mask import CITY_LAYER, inside_cities, inside_cities_box, mask_png
 from gis.tiles.vector import make_tile
 
 _ILLUSTRATIVE = {"id": " Data ilustratif, bukan data resmi.", "en": " Illustrative data, not official."}
@@ -141,20 +142,34 @@ def get_tile(layer_id: str, style: str, fmt: str, set_id: str, matrix: str, row:
     if entry is None:
         raise OwsError("InvalidParameterValue", "LAYER", f"layer {layer_id[:60]!r} is not offered; GetCapabilities "
                                                          f"lists the layers this caller may read", status_unknown)
-    return _raster_tile(entry, tms, z, x, y, ctx)
+    city = next((v for k, v in extra.items() if k.lower() == "city"), None)
+    try:
+        cities = ctx.wms.catalog.scope(city)
+    except InvalidInput as exc:
+        raise invalid("city", exc.detail) from None
+    return _raster_tile(entry, tms, z, x, y, cities, ctx)
 
 
-def _raster_tile(entry: dict, tms: morecantile.TileMatrixSet, z: int, x: int, y: int, ctx: WmtsContext
-                 ) -> WmsAnswer:
+def _raster_tile(entry: dict, tms: morecantile.TileMatrixSet, z: int, x: int, y: int, cities: tuple[str, ...],
+                 ctx: WmtsContext) -> WmsAnswer:
+    """Kept under the raster tiles' own key in Web Mercator; transparent outside `cities` when given."""
     cache = ctx.wms.cache
-    where = (z, x, y) if tms.id == WEB_MERCATOR else (tms.id, z, x, y)  # the raster tiles' own key in Web Mercator
-    key = cache.key("png", (f"raster:{entry['id']}",), entry["path"], *where)
+    mercator = tms.id == WEB_MERCATOR
+    sources = (f"raster:{entry['id']}", *((CITY_LAYER,) if cities else ()))
+    key = cache.key("png", sources, entry["path"], *((z, x, y) if mercator else (tms.id, z, x, y)),
+                    *((cities,) if cities else ()))
     tile = cache.get(key)
     if tile is None:
         try:
-            data = rasters.render_tile(entry, ctx.data_dir, z, x, y, None if tms.id == WEB_MERCATOR else tms) or b""
+            data = rasters.render_tile(entry, ctx.data_dir, z, x, y, None if mercator else tms) or b""
         except (NotFound, InvalidInput) as exc:
             raise OwsError("NoApplicableCode", None, exc.detail, 404) from None
+        if data and cities:
+            with ctx.wms.engine.connect() as conn:
+                inside = (inside_cities(conn, cities, z, x, y, rasters.TILE_SIZE) if mercator else
+                          inside_cities_box(conn, cities, srid_of(tms), tuple(tms.xy_bounds(morecantile.Tile(x, y, z))),
+                                            rasters.TILE_SIZE))
+            data = mask_png(data, inside)
         tile = make_tile(data)
         cache.put(key, tile)
     body = tile.data or _EMPTY  # a WMTS client expects an image for every tile: a clear one where there are none
