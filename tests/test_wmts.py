@@ -118,16 +118,19 @@ def test_kvp_capabilities_speak_english_and_keep_the_language_in_urls(server):
 
 # --- tiles -------------------------------------------------------------------------------------------------------
 
-def test_gdal_wmts_geotiff_shows_a_park_in_its_style_colour_and_the_background_around(server, engine, tmp_path):
+@pytest.mark.parametrize(("set_id", "srid"), [("WebMercatorQuad", 3857), ("UTM47N", 32647)])
+def test_gdal_wmts_geotiff_shows_a_park_in_its_style_colour_and_the_background_around(server, engine, tmp_path,
+                                                                                      set_id, srid):
     parks = parks_utm(engine)
     pid, kelas, geom, point = inside_point(parks)
     area = geom.buffer(60 * PIXEL_M)
-    corners = [UTM_TO_MERC.transform(x, y) for x, y in area.exterior.coords]
+    to_set = Transformer.from_crs(32647, srid, always_xy=True)
+    corners = [to_set.transform(x, y) for x, y in area.exterior.coords]
     x0, y0 = min(c[0] for c in corners), min(c[1] for c in corners)
     x1, y1 = max(c[0] for c in corners), max(c[1] for c in corners)
     size = 400
     out = tmp_path / "parks.tif"
-    source = f"WMTS:{server}/wmts/1.0.0/WMTSCapabilities.xml,layer=parks,tilematrixset=WebMercatorQuad"
+    source = f"WMTS:{server}/wmts/1.0.0/WMTSCapabilities.xml,layer=parks,tilematrixset={set_id}"
     result = subprocess.run(["gdal_translate", "-q", "-of", "GTiff", "-projwin", str(x0), str(y1), str(x1), str(y0),
                              "-outsize", str(size), str(size), source, str(out)],
                             capture_output=True, text=True, timeout=180,
@@ -136,15 +139,15 @@ def test_gdal_wmts_geotiff_shows_a_park_in_its_style_colour_and_the_background_a
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with rasterio.open(out) as tif:
-        assert tif.crs.to_epsg() == 3857 and (tif.width, tif.height) == (size, size)
+        assert tif.crs.to_epsg() == srid and (tif.width, tif.height) == (size, size)
         pixels = np.dstack(tif.read())[:, :, :3]
-        px, py = UTM_TO_MERC.transform(point.x, point.y)
+        px, py = to_set.transform(point.x, point.y)
         row, col = tif.index(px, py)
         everything = shapely.union_all([g for _, _, g in parks]).buffer(4 * PIXEL_M)
         free = area.buffer(-20 * PIXEL_M).difference(everything)
         assert not free.is_empty
         outside = free.representative_point()
-        orow, ocol = tif.index(*UTM_TO_MERC.transform(outside.x, outside.y))
+        orow, ocol = tif.index(*to_set.transform(outside.x, outside.y))
     expected = blended(PARKS.color_for(kelas), PARKS.fill_opacity)
     assert np.abs(pixels[row, col].astype(int) - expected).max() <= 2, (pixels[row, col], expected)
     assert tuple(pixels[orow, ocol]) == WHITE
