@@ -34,6 +34,7 @@ from api.routers import (
     wall,
     wfs,
     wms,
+    wmts,
 )
 from gis.core.db import make_engine
 from gis.core.settings import Settings
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, catalog.router, ogc.router, items.router, tiles.router, rasters.router,
                    processes.router, maps.router, layers.router, cities.router, rdtr.router, admin.router,
                    attachments.router, wall.router, programmes.router, dashboard.router, search.router, wfs.router,
-                   events.router, admin_webhooks.router, wms.router):
+                   events.router, admin_webhooks.router, wms.router, wmts.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

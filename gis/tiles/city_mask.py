@@ -54,3 +54,21 @@ def mask_png(png: bytes, inside: np.ndarray | None) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(out, format="PNG")
     return out.getvalue()
+
+
+def inside_cities_box(conn: Connection, cities: Scope, srid: int, bounds: tuple[float, float, float, float],
+                      size: int) -> np.ndarray | None:
+    """`inside_cities` for a tile of another grid: its box in `srid` (the city's UTM grid of WMTS)."""
+    row = conn.execute(text(
+        f"WITH t AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, :srid) AS env), "
+        f"c AS (SELECT ST_Union(ST_Transform(geom, :srid)) AS g FROM {CITY_LAYER}, t "
+        f"      WHERE kode = ANY(CAST(:codes AS text[])) AND geom && ST_Transform(t.env, 4326)) "
+        f"SELECT ST_AsBinary(ST_Intersection(c.g, t.env)) AS part, ST_Covers(c.g, t.env) AS covers FROM c, t"),
+        {"x0": bounds[0], "y0": bounds[1], "x1": bounds[2], "y1": bounds[3], "srid": srid,
+         "codes": list(cities)}).first()
+    if row is not None and row.covers:
+        return None
+    if row is None or row.part is None or (part := shapely.from_wkb(row.part)).is_empty:
+        return np.zeros((size, size), bool)
+    transform = from_bounds(*bounds, size, size)
+    return geometry_mask([part], out_shape=(size, size), transform=transform, invert=True)

@@ -92,11 +92,12 @@ def describe(entry: dict, data_dir: Path) -> dict:
     }
 
 
-def render_tile(entry: dict, data_dir: Path, z: int, x: int, y: int) -> bytes | None:
-    """A PNG tile (transparent outside the data), or None when the tile lies outside the raster."""
+def render_tile(entry: dict, data_dir: Path, z: int, x: int, y: int, tms=None) -> bytes | None:
+    """A PNG tile (transparent outside the data), or None when the tile lies outside the raster; `tms` is a
+    morecantile tile matrix set (WebMercatorQuad when None)."""
     path = path_of(entry, data_dir)
     legend = style(entry, path)
-    with Reader(str(path)) as src:
+    with (Reader(str(path), tms=tms) if tms is not None else Reader(str(path))) as src:
         try:
             img = src.tile(x, y, z, tilesize=TILE_SIZE, resampling_method="nearest"
                            if legend["type"] == "categorical" else "bilinear")
