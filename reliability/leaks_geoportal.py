@@ -1,13 +1,14 @@
 """Leak scan of what geoportals and command centers read: WFS 2.0.0 (GetCapabilities, DescribeFeatureType and
-GetFeature in GML and GeoJSON for every feature type), the metadata catalogue (every record as OGC API - Records
-JSON, ISO 19139 XML and DCAT JSON-LD, and the catalogue-level DCAT), the change event stream (`/events`, replayed
-from the start of the history with `Last-Event-ID`) and webhook administration (admins only).
+GetFeature in GML and GeoJSON for every feature type), WMS and WMTS (reliability/leaks_ows.py), the metadata
+catalogue (every record as OGC API - Records JSON, ISO 19139 XML and DCAT JSON-LD, and the catalogue-level DCAT),
+the change event stream (`/events`, replayed from the start of the history with `Last-Event-ID`) and webhook
+administration (admins only).
 
 Private values here, besides those of reliability/leaks.py: contact e-mails not declared public, the names of
 the keys and people who edited (feature history, metadata edits, webhook registrations; a person's name is
 personal data) and the receivers' webhook URLs. Beyond the text search, the answers are checked for what no
-value reveals: a WFS feature type, a catalogue record or an event of a layer that anonymous callers do not see
-listed in /collections, an event with an actor, an admin page that answers."""
+value reveals: a WFS feature type, a catalogue record, an event or a WMS/WMTS layer of a layer that anonymous
+callers do not see listed in /collections, an event with an actor, an admin page that answers."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ import httpx
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from reliability import leaks_ows
+
 if TYPE_CHECKING:
     from reliability.leaks import Scanner
 
-SURFACES = ("wfs", "catalog", "events", "webhooks")
+SURFACES = ("wfs", "catalog", "events", "webhooks", "wms", "wmts")
 CATALOG_ID = "catalog"  # the collection of metadata records
 WFS_NS = {"wfs": "http://www.opengis.net/wfs/2.0"}
 WFS_BASE = {"service": "WFS", "version": "2.0.0"}
@@ -56,10 +59,11 @@ def geoportal_private_values(engine: Engine) -> dict[str, set[str]]:
 
 @dataclass
 class Coverage:
-    """Per surface: requests made and findings added; events replayed from the stream."""
+    """Per surface: requests made, findings added and seconds taken; events replayed from the stream."""
 
     requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SURFACES, 0))
     findings: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SURFACES, 0))
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SURFACES, 0.0))
     events: int = 0
 
 
@@ -72,6 +76,7 @@ def crawl_geoportal(base: str, engine: Engine, scanner: Scanner, problems: list[
     with httpx.Client(base_url=base, timeout=120, headers=headers) as http:
         listed = httpx.get(f"{base}/collections", timeout=60).json()["collections"]
         public_layers = {c["id"] for c in listed if c.get("geometryType")}  # what anonymous callers see
+        public_rasters = {r["id"] for r in httpx.get(f"{base}/rasters", timeout=60).json()["rasters"]}
 
         def get(surface: str, path: str, expect=(200,), **params) -> httpx.Response:
             r = http.get(path, params=params or None)
@@ -88,11 +93,14 @@ def crawl_geoportal(base: str, engine: Engine, scanner: Scanner, problems: list[
             "events": lambda: _events(base, headers, engine, scanner, problems, public_layers, cov, idle_seconds,
                                       get if key is None else None),
             "webhooks": lambda: _webhooks(http, get, engine, scanner, problems, cov, key),
+            "wms": lambda: leaks_ows.crawl_wms(get, scanner, problems, engine, public_layers, key),
+            "wmts": lambda: leaks_ows.crawl_wmts(get, scanner, engine, public_layers | public_rasters, key),
         }
         for surface in surfaces:
-            before = len(scanner.findings)
+            before, started = len(scanner.findings), time.monotonic()
             steps[surface]()
             cov.findings[surface] = len(scanner.findings) - before
+            cov.seconds[surface] = round(time.monotonic() - started, 2)
     return cov
 
 
@@ -223,12 +231,14 @@ def _webhooks(http: httpx.Client, get, engine: Engine, scanner: Scanner, problem
 def control_geoportal(base: str, engine: Engine, values: dict[str, set[str]], analyst_key: str,
                       admin_key: str) -> tuple[Coverage, list[str]]:
     """The scan can fail on every surface: with an analyst key WFS, the catalogue and the event stream carry
-    private fields, e-mails, private layers and actors; with an admin key the webhook pages answer with their
+    private fields, e-mails, private layers and actors, WMS feature information private values and both WMS and
+    WMTS capabilities the private layers; with an admin key the webhook pages answer with their
     URLs. Returns the coverage (findings per surface: each should be above zero) and the findings."""
     from reliability.leaks import Scanner
 
     scanner, problems = Scanner(values), []
-    cov = crawl_geoportal(base, engine, scanner, problems, analyst_key, ("wfs", "catalog", "events"))
+    cov = crawl_geoportal(base, engine, scanner, problems, analyst_key,
+                          ("wfs", "catalog", "events", "wms", "wmts"))
     admin = crawl_geoportal(base, engine, scanner, problems, admin_key, ("webhooks",))
     cov.findings["webhooks"], cov.requests["webhooks"] = admin.findings["webhooks"], admin.requests["webhooks"]
     return cov, scanner.findings + problems

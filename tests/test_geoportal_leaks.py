@@ -1,8 +1,9 @@
 """The leak scan over what geoportals and command centers read: WFS 2.0.0 (capabilities, schemas and features of
-every type), the metadata catalogue (every record as JSON, ISO 19139 and DCAT, the catalogue's DCAT), the event
-stream replayed from the start of the history, and webhook administration. Anonymously it finds nothing; with an
-analyst key (webhooks: an admin's) the same scan finds private values on every one of these surfaces, so each
-surface is really read and the scan can fail."""
+every type), WMS (capabilities, feature information inside a feature of each layer with private fields, maps,
+legends) and WMTS (capabilities, tiles), the metadata catalogue (every record as JSON, ISO 19139 and DCAT, the
+catalogue's DCAT), the event stream replayed from the start of the history, and webhook administration.
+Anonymously it finds nothing; with an analyst key (webhooks: an admin's) the same scan finds private values on
+every one of these surfaces, so each surface is really read and the scan can fail."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import json
 import time
 
 import httpx
+import numpy as np
 import pytest
+import shapely
+from pyproj import Transformer
 from sqlalchemy import text
 
-from reliability import leaks
+from layers import CATALOG
+from reliability import leaks, leaks_ows
 from reliability.leaks_geoportal import SURFACES, control_geoportal, geoportal_private_values
 from tests.test_features_write import park
 
@@ -84,8 +89,20 @@ def test_anonymous_geoportal_answers_carry_no_private_value(server, engine, geop
     assert cov.requests["webhooks"] >= 2
     assert scanner.kinds.get("sse") == 1 and scanner.kinds.get("application/vnd.iso.19139+xml") == len(records)
     assert scanner.kinds.get("application/gml+xml") == len(types)
-    assert scanner.kinds.get("application/xml") == 1 + len(types)  # capabilities and the XML Schemas
-    print(f"geoportal leak scan: {sum(cov.requests.values())} requests, {cov.events} events, {seconds:.1f} s")
+    # WMS: two capabilities, 3 INFO_FORMATs at 1.3.0 and JSON at 1.1.1 per layer with private fields, a map of
+    # those layers, a refused map of each private layer, every listed layer's legend; WMTS: two capabilities, a
+    # tile of each layer with private fields and of each private layer
+    with_private = [layer.id for layer in CATALOG.values() if layer.public and layer.private_fields]
+    private = [layer.id for layer in CATALOG.values() if not layer.public]
+    assert private and len(leaks_ows.info_targets(engine)) == len(with_private)
+    assert cov.requests["wms"] == 2 + 4 * len(with_private) + 1 + len(private) + len(types)
+    assert cov.requests["wmts"] == 2 + len(with_private) + len(private)
+    assert scanner.kinds.get("text/plain") == len(with_private)
+    assert scanner.kinds.get("png") == 1 + len(types) + len(with_private)  # map, legends, tiles
+    assert scanner.kinds.get("application/vnd.ogc.wms_xml") == 1  # the 1.1.1 capabilities
+    ows = cov.requests["wms"] + cov.requests["wmts"]
+    print(f"geoportal leak scan: {sum(cov.requests.values())} requests, {cov.events} events, {seconds:.1f} s; "
+          f"WMS/WMTS {ows} requests in {cov.seconds['wms'] + cov.seconds['wmts']:.1f} s")
 
 
 def test_with_keys_the_same_scan_finds_private_values_on_every_surface(server, engine, keys, geoportal_data):
@@ -97,6 +114,37 @@ def test_with_keys_the_same_scan_finds_private_values_on_every_surface(server, e
     assert PRIVATE_EMAIL in text_of and PUBLIC_EMAIL not in text_of  # the catalogue
     assert "Uji planner (planner)" in text_of  # the stream's actors
     assert HOOK_URL in text_of  # the webhook pages (an admin's key)
+    info = [f for f in findings if "REQUEST=GetFeatureInfo" in f and "private value" in f]
+    assert {layer for layer in leaks.PRIVATE_FIELDS if any(f"QUERY_LAYERS={layer}&" in f for f in info)} \
+        == set(leaks.PRIVATE_FIELDS)  # every layer's private values, read at the pixel found from the database
+    for label in ("WMS 1.3.0 GetCapabilities", "WMS 1.1.1 GetCapabilities", "WMTS GetCapabilities (KVP)",
+                  "WMTS WMTSCapabilities.xml"):
+        assert f"{label} lists programme_points, a layer anonymous callers do not see" in findings
+
+
+TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
+
+
+def test_the_feature_information_pixel_lies_inside_the_feature(engine):
+    """The I/J asked for lies inside the feature chosen: the pixel's centre, computed back from the box and the
+    image size, falls in the feature's geometry projected independently (points: within a pixel)."""
+    targets = leaks_ows.info_targets(engine)
+    assert {t.layer for t in targets} == set(leaks.PRIVATE_FIELDS)
+    for t in targets:
+        with engine.connect() as conn:
+            wkb = conn.execute(text(f"SELECT ST_AsBinary(geom) FROM {t.layer} WHERE id = :i"), {"i": t.feature_id}
+                               ).scalar_one()
+        geom = shapely.transform(shapely.from_wkb(bytes(wkb)),
+                                 lambda xy: np.column_stack(TO_MERCATOR.transform(xy[:, 0], xy[:, 1])))
+        x0, y0, x1, y1 = t.bbox
+        res = (x1 - x0) / leaks_ows.BOX_PX
+        assert (y1 - y0) / leaks_ows.BOX_PX == pytest.approx(res)
+        assert 0 <= t.i < leaks_ows.BOX_PX and 0 <= t.j < leaks_ows.BOX_PX
+        centre = shapely.Point(x0 + (t.i + 0.5) * res, y1 - (t.j + 0.5) * res)
+        if geom.geom_type.endswith("Polygon"):
+            assert geom.contains(centre), (t, centre)
+        else:
+            assert geom.distance(centre) <= res, (t, centre)
 
 
 def test_the_collection_crawl_leaves_the_catalogue_to_its_own_surface(server, engine):
