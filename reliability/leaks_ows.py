@@ -1,12 +1,13 @@
 """Leak scan of the map services geoportals and desktop GIS read: WMS (capabilities 1.3.0 and 1.1.1, feature
 information in every INFO_FORMAT at a pixel inside a feature of each layer with private fields, a map of those
-layers, every listed layer's legend, a map of each private layer) and WMTS (KVP and RESTful capabilities, a tile of
-each layer with private fields and of each private layer).
+layers, every listed layer's legend, a map and feature information of each private layer) and WMTS (KVP and
+RESTful capabilities, a tile of each layer with private fields and of each private layer).
 
 The feature information is asked where a feature really is: a point on the surface of a feature holding private
 values, read from the database, turned into the I/J of a small GetMap box around it (snapped to a grid, as a tiled
-client asks). Anonymously the private layers' maps must be refused and their tiles must be 404s, and neither
-capabilities may list a layer anonymous callers do not see; with a key both answer and list them."""
+client asks). Anonymously the private layers' maps and feature information must be refused and their tiles must
+be 404s, and neither capabilities may list a layer anonymous callers do not see; with a key both answer and list
+them."""
 
 from __future__ import annotations
 
@@ -108,8 +109,11 @@ def crawl_wms(get, scanner, problems: list[str], engine: Engine, public: set[str
     get("wms", "/wms", (200,), **base, VERSION="1.3.0", REQUEST="GetMap", LAYERS=",".join(FIELDS_OF), STYLES="",
         CRS="EPSG:3857", BBOX=box, WIDTH=256, HEIGHT=256, FORMAT="image/png", TRANSPARENT="TRUE")
     for layer in PRIVATE_LAYERS:
-        get("wms", "/wms", REFUSED if key is None else (200,), **base, VERSION="1.3.0", REQUEST="GetMap",
-            LAYERS=layer, STYLES="", CRS="EPSG:3857", BBOX=box, WIDTH=256, HEIGHT=256, FORMAT="image/png")
+        view = {**base, "VERSION": "1.3.0", "LAYERS": layer, "STYLES": "", "CRS": "EPSG:3857", "BBOX": box,
+                "WIDTH": 256, "HEIGHT": 256, "FORMAT": "image/png"}
+        get("wms", "/wms", REFUSED if key is None else (200,), **view, REQUEST="GetMap")
+        get("wms", "/wms", REFUSED if key is None else (200,), **view, REQUEST="GetFeatureInfo", QUERY_LAYERS=layer,
+            I=128, J=128, INFO_FORMAT="application/json")
     for layer in sorted(public):
         get("wms", "/wms", (200,), **base, VERSION="1.3.0", REQUEST="GetLegendGraphic", LAYER=layer,
             FORMAT="image/png")

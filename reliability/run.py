@@ -207,6 +207,7 @@ def run_leaks(base, keys, engine, env) -> dict:
     leaks.scan_pmtiles(full, control_scanner)
     control_geo, _ = leaks_geoportal.control_geoportal(base, engine, values, keys["analyst"], keys["admin"])
     return {"responses": scanner.scanned, "crawl_seconds": round(seconds, 1), "geoportal_requests": geoportal.requests,
+            "geoportal_seconds": geoportal.seconds,
             "events_replayed": geoportal.events, "control_geoportal_findings": control_geo.findings,
             "kinds": scanner.kinds, "pmtiles_entries": n_tiles,
             "private_values": {k: len(v) for k, v in values.items()}, "findings": scanner.findings,
@@ -578,7 +579,8 @@ def _doc_leaks(w, lk):
       f"data ({lk['control_api_findings']} findings), and so does an `--all-fields` archive "
       f"({lk['control_pmtiles_findings']}); the geoportal surfaces with an analyst key (webhooks: an admin's) "
       f"{_md(lk['control_geoportal_findings'])}. The crawl took {lk['crawl_seconds']} s; geoportal requests "
-      f"{_md(lk['geoportal_requests'])}, {lk['events_replayed']:,} events replayed.")
+      f"{_md(lk['geoportal_requests'])} (seconds {_md(lk.get('geoportal_seconds', {}))}), "
+      f"{lk['events_replayed']:,} events replayed.")
     w("")
     if lk["findings"]:
         w("**Findings:**")

@@ -90,12 +90,12 @@ def test_anonymous_geoportal_answers_carry_no_private_value(server, engine, geop
     assert scanner.kinds.get("sse") == 1 and scanner.kinds.get("application/vnd.iso.19139+xml") == len(records)
     assert scanner.kinds.get("application/gml+xml") == len(types)
     # WMS: two capabilities, 3 INFO_FORMATs at 1.3.0 and JSON at 1.1.1 per layer with private fields, a map of
-    # those layers, a refused map of each private layer, every listed layer's legend; WMTS: two capabilities, a
-    # tile of each layer with private fields and of each private layer
+    # those layers, a refused map and feature information of each private layer, every listed layer's legend;
+    # WMTS: two capabilities, a tile of each layer with private fields and of each private layer
     with_private = [layer.id for layer in CATALOG.values() if layer.public and layer.private_fields]
     private = [layer.id for layer in CATALOG.values() if not layer.public]
     assert private and len(leaks_ows.info_targets(engine)) == len(with_private)
-    assert cov.requests["wms"] == 2 + 4 * len(with_private) + 1 + len(private) + len(types)
+    assert cov.requests["wms"] == 2 + 4 * len(with_private) + 1 + 2 * len(private) + len(types)
     assert cov.requests["wmts"] == 2 + len(with_private) + len(private)
     assert scanner.kinds.get("text/plain") == len(with_private)
     assert scanner.kinds.get("png") == 1 + len(types) + len(with_private)  # map, legends, tiles
@@ -107,6 +107,8 @@ def test_anonymous_geoportal_answers_carry_no_private_value(server, engine, geop
 
 def test_with_keys_the_same_scan_finds_private_values_on_every_surface(server, engine, keys, geoportal_data):
     cov, findings = control_geoportal(server, engine, _values(engine), keys["analyst"], keys["admin"])
+    print(f"control: WMS {cov.requests['wms']} requests in {cov.seconds['wms']:.1f} s, WMTS "
+          f"{cov.requests['wmts']} in {cov.seconds['wmts']:.1f} s; findings {cov.findings}")
     assert all(cov.findings[s] > 0 for s in SURFACES), cov.findings
     text_of = "\n".join(findings)
     assert "pemilik" in text_of and "nilai_perolehan_rp" in text_of  # WFS schemas and features
