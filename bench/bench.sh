@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: sets up what the benchmark needs (idempotent), then runs bench/run.py.
-#   the project's setup (private PostGIS on 127.0.0.1:5439, .venv), wrk (apt), bench/.venv with the peers.
+#   the project's setup (private PostGIS on 127.0.0.1:5439, .venv), wrk, MapServer 8 and spawn-fcgi (apt), bench/.venv with the peers.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -20,6 +20,13 @@ if ! command -v wrk >/dev/null; then
   log "installing wrk (apt)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+
+if ! command -v mapserv >/dev/null || ! command -v spawn-fcgi >/dev/null; then
+  log "installing MapServer 8 and spawn-fcgi (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    mapserver-bin cgi-mapserver spawn-fcgi >/dev/null
 fi
 
 VENV=bench/.venv
@@ -54,3 +61,5 @@ DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python b
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/printing.py
 # Web maps: the embed and the planner map in Chromium, ready time and page weight, on Fast 3G and unthrottled.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/webmap.py
+# WMS GetMap: PetaKota's /wms beside MapServer 8 (FastCGI), the same layers and style, cold and cached.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/wms_mapserver.py
