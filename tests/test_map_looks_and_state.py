@@ -51,7 +51,14 @@ def test_the_map_script_is_small_parts_each_page_loads_before_map_js(http):
     # the planner map loads every part, the embed only identification and the legend; map.js, calling them, last
     planner, embed = scripts_of(http.get("/map").text), scripts_of(http.get("/embed/binjai").text)
     assert sorted(planner) == [p.name for p in MAP_SCRIPTS] and len(planner) >= 6
-    assert planner[-1] == "map.js" and embed == ["map_identify.js", "map_legend.js", "map.js"]
+    assert planner[-1] == "map.js" and embed == []
+    # the embed carries its own small scripts in the page (each file a round trip less): identification and the
+    # legend, not the planner's tools
+    page = http.get("/embed/binjai").text
+    for name in ("map_identify.js", "map_legend.js", "map.js"):
+        assert (STATIC / name).read_text(encoding="utf-8") in page, name
+    assert all((STATIC / name).read_text(encoding="utf-8") not in page
+               for name in ("map_search.js", "map_draw.js", "map_siting.js", "map_language.js"))
     for name in planner:  # the parts the page loads are the ones there are, each served
         assert http.get(f"/static/petakota/{name}").status_code == 200, name
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in MAP_SCRIPTS}

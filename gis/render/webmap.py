@@ -28,6 +28,7 @@ from layers.schema import Layer
 
 TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
 CITY_CODE = re.compile(r"\d{2}\.\d{2}")
+EARLY_JS = STATIC_DIR / "petakota" / "early.js"
 EMBED_ASSETS = ("vendor/leaflet", "vendor/protomaps-leaflet", "vendor/pmtiles", "petakota")
 
 
@@ -95,10 +96,30 @@ def map_config(settings: Settings, mapdef: MapDef, layers: list[Layer], *, embed
     }
 
 
+EMBED_SCRIPTS = ("style.js", "layout.js", "map_identify.js", "map_legend.js", "map.js")  # in this order
+
+
+def _embed_inline(static: str) -> dict[str, Markup]:
+    """The embed's own styles and scripts, to be written into its page."""
+    leaflet_css = (STATIC_DIR / "vendor" / "leaflet" / "leaflet.css").read_text()
+    css = leaflet_css.replace("url(images/", f"url({static}/vendor/leaflet/images/")
+    css += "\n" + (STATIC_DIR / "petakota" / "map.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)  # comments (links to browsers' bug trackers) weigh and say nothing
+    js = "\n".join((STATIC_DIR / "petakota" / name).read_text() for name in EMBED_SCRIPTS)
+    if "</script" in js.lower() or "</style" in css.lower():  # would end the page's element early
+        raise ValueError("an embedded script or style holds a closing tag")
+    return {"css": Markup(css), "js": Markup(js)}
+
+
 def render_page(config: dict, title: str, static: str) -> str:
     lang = config["lang"]
+    # the embed asks for its first tiles while its scripts load, and carries its own small scripts and styles
+    # (on a slow network every file costs a round trip); the libraries stay files, cached across pages
+    early = Markup(EARLY_JS.read_text()) if config["embed"] and not config.get("pmtiles") else None
+    inline = _embed_inline(static) if config["embed"] else None
     return TEMPLATES.get_template("webmap.html").render(
-        config_json=safe_json(config), title=title, lang=lang, embed=config["embed"], static=static,
+        config_json=safe_json(config), title=title, lang=lang, embed=config["embed"], static=static, early_js=early,
+        inline=inline,
         pmtiles=bool(config.get("pmtiles")), t=lambda key: message(key, lang))
 
 

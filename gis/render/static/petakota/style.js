@@ -25,8 +25,10 @@
   // Tiles come from the service (with the caller's key in a header, never in the address) or, in a static
   // embed, from the page's archive shim; protomaps-leaflet reads any object with getZxy as its source.
   function fetchTile(url, headers, z, x, y, signal) {
-    var u = url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
-    return fetch(u, {headers: headers || {}, signal: signal}).then(function (r) {
+    var u = url.replace("{z}", z).replace("{x}", x).replace("{y}", y), early = window.petakotaEarly || {};
+    var asked = early[u] || fetch(u, {headers: headers || {}, signal: signal});  // the embed asked early (early.js)
+    delete early[u];
+    return asked.then(function (r) {
       if (!r.ok) { throw new Error("tile " + r.status); }
       return r.arrayBuffer();
     }).then(function (data) { return {data: data}; });
