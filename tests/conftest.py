@@ -166,3 +166,11 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped and not os.environ.get("PETAKOTA_ALLOW_SKIPS"):
         reporter.write_line(f"{skipped} test(s) skipped: skips count as failures here", red=True)
         session.exitstatus = 1
+
+
+def live_public(engine) -> list[str]:
+    """The public layers the service holds now: the declared ones and those other tests added at runtime."""
+    from gis.data.registry import load_catalog
+
+    with engine.connect() as conn:
+        return sorted(layer.id for layer in load_catalog(conn).values() if layer.public)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from tests import programme_rows
-from tests.conftest import problem_of, serve
+from tests.conftest import live_public, problem_of, serve
 from tests.test_features_write import park
 
 
@@ -178,11 +178,9 @@ def _drain(stream: Stream, quiet: float = 2.0) -> list[dict]:
 def test_an_anonymous_replay_of_the_whole_history_leaks_nothing(server, engine):
     """The leak scan of the stream: from the first history row on, the public gets every public layer's event
     (counted here from the table) and nothing else - no record, no private layer, no actor."""
-    from layers import CATALOG
-
     programme_rows.insert(engine)  # private rows in the history, whatever ran before
     programme_rows.remove(engine)
-    public = [lid for lid, layer in CATALOG.items() if layer.public]
+    public = live_public(engine)  # the declared layers and those other tests added at runtime
     with engine.connect() as conn:
         first = conn.execute(text("SELECT id FROM feature_history ORDER BY txid, id LIMIT 1")).scalar_one()
         expected = conn.execute(text(

@@ -65,7 +65,10 @@ def test_multi_layer_tile_and_the_feature_cap(http, engine):
     with engine.connect() as conn:
         capped = render_tile(conn, [CATALOG["zoning"]], CITY_TILE.z, CITY_TILE.x, CITY_TILE.y, False, cap=25)
         full = render_tile(conn, [CATALOG["zoning"]], CITY_TILE.z, CITY_TILE.x, CITY_TILE.y, False, cap=10_000)
-    assert len(mapbox_vector_tile.decode(capped.data)["zoning"]["features"]) == 25
+    # the cap holds (a capped feature too small to draw at this zoom is left out, so it may be fewer)
+    n_capped = len(mapbox_vector_tile.decode(capped.data)["zoning"]["features"])
+    n_full = len(mapbox_vector_tile.decode(full.data)["zoning"]["features"])
+    assert 20 <= n_capped <= 25 < n_full
     assert capped.truncated == ("zoning",) and full.truncated == ()
 
 

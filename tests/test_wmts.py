@@ -18,7 +18,8 @@ from pyproj import Transformer
 from shapely.geometry import box, mapping
 from sqlalchemy import text
 
-from tests.test_wms import PARKS, PIXEL_M, PRIVATE_LAYERS, PUBLIC, WHITE, blended, image_of, inside_point, parks_utm
+from tests.conftest import live_public
+from tests.test_wms import PARKS, PIXEL_M, PRIVATE_LAYERS, WHITE, blended, image_of, inside_point, parks_utm
 
 WMTS_NS = "http://www.opengis.net/wmts/1.0"
 OWS = "http://www.opengis.net/ows/1.1"
@@ -79,7 +80,7 @@ def pixel(image, bounds, x, y) -> tuple[int, ...]:
 
 def test_owslib_lists_public_layers_and_rasters_in_both_tile_matrix_sets(server, engine, keys):
     wmts = WebMapTileService(f"{server}/wmts/1.0.0/WMTSCapabilities.xml")
-    expected = sorted(set(PUBLIC) | set(public_rasters(engine)))
+    expected = sorted(set(live_public(engine)) | set(public_rasters(engine)))
     assert sorted(wmts.contents) == expected and not set(PRIVATE_LAYERS) & set(wmts.contents)
     assert set(wmts.tilematrixsets) == {"WebMercatorQuad", "UTM47N"}
     assert wmts.tilematrixsets["UTM47N"].crs == "urn:ogc:def:crs:EPSG::32647"

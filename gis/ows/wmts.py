@@ -92,7 +92,7 @@ def get_capabilities(params: Mapping[str, str], ctx: WmtsContext) -> WmsAnswer:
                                                    legend))
     known = {layer.id for layer in layers}
     for raster_id, entry in _rasters(ctx).items():
-        if raster_id in known:
+        if raster_id in known or entry.get("owner") is not None:  # an analysis's result is not a city's data set
             continue
         try:
             bounds = tuple(rasters.describe(entry, ctx.data_dir)["bounds"])
