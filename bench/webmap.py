@@ -289,8 +289,8 @@ def report(results: dict, machine: dict) -> str:
         f"Ready at {embed.seconds:.2f} s (`petakota.ready` at {embed.ready:.2f} s), {kib(embed.weight)} KiB. "
         f"The page asks for {len(tiles)} vector tiles ({empty} of them empty: no feature there), one request "
         f"per tile holding every layer shown. Over HTTP/1.1 Chromium opens 6 connections per host, and each "
-        f"request waits the latency, so the tiles alone take at least {rounds} x 0.56 s = {rounds * 0.5625:.1f} s after the scripts "
-        "have run; the bytes (at 180 kB/s) matter less.", "",
+        f"request waits the latency, so the tiles alone take at least {rounds} x 0.56 s = {rounds * 0.5625:.1f} s "
+        "after the scripts have run; the bytes (at 180 kB/s) matter less.", "",
         *table(["what", "kind", "requests", "empty", "first start s", "last end s", "KiB"], steps(embed)), "",
         "## The embed's largest responses (Fast 3G, basemap none, the median load)", "",
         *table(["response", "kind", "KiB"], [[f"`{urlsplit(r.url).path}`", r.kind, f"{r.bytes / 1024:.1f}"]
