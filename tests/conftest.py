@@ -168,9 +168,9 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-def live_public(engine) -> list[str]:
-    """The public layers the service holds now: the declared ones and those other tests added at runtime."""
+def live_public(engine, public_only: bool = True) -> list[str]:
+    """The (public) layers the service holds now: the declared ones and those other tests added at runtime."""
     from gis.data.registry import load_catalog
 
     with engine.connect() as conn:
-        return sorted(layer.id for layer in load_catalog(conn).values() if layer.public)
+        return sorted(layer.id for layer in load_catalog(conn).values() if layer.public or not public_only)
