@@ -111,6 +111,24 @@ def browser():
         b.close()
 
 
+@pytest.fixture()
+def watched(browser):
+    """Opens pages at a URL (each in its own context: own sessionStorage, no shared cache), recording what they do;
+    closes them after the test. tests/test_browser.py has its own, opening first and navigating after."""
+    from tests.test_browser import VIEWPORT, Watched
+
+    opened = []
+
+    def make(url: str, viewport: dict | None = None) -> Watched:
+        w = Watched(browser.new_context(viewport=viewport or VIEWPORT)).open(url)
+        opened.append(w)
+        return w
+
+    yield make
+    for w in opened:
+        w.close()
+
+
 @pytest.fixture(scope="session")
 def server(settings, engine) -> str:
     """A real HTTP server on the test database; yields its base URL."""

@@ -14,8 +14,6 @@ from sqlalchemy import text
 from gis.render.messages import MESSAGES
 from layers import CATALOG
 from tests.test_browser import (
-    VIEWPORT,
-    Watched,
     click_map,
     latlng_to_px,
     metric,
@@ -26,20 +24,6 @@ from tests.test_browser import (
 )
 
 CORNERS = [(3.59, 98.475), (3.59, 98.505), (3.61, 98.505), (3.61, 98.475)]  # ~700 ha in the city centre
-
-
-@pytest.fixture()
-def watched(browser):
-    opened = []
-
-    def make(url: str) -> Watched:
-        w = Watched(browser.new_context(viewport=VIEWPORT)).open(url)
-        opened.append(w)
-        return w
-
-    yield make
-    for w in opened:
-        w.close()
 
 
 def click_at(page, lat: float, lon: float):

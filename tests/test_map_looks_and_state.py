@@ -9,22 +9,7 @@ import re
 import pytest
 
 from layers import CATALOG
-from tests.test_browser import ROOT, VIEWPORT, Watched, click_map, screenshot, wait_ready
-
-
-@pytest.fixture()
-def watched(browser):
-    opened = []
-
-    def make(url: str) -> Watched:
-        w = Watched(browser.new_context(viewport=VIEWPORT)).open(url)
-        opened.append(w)
-        return w
-
-    yield make
-    for w in opened:
-        w.close()
-
+from tests.test_browser import ROOT, click_map, screenshot, wait_ready
 
 # --- 5: the page's looks come from map.css, not from inline styles ---------------------------------------------------
 

@@ -20,21 +20,7 @@ from gis.render.messages import MESSAGES
 from layers import CATALOG
 from layers.rdtr import ACTIVITY_NAMES_EN
 from tests.conftest import problem_of
-from tests.test_browser import VIEWPORT, Watched, click_map, estate_site, run_drawing, screenshot, wait_ready
-
-
-@pytest.fixture()
-def watched(browser):
-    opened = []
-
-    def make(url: str, viewport: dict | None = None) -> Watched:
-        w = Watched(browser.new_context(viewport=viewport or VIEWPORT)).open(url)
-        opened.append(w)
-        return w
-
-    yield make
-    for w in opened:
-        w.close()
+from tests.test_browser import click_map, estate_site, run_drawing, screenshot, wait_ready
 
 
 def west_of_city(engine, km: float = 5.0):
