@@ -21,13 +21,15 @@
   function multiUrl(ids) {  // as map.js asks: one tile holding the layers
     return cfg.base + "/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" + encodeURIComponent(ids.join(",")) + scope;
   }
-  var urls = [multiUrl(cfg.layers.filter(function (l) { return l.visible; }).map(function (l) { return l.id; }))];
-  // the city's own basemap when the page opens on it (map.js: no online basemap reachable, or ?basemap=city)
+  // the layers switched on, and the city's own basemap when the page opens on it (map.js: no online basemap
+  // reachable, or ?basemap=city), in map.js's order: the same addresses
   var asked = new URLSearchParams(location.search).get("basemap");
   var wanted = asked || (cfg.basemap && cfg.basemap.reachable ? "online" : "city");
-  if (wanted === "city" && cfg.city_basemap.length) {
-    urls.push(multiUrl(cfg.city_basemap.map(function (l) { return l.id; })));
+  var ids = cfg.layers.filter(function (l) { return l.visible; }).map(function (l) { return l.id; });
+  if (wanted === "city") {
+    cfg.city_basemap.forEach(function (l) { if (ids.indexOf(l.id) < 0) { ids.push(l.id); } });
   }
+  var urls = [multiUrl(ids)];
   var early = window.petakotaEarly = {};
   urls.forEach(function (url) {
     for (var x = Math.floor(nw[0] / 256); x <= Math.floor(se[0] / 256); x++) {

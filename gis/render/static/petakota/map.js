@@ -120,23 +120,32 @@
   function tileUrl(layer) {
     return cfg.pmtiles ? layer.tiles : layer.tiles.split("?")[0] + cityQuery("?");
   }
-  // Tiles: the layers switched on at the start read one tile of the service holding them all (a slow network
-  // pays its latency per request: nine layers made nine requests per tile), a layer switched on later its own;
-  // the basemap reads one tile of its layers. Only tiles over the city (or region) in view are asked for.
+  // Basemaps: the online one when this service reaches it, else the one drawn from the city's own layers (an
+  // intranet has no internet: no tile is asked for that would fail, and the page says so once, quietly).
+  // `?basemap=city|online|none` chooses; the layer switcher offers both.
+  var wanted = params.get("basemap") || (cfg.basemap && cfg.basemap.reachable ? "online" : "city");
+  // Tiles: the layers switched on at the start, and the city's basemap when the map opens on it, read one tile
+  // of the service holding them all (a slow network pays its latency per request: nine layers made nine
+  // requests per tile), a layer switched on later its own. Only tiles over the city (or region) in view are
+  // asked for. early.js asks for the same addresses.
+  var baseIds = cfg.city_basemap.map(function (l) { return l.id; });
   var startIds = cfg.layers.filter(function (l) { return l.visible; }).map(function (l) { return l.id; });
-  var startTiles = null;
+  var tileIds = wanted !== "city" ? startIds : startIds.concat(baseIds.filter(function (id) {
+    return startIds.indexOf(id) < 0;
+  }));
+  var startTiles = null, baseTiles = null;
   function multiUrl(ids) {
     if (cfg.pmtiles) { return "pmtiles://{z}/{x}/{y}"; }
     return cfg.base + "/tiles/WebMercatorQuad/{z}/{x}/{y}?collections=" + encodeURIComponent(ids.join(",")) +
       cityQuery("&");
   }
-  function newSources() { startTiles = window.petakotaStyle.shared(multiUrl(startIds), headers()); }
+  function newSources() {
+    startTiles = window.petakotaStyle.shared(multiUrl(tileIds), headers());
+    baseTiles = tileIds === startIds ? window.petakotaStyle.shared(multiUrl(baseIds), headers()) : startTiles;
+  }
   function sourceOf(layer) {
     if (startIds.indexOf(layer.id) >= 0) { return startTiles; }
     return window.petakotaStyle.source(tileUrl(layer), headers());
-  }
-  function baseSource() {
-    return window.petakotaStyle.shared(multiUrl(cfg.city_basemap.map(function (l) { return l.id; })), headers());
   }
   function viewBounds(v) {  // the city's box and a margin (null: not known, e.g. no boundary yet)
     return v.bbox ? L.latLngBounds([[v.bbox[1], v.bbox[0]], [v.bbox[3], v.bbox[2]]]).pad(0.1) : null;
@@ -153,9 +162,6 @@
   }
   showView(cfg.city);
   map.attributionControl.setPrefix("");
-  // Basemaps: the online one when this service reaches it, else the one drawn from the city's own layers (an
-  // intranet has no internet: no tile is asked for that would fail, and the page says so once, quietly).
-  // `?basemap=city|online|none` chooses; the layer switcher offers both.
   var bases = {}, cityBase = null, online = null;
   function noteBasemap() {
     if (sessionStorage.getItem("petakota-basemap-note")) { return; }
@@ -170,7 +176,7 @@
     state.results.basemapNote = t("basemap_unavailable");
   }
   if (cfg.city_basemap.length) {
-    cityBase = window.petakotaStyle.basemap(cfg.city_basemap, baseSource(), {bounds: viewBounds(cfg.city)});
+    cityBase = window.petakotaStyle.basemap(cfg.city_basemap, baseTiles, {bounds: viewBounds(cfg.city)});
     bases[t("basemap_city")] = cityBase;
   }
   if (cfg.basemap) {
@@ -183,7 +189,6 @@
       noteBasemap();
     });
   }
-  var wanted = params.get("basemap") || (cfg.basemap && cfg.basemap.reachable ? "online" : "city");
   if (wanted === "online" && online) {
     online.addTo(map);
   } else if (wanted !== "none" && cityBase) {
@@ -216,6 +221,7 @@
   function refreshTiles() {  // every layer reads its tiles again (a key typed: private fields may now come)
     newSources();
     cfg.layers.forEach(function (layer) { grids[layer.id].refresh(sourceOf(layer)); });
+    if (cityBase) { cityBase.refresh(baseTiles); }
   }
 
   var ctx = {cfg: cfg, state: state, params: params, map: map, grids: grids, pending: pending, t: t, num: num,
@@ -248,7 +254,7 @@
       grids[layer.id].options.bounds = viewBounds(v);
       grids[layer.id].setSource(sourceOf(layer));
     });
-    if (cityBase) { cityBase.options.bounds = viewBounds(v); cityBase.refresh(baseSource()); }
+    if (cityBase) { cityBase.options.bounds = viewBounds(v); cityBase.refresh(baseTiles); }
     showView(v);
     state.ready = false;
     cfg.layers.forEach(function (layer) {
