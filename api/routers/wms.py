@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from api.deps import principal
 from gis.core.errors import Unauthorized
-from gis.ows.exceptions import WMS_EXCEPTION_TYPES, OwsError, service_exception_report
+from gis.ows.exceptions import WMS_EXCEPTION_TYPES, OwsError, service_exception_report, wms_status
 from gis.ows.wms import error_version, handle
 from gis.ows.wms_request import WmsContext
 from gis.tiles.service import etag_matches
@@ -28,10 +28,13 @@ _PARAMETERS = {
     "city": "Kemendagri codes of the cities in scope, comma-separated"}
 _OPENAPI = {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"},
                             "description": doc} for name, doc in _PARAMETERS.items()],
-            "responses": {"200": {"description": "Capabilities, a map image, feature information or a legend",
+            "responses": {"200": {"description": "Capabilities, a map image, feature information or a legend; or "
+                                                 "an OGC ServiceExceptionReport (text/xml, "
+                                                 "application/vnd.ogc.se_xml) for a refused request",
                                   "content": {"text/xml": {}, "image/png": {}, "image/jpeg": {},
                                               "application/json": {}, "text/html": {}, "text/plain": {}}},
-                          "400": {"description": "OGC ServiceExceptionReport", "content": {"text/xml": {}}}}}
+                          "401": {"description": "OGC ServiceExceptionReport: the API key is not valid",
+                                  "content": {"text/xml": {}}}}}
 
 
 @router.get("/wms", summary="OGC Web Map Service 1.3.0 / 1.1.1 (GetCapabilities, GetMap, GetFeatureInfo, "
@@ -59,5 +62,5 @@ async def wms(request: Request):
 
 
 def _report(error: OwsError, version: str) -> Response:
-    return Response(service_exception_report(error, version), status_code=error.status,
-                    media_type=WMS_EXCEPTION_TYPES[version])
+    return Response(service_exception_report(error, version), status_code=wms_status(error),
+                    media_type=WMS_EXCEPTION_TYPES[version], headers={"Cache-Control": "no-store"})

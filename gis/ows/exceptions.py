@@ -47,6 +47,14 @@ OGC = "http://www.opengis.net/ogc"
 WMS_EXCEPTION_TYPES = {"1.3.0": "text/xml", "1.1.1": "application/vnd.ogc.se_xml"}
 
 
+def wms_status(error: OwsError) -> int:
+    """The HTTP status a WMS exception report travels with. WMS 1.1.1 and 1.3.0 clients read a report only from a
+    successful response - QGIS's WMS provider shows "server replied: Bad Request" for a 400 and never the report's
+    text - so a refused request is answered 200 (as MapServer and GeoServer do), its media type telling it from an
+    image; a refused key (401) and an outage (503) keep theirs."""
+    return 200 if error.status in (400, 404) else error.status
+
+
 def service_exception_report(error: OwsError, version: str = "1.3.0") -> bytes:
     """The WMS ServiceExceptionReport of `error` (1.3.0 in the ogc namespace, 1.1.1 without one)."""
     if version == "1.1.1":
