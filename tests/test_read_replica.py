@@ -9,8 +9,11 @@ import time
 from dataclasses import dataclass
 
 import httpx
+import mapbox_vector_tile
+import morecantile
 import psycopg
 import pytest
+from shapely.geometry import shape
 from sqlalchemy import Engine, create_engine, event, text
 
 from bench.replica_lag import (
@@ -104,9 +107,21 @@ def test_reads_are_served_by_the_replica(service):
             conn.execute(text("UPDATE parks SET nama = 'Taman diam-diam' WHERE id = :id"), {"id": fid})
         with httpx.Client(base_url=service.url, timeout=30) as reader:
             r = read_from(reader, f"/collections/parks/items/{fid}", "replica")
-        assert r.headers["petakota-read-from"] == "replica"
-        assert r.json()["properties"]["nama"] == "Taman asal"  # the replica's copy, not the primary's
-        assert "petakota-lsn" not in r.headers  # reads hand out no write position
+            assert r.headers["petakota-read-from"] == "replica"
+            assert r.json()["properties"]["nama"] == "Taman asal"  # the replica's copy, not the primary's
+            assert "petakota-lsn" not in r.headers  # reads hand out no write position
+            # Tiles, identify and search read there too.
+            lon, lat = shape(park(2)["geometry"]).centroid.coords[0]
+            tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 16)
+            mvt = reader.get(f"/collections/parks/tiles/WebMercatorQuad/16/{tile.x}/{tile.y}")
+            names = {f["properties"].get("nama") for layer in mapbox_vector_tile.decode(mvt.content).values()
+                     for f in layer["features"]}
+            assert mvt.headers["petakota-read-from"] == "replica" and "Taman asal" in names
+            found = reader.get("/identify", params={"lon": lon, "lat": lat, "layers": "parks"})
+            assert found.status_code == 200, found.text
+            assert found.headers["petakota-read-from"] == "replica"
+            assert "Taman asal" in found.text and "Taman diam-diam" not in found.text
+            assert reader.get("/search", params={"q": "Taman"}).headers["petakota-read-from"] == "replica"
     finally:
         service.replica_sql("SELECT pg_wal_replay_resume()", "postgres")
     # The replica's own view: the service's read pool is connected to it.
