@@ -213,9 +213,10 @@ def measure(durable: bool, rate: float, seconds: float) -> dict:
             watch = ReplayWatch(pair.replica_url("postgres"))
             watch.start()
             counts = edit_load(url, key, watch, rate, seconds)
+            load = os.getloadavg()[0]  # the machine is shared: the lag's tail follows its load
             watch.finish()
     lags_ms = sorted(lag * 1000 for lag in watch.lags)
-    return {**counts, "replayed": len(lags_ms), "unreplayed": len(watch.pending),
+    return {**counts, "load": load, "replayed": len(lags_ms), "unreplayed": len(watch.pending),
             "p50": percentile(lags_ms, 50), "p99": percentile(lags_ms, 99), "max": lags_ms[-1]}
 
 
@@ -223,12 +224,14 @@ def write_section(rows: list[tuple[str, dict]], rate: float, seconds: float) -> 
     lines = [SECTION, "",
              f"Edits (new parks, POST /collections/parks/items) at {rate:g}/s for {seconds:g} s through one API "
              "process; lag = time from an edit's response until the replica's `pg_last_wal_replay_lsn()` reached "
-             "the position the response carried (polled every 2 ms). Both clusters on this 2-core machine.", "",
-             "| primary | edits sent | errors | replayed | lag p50 | lag p99 | lag max |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "the position the response carried (polled every 2 ms). Both clusters, the API and the load on this "
+             "2-core machine, shared with other work (its load average is in the last column).", "",
+             "| primary | edits sent | errors | replayed | lag p50 | lag p99 | lag max | load (1 min) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows:
         lines.append(f"| {name} | {r['sent']} ({r['sent'] / r['seconds']:.1f}/s) | {r['errors']} | "
-                     f"{r['replayed']} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms |")
+                     f"{r['replayed']} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.1f} ms | "
+                     f"{r['load']:.1f} |")
     lines += ["", "A durable primary commits synchronously: the WAL is flushed, hence streamed, before the response. "
               "Without fsync (tests) commits are asynchronous and the WAL writer flushes every 200 ms, which the "
               "lag shows. A read after a write by the same caller goes to the primary until the replica has the "
