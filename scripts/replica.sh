@@ -82,10 +82,12 @@ start() {
   fi
   [ -f "$DATADIR/PG_VERSION" ] && [ -f "$DATADIR/standby.signal" ] || copy_primary
   log "starting the read replica on 127.0.0.1:$PORT"
-  # max_connections may not be below the primary's (devenv.sh runs it with 200); hot_standby_feedback keeps the
-  # primary's vacuum from cancelling long reads here.
+  # A standby's max_connections may not be below the primary's (devenv.sh runs it with 200; asked when it runs);
+  # hot_standby_feedback keeps the primary's vacuum from cancelling long reads here.
+  local connections
+  connections="$("$BIN/psql" -d "$PRIMARY" -qtAX -c 'SHOW max_connections' 2>/dev/null || echo 200)"
   if ! as_pg "$BIN/pg_ctl" -D "$DATADIR" -l "$DATADIR/server.log" -w -t 120 \
-    -o "-p $PORT -k $DATADIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on \
+    -o "-p $PORT -k $DATADIR -c listen_addresses=127.0.0.1 -c max_connections=$connections -c hot_standby=on \
         -c hot_standby_feedback=on $(durability_settings)" start >/dev/null; then
     tail -n 20 "$DATADIR/server.log" >&2
     die "the read replica did not start (log above); 'scripts/replica.sh drop' then start copies the primary again"

@@ -6,6 +6,7 @@ primary while the replica is stopped; the replica's lag under 20 edits/s is meas
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from shapely.geometry import shape
 from sqlalchemy import Engine, create_engine, event, text
 
+from api.replica import caller_lsn
 from bench.replica_lag import (
     Pair,
     ReplayWatch,
@@ -44,7 +46,8 @@ class Service:
 
     def replica_sql(self, sql: str, database: str = DATABASE):
         with psycopg.connect(self.pair.replica_url(database), autocommit=True) as conn:
-            return conn.execute(sql).fetchall()
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
 
     def caught_up(self) -> None:
         wait_replayed(self.pair.primary_url(DATABASE), self.pair.replica_url(DATABASE))
@@ -129,35 +132,53 @@ def test_reads_are_served_by_the_replica(service):
                                f"AND datname = '{DATABASE}'")[0][0] >= 1
 
 
-def test_a_writer_reads_its_write_at_once_while_the_replica_is_paused(service):
-    service.caught_up()
-    service.replica_sql("SELECT pg_wal_replay_pause()", "postgres")
+@contextmanager
+def held_back(service: Service, how: str):
+    """The replica behind the primary: its replay paused, or applying each commit 3 s after the primary."""
+    if how == "paused":
+        service.replica_sql("SELECT pg_wal_replay_pause()", "postgres")
+    else:
+        service.replica_sql("ALTER SYSTEM SET recovery_min_apply_delay = '3s'", "postgres")
+        service.replica_sql("SELECT pg_reload_conf()", "postgres")
     try:
+        yield
+    finally:
+        if how == "paused":
+            service.replica_sql("SELECT pg_wal_replay_resume()", "postgres")
+        else:
+            service.replica_sql("ALTER SYSTEM RESET recovery_min_apply_delay", "postgres")
+            service.replica_sql("SELECT pg_reload_conf()", "postgres")
+
+
+@pytest.mark.parametrize("how", ["paused", "delayed"])
+def test_a_writer_reads_its_write_at_once_from_a_replica_behind(service, how):
+    name = f"Taman baca tulis {how}"
+    service.caught_up()
+    with held_back(service, how):
         with httpx.Client(base_url=service.url, headers={"X-API-Key": service.key}, timeout=30) as writer:
-            r = writer.post("/collections/parks/items", json=park(1, "Taman baca tulis"))
+            r = writer.post("/collections/parks/items", json=park(1, name))
             assert r.status_code == 201, r.text
             fid, lsn = r.json()["id"], r.headers["petakota-lsn"]
             assert writer.cookies["petakota-lsn"] == lsn
             with service.primary.connect() as conn:
                 assert parse_lsn(lsn) <= primary_position(conn)
-            # The paused replica has not got the new park: a read there would miss it.
+            # The replica has not got the new park: a read there would miss it.
             assert service.replica_sql(f"SELECT count(*) FROM parks WHERE id = {fid}") == [(0,)]
             mine = writer.get(f"/collections/parks/items/{fid}")
             assert mine.status_code == 200, mine.text
-            assert mine.json()["properties"]["nama"] == "Taman baca tulis"
+            assert mine.json()["properties"]["nama"] == name
             assert mine.headers["petakota-read-from"] == "primary"
-        # A caller without the cookie, giving the position as a header, reads it too.
-        got = httpx.get(f"{service.url}/collections/parks/items/{fid}", headers={"Petakota-LSN": lsn})
-        assert got.status_code == 200 and got.headers["petakota-read-from"] == "primary"
-    finally:
-        service.replica_sql("SELECT pg_wal_replay_resume()", "postgres")
+        # Another caller, without the position: this process has heard of the change, so it reads from the
+        # primary too (what it caches from now on is never older than the edit).
+        other = httpx.get(f"{service.url}/collections/parks/items/{fid}")
+        assert other.status_code == 200 and other.headers["petakota-read-from"] == "primary"
     service.caught_up()
-    assert service.replica_sql(f"SELECT nama FROM parks WHERE id = {fid}") == [("Taman baca tulis",)]
+    assert service.replica_sql(f"SELECT nama FROM parks WHERE id = {fid}") == [(name,)]
     # Once the replica has the write, the writer's reads go back to it.
     with httpx.Client(base_url=service.url, cookies={"petakota-lsn": lsn}, timeout=30) as writer:
         again = read_from(writer, f"/collections/parks/items/{fid}", "replica")
     assert again.headers["petakota-read-from"] == "replica"
-    assert again.json()["properties"]["nama"] == "Taman baca tulis"
+    assert again.json()["properties"]["nama"] == name
 
 
 def test_reads_fall_back_to_the_primary_while_the_replica_is_stopped(service):
@@ -227,6 +248,15 @@ def test_write_positions_read_and_written_as_postgresql_does(service):
                             {"a": format_lsn(parse_lsn(now) + 4096), "b": now}).scalar() == 4096
     for bad in ("", "16", "x/1", "1/2/3", "123456789/0", None):
         assert parse_lsn(bad) is None
+
+
+def test_the_callers_position_comes_from_the_header_or_the_cookie_the_newest_winning():
+    older, newer = "0/3000060", "1/2A"
+    assert caller_lsn([(b"petakota-lsn", older.encode())]) == parse_lsn(older)
+    assert caller_lsn([(b"cookie", f"a=b; petakota-lsn={newer}".encode()),
+                       (b"petakota-lsn", older.encode())]) == parse_lsn(newer) == (1 << 32) + 0x2A
+    assert caller_lsn([(b"cookie", b"petakota-lsn=rubbish"), (b"petakota-lsn", b"0/zz")]) is None
+    assert caller_lsn([(b"accept", b"*/*")]) is None
 
 
 def test_a_read_replica_url_that_is_not_postgresql_is_refused_clearly():
