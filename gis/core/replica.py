@@ -104,6 +104,7 @@ class ReplicaRouter:
         self._checked_at = -1e9
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._floor_lock = threading.Lock()
 
     def engine_for(self, method: str, caller_lsn: int | None = None) -> Engine:
         """The engine for a request: the replica for a read when it is up and has replayed the caller's last
@@ -149,7 +150,9 @@ class ReplicaRouter:
     def saw_change(self) -> None:
         """A layer changed (this process's write or another's NOTIFY): reads must now see at least this far."""
         try:
-            self.floor = max(self.floor, self.primary_position())
+            position = self.primary_position()
+            with self._floor_lock:  # the listener thread and request threads raise it concurrently
+                self.floor = max(self.floor, position)
         except DBAPIError as exc:
             log.warning("could not read the primary's WAL position (%s)", exc.__class__.__name__)
 
