@@ -12,6 +12,7 @@ from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
 from api.head import HeadAsGetMiddleware
+from api.replica import ReadRoutingMiddleware
 from api.routers import (
     admin,
     admin_webhooks,
@@ -36,7 +37,7 @@ from api.routers import (
     wms,
     wmts,
 )
-from gis.core.db import make_engine
+from gis.core.db import make_service_engine
 from gis.core.settings import Settings
 from gis.data.catalog import CatalogService
 from gis.data.changes import ChangeListener
@@ -70,7 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.engine = make_engine(settings)
+        # Reads of read requests go to the read replica when one is configured (api/replica.py), the rest to the
+        # primary; the change listener below always listens on the primary.
+        app.state.engine = make_service_engine(settings)
+        app.state.replica_router = getattr(app.state.engine, "router", None)
         app.state.catalog = CatalogService(app.state.engine, ttl=CACHE_SECONDS,
                                            count_budget_ms=settings.count_budget_ms)
         app.state.tiles = TileService(app.state.engine, cache_bytes=settings.tile_cache_mb * 1_000_000,
@@ -102,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def on_change(layer_id: str) -> None:
         """A layer changed (our own write, or another process's via NOTIFY): drop what was cached of it."""
+        router = getattr(app.state, "replica_router", None)
+        if router is not None:
+            router.saw_change()  # first: what is cached again from now on comes from data at least this new
         app.state.catalog.invalidate(layer_id)
         app.state.tiles.invalidate(layer_id)
         worker = getattr(app.state, "webhook_worker", None)
@@ -114,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)  # browsers get scripts, JSON and tiles compressed
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_mb * 1_000_000,
                        upload_bytes=settings.upload_limit_bytes)
+    app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
     # catalog before ogc and items: /collections/catalog/... is the metadata catalogue, not a layer
     for router in (health.router, catalog.router, ogc.router, items.router, tiles.router, rasters.router,

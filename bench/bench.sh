@@ -63,3 +63,5 @@ DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYT
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/webmap.py
 # WMS GetMap: PetaKota's /wms beside MapServer 8 (FastCGI), the same layers and style, cold and cached.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/wms_mapserver.py
+# Read replica: its lag under 20 edits/s through the API, on a primary and a streaming replica of their own.
+PYTHONPATH=. .venv/bin/python bench/replica_lag.py

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 
+from gis.core.replica import REPLICA_APPLICATION, ReplicaRouter, RoutingEngine
 from gis.core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,6 +22,22 @@ def make_engine(settings: Settings, pool_size: int | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args={"application_name": "petakota", "connect_timeout": 5},
     )
+
+
+def make_service_engine(settings: Settings) -> Engine:
+    """The service's engine: the primary alone, or, with a read replica configured, an engine that sends the
+    reads of read requests to the replica (gis.core.replica)."""
+    primary = make_engine(settings)
+    if not settings.read_sqlalchemy_url:
+        return primary
+    replica = create_engine(
+        settings.read_sqlalchemy_url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,  # a restarted replica's dead connections are replaced, not handed out
+        connect_args={"application_name": REPLICA_APPLICATION, "connect_timeout": 2},
+    )
+    return RoutingEngine(ReplicaRouter(primary, replica))
 
 
 def alembic_config(settings: Settings) -> Config:

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "PETAKOTA_DATABASE_URL"),
     )
+    # The streaming read replica (scripts/replica.sh): reads go there, writes to DATABASE_URL. Empty for none.
+    read_database_url: str | None = None
     data_dir: Path = Path("var")
     city: CitySettings = CitySettings()
     pool_size: int = 10
@@ -70,11 +72,14 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         """The same database for SQLAlchemy with the psycopg 3 driver."""
-        url = self.database_url
-        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
-        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://...")
+        return _psycopg_url(self.database_url, "DATABASE_URL")
+
+    @property
+    def read_sqlalchemy_url(self) -> str | None:
+        """The read replica for SQLAlchemy, or None when there is none."""
+        if not self.read_database_url:
+            return None
+        return _psycopg_url(self.read_database_url, "PETAKOTA_READ_DATABASE_URL")
 
     @property
     def raster_dir(self) -> Path:
@@ -92,3 +97,10 @@ class Settings(BaseSettings):
     def upload_limit_bytes(self) -> int:
         """The largest upload request: an attachment of the largest size with its multipart framing."""
         return self.attachment_max_bytes + 64_000
+
+
+def _psycopg_url(url: str, name: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError(f"{name} must be a postgresql:// URL, got {url.split(':', 1)[0]}://...")
