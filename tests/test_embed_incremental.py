@@ -13,7 +13,9 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
-from pmtiles.reader import MmapSource, all_tiles
+from pmtiles.reader import MmapSource, Reader, all_tiles
+from pmtiles.tile import zxy_to_tileid
+from pmtiles.writer import Writer
 from shapely import affinity, wkb
 from sqlalchemy import text
 
@@ -245,6 +247,28 @@ def test_a_full_rebuild_when_the_archive_cannot_be_updated_says_why(engine, embe
     for data in raw_tiles(archive).values():
         features = mapbox_vector_tile.decode(gzip.decompress(data)).get("parks", {"features": []})["features"]
         assert all("nama" not in f["properties"] for f in features)
+    # features removed with no history (triggers off, as a bulk load may do)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE toll_gates DISABLE TRIGGER USER"))
+        conn.execute(text("DELETE FROM toll_gates WHERE id = (SELECT max(id) FROM toll_gates)"))
+        conn.execute(text("ALTER TABLE toll_gates ENABLE TRIGGER USER"))
+        left = conn.execute(text("SELECT count(*) FROM toll_gates")).scalar_one()
+    result = export_embed_archive(engine, changed, archive, tileset, update=True)
+    assert result.kind == "full" and f"layer toll_gates holds {left} features where its history accounts for " \
+        f"{left + 1}" in result.reason
+    assert export_embed_archive(engine, changed, archive, tileset, update=True).kind == "unchanged"
+    # an archive made before the database was last migrated
+    with open(archive, "rb") as f:
+        reader = Reader(MmapSource(f))
+        header, metadata, tiles = reader.header(), reader.metadata(), list(all_tiles(MmapSource(f)))
+    metadata["petakota_embed"]["schema"] = "0012"
+    with open(archive, "wb") as f:
+        writer = Writer(f)
+        for zxy, data in sorted(tiles, key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(*zxy), data)
+        writer.finalize(header, metadata)
+    result = export_embed_archive(engine, changed, archive, tileset, update=True)
+    assert result.kind == "full" and "migrated since the previous export (schema 0012 ->" in result.reason
     # other zooms
     result = export_embed_archive(engine, changed, archive, replace(tileset, maxzoom=MAXZOOM - 1), update=True)
     assert result.kind == "full" and "zooms" in result.reason
@@ -296,8 +320,8 @@ def test_the_command_updates_the_folder_and_says_what_it_did(engine, settings, t
     assert {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()} == stamps and page.is_file()
     with engine.begin() as conn:
         conn.execute(text("UPDATE kelurahan SET nama = nama WHERE id = (SELECT min(id) FROM kelurahan)"))
-        conn.execute(text("UPDATE toll_gates SET geom = ST_Translate(geom, 0.001, 0) "
-                          "WHERE id = (SELECT min(id) FROM toll_gates)"))
+        conn.execute(text("UPDATE parks SET geom = ST_Translate(geom, 0.001, 0) "
+                          "WHERE id = (SELECT min(id) FROM parks)"))
     updated = run_cli(*args, "--update", env=env)
     assert updated.returncode == 0, updated.stderr
     assert "updated binjai.pmtiles: 2 change(s) since the previous export" in updated.stdout

@@ -81,14 +81,37 @@ def read_manifest(path: Path) -> dict | None:
             manifest = Reader(MmapSource(f)).metadata().get(MANIFEST_KEY)
     except Exception as exc:  # whatever the damage (truncated, another format), the file cannot be updated
         raise InvalidInput(f"{path} is not a readable PMTiles archive ({type(exc).__name__})") from None
-    return manifest if isinstance(manifest, dict) and manifest.get("version") == MANIFEST_VERSION else None
+    if not isinstance(manifest, dict) or manifest.get("version") != MANIFEST_VERSION:
+        return None
+    entries = manifest.get("layers")
+    keys = {"id", "declaration", "includes", "features"}
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and keys <= set(e) for e in entries):
+        raise InvalidInput(f"the manifest of {path} is damaged (its layers are not all recorded)")
+    return manifest
 
 
-def make_manifest(layers: list[Layer], tileset: TileSet, snapshot: str, tiles: int) -> dict:
+@dataclass(frozen=True)
+class DatabaseState:
+    """What an export saw: its snapshot, the schema revision, each layer's number of features."""
+
+    snapshot: str
+    schema: str
+    counts: dict[str, int]
+
+
+def make_manifest(layers: list[Layer], tileset: TileSet, state: DatabaseState, tiles: int) -> dict:
     return {"version": MANIFEST_VERSION, "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "tileset": tileset.to_dict(), "tiles": tiles,
-            "layers": [{"id": layer.id, "declaration": declaration_digest(layer), "includes": snapshot}
-                       for layer in layers]}
+            "schema": state.schema, "tileset": tileset.to_dict(), "tiles": tiles,
+            "layers": [{"id": layer.id, "declaration": declaration_digest(layer), "includes": state.snapshot,
+                        "features": state.counts[layer.id]} for layer in layers]}
+
+
+def database_state(conn: Connection, layers: list[Layer]) -> DatabaseState:
+    snapshot = conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+    schema = conn.execute(text("SELECT string_agg(version_num, ',') FROM alembic_version")).scalar_one() or ""
+    counts = conn.execute(text(" UNION ALL ".join(
+        f"SELECT '{layer.id}' AS layer, count(*) AS n FROM {layer.id}" for layer in layers))).all()
+    return DatabaseState(snapshot, schema, {layer_id: n for layer_id, n in counts})
 
 
 def rebuild_reason(manifest: dict | None, layers: list[Layer], tileset: TileSet) -> str | None:
@@ -144,10 +167,11 @@ def _feature_view(row: dict | None, keys: tuple[str, ...]) -> tuple | None:
 
 
 def changed_boxes(conn: Connection, layers: list[Layer], included: dict[str, str],
-                  cities: tuple[str, ...]) -> tuple[list[tuple[float, float, float, float]], int]:
+                  cities: tuple[str, ...]) -> tuple[list[tuple[float, float, float, float]], int, dict[str, int]]:
     """Web Mercator boxes of what changed in the tiles since each layer's `included` snapshot (old and new extent
-    of each feature created, updated or deleted), and the number of history rows read. A change to a private
-    field alone, or to a feature of a city the archive does not hold, changes no tile."""
+    of each feature created, updated or deleted), the number of history rows read and per layer the features
+    they added (created less deleted). A change to a private field alone, or to a feature of a city the archive
+    does not hold, changes no tile."""
     by_id = {layer.id: layer for layer in layers}
     # a transaction below a snapshot's xmin is visible in it: the (txid, id) index skips the history before it
     rows = conn.execute(text(
@@ -157,17 +181,32 @@ def changed_boxes(conn: Connection, layers: list[Layer], included: dict[str, str
         "AND NOT pg_visible_in_snapshot(h.txid::text::xid8, p.snap) "
         f"AND {NOT_ATTACHMENT_SQL} ORDER BY h.txid, h.id"),
         {"layers": list(included), "snapshots": list(included.values())}).mappings()
-    boxes, read = [], 0
+    boxes, read, added = [], 0, dict.fromkeys(included, 0)
     for row in rows:
         read += 1
         layer, before, after = by_id[row["layer"]], row["before"], row["after"]
+        added[layer.id] += (after is not None) - (before is not None)
         if cities and not {(before or {}).get(CITY_COLUMN), (after or {}).get(CITY_COLUMN)} & set(cities):
             continue
         keys = ("geom", CITY_COLUMN, *(f.name for f in layer.public_fields))
         if before is not None and after is not None and _feature_view(before, keys) == _feature_view(after, keys):
             continue
         boxes += [mercator_box(state["geom"]) for state in (before, after) if state and state.get("geom")]
-    return boxes, read
+    return boxes, read, added
+
+
+def unexplained(manifest: dict, state: DatabaseState, added: dict[str, int]) -> str | None:
+    """Why the history does not account for the database as it is (None: it does): a migration since the
+    export, or a layer whose features were removed or loaded with no history (TRUNCATE, triggers switched off)."""
+    if manifest.get("schema") != state.schema:
+        return f"the database was migrated since the previous export (schema {manifest.get('schema')} -> " \
+               f"{state.schema})"
+    for entry in manifest["layers"]:
+        expected = entry["features"] + added[entry["id"]]
+        if state.counts[entry["id"]] != expected:
+            return (f"layer {entry['id']} holds {state.counts[entry['id']]} features where its history accounts "
+                    f"for {expected}: it was changed without history (a TRUNCATE or a load with triggers off)")
+    return None
 
 
 def export_embed_archive(engine: Engine, layers: list[Layer], out: Path, tileset: TileSet, *, update: bool,
@@ -190,13 +229,15 @@ def export_embed_archive(engine: Engine, layers: list[Layer], out: Path, tileset
     every_tile = tiles_to_export(tileset.bounds, tileset.minzoom, tileset.maxzoom)
     header = archive_header(tileset.bounds, tileset.minzoom, tileset.maxzoom)
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        snapshot = conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()  # every tile sees this
+        state = database_state(conn, layers)  # the first statement: every tile is drawn in this snapshot
+        if reason is None:
+            included = {e["id"]: e["includes"] for e in manifest["layers"]}
+            boxes, read, added = changed_boxes(conn, layers, included, tileset.cities)
+            reason = unexplained(manifest, state, added)
         if reason is not None:
             total(len(every_tile))
             rendered = render_tiles(conn, layers, every_tile, False, tileset.cap, tileset.cities, progress)
-            return _write(out, rendered, header, layers, tileset, snapshot, "full", reason, 0, len(every_tile), 0)
-        included = {e["id"]: e["includes"] for e in manifest["layers"]}
-        boxes, read = changed_boxes(conn, layers, included, tileset.cities)
+            return _write(out, rendered, header, layers, tileset, state, "full", reason, 0, len(every_tile), 0)
         touched = {t for box in boxes for z in range(tileset.minzoom, tileset.maxzoom + 1)
                    for t in tiles_touched(box, z)}
         todo = [t for t in every_tile if (t.z, t.x, t.y) in touched]
@@ -211,7 +252,7 @@ def export_embed_archive(engine: Engine, layers: list[Layer], out: Path, tileset
         fresh = dict(render_tiles(conn, layers, todo, False, tileset.cap, tileset.cities, progress))
         redone = {zxy_to_tileid(t.z, t.x, t.y) for t in todo}
         tiles = _merged((zxy_to_tileid(t.z, t.x, t.y) for t in every_tile), redone, fresh, previous)
-        result = _write(out, tiles, header, layers, tileset, snapshot, "incremental",
+        result = _write(out, tiles, header, layers, tileset, state, "incremental",
                         f"{read} change(s) since the previous export", read, len(todo), len(set(previous) - redone))
         return replace(result, redrawn=frozenset((t.z, t.x, t.y) for t in todo))
 
@@ -224,12 +265,12 @@ def _merged(tile_ids, redone: set[int], fresh: dict[int, bytes], previous: dict[
             yield tid, data
 
 
-def _write(out: Path, tiles, header: dict, layers: list[Layer], tileset: TileSet, snapshot: str,
+def _write(out: Path, tiles, header: dict, layers: list[Layer], tileset: TileSet, state: DatabaseState,
            kind: str, reason: str, read: int, rendered: int, copied: int) -> ExportResult:
     metadata = archive_metadata(layers, tileset.minzoom, tileset.maxzoom, False)
 
     def with_manifest(written: int) -> dict:
-        return {**metadata, MANIFEST_KEY: make_manifest(layers, tileset, snapshot, written)}
+        return {**metadata, MANIFEST_KEY: make_manifest(layers, tileset, state, written)}
 
     written = write_archive(out, tiles, header, with_manifest)
     return ExportResult(kind, reason, read, rendered, copied, written)
