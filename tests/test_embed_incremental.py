@@ -329,3 +329,7 @@ def test_the_command_updates_the_folder_and_says_what_it_did(engine, settings, t
     bad = run_cli("export-embed", "binjai", "--out", str(page), "--update", env=env)
     assert bad.returncode != 0 and "--out must be a folder" in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stderr
+    bad = run_cli("export-embed", "binjai", "--out", str(site), "--minzoom", "16", "--maxzoom", "12", "--update",
+                  env=env)
+    assert bad.returncode != 0 and "zooms must satisfy 0 <= minzoom <= maxzoom" in bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stderr and page.stat().st_mtime_ns == stamps[page]

@@ -152,8 +152,10 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id (e.g. b
     if result.kind == "incremental":
         typer.echo(f"updated {archive.name}: {result.reason}, {result.rendered} tile(s) drawn again, "
                    f"{result.copied} kept; {result.tiles} tiles in the archive")
-    else:
+    elif update:
         typer.echo(f"full export of {archive.name} ({result.reason}): {result.tiles} tiles")
+    else:
+        typer.echo(f"exported {archive.name}: {result.tiles} tiles")
     typer.echo(f"wrote {page} and {archive.name}: copy the folder to the website and point an <iframe> at it")
 
 
