@@ -57,6 +57,8 @@ for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && b
   --out docs/benchmarks-tiles-during-siting.md
 # Programmes: importing a 500-programme SIPD-style work plan and the dashboard's data for it.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/programmes.py
+# Static embeds: the full export of the public map's archive against `export-embed --update` after 1 and 50 edits.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/embed_incremental.py
 # Printing: the city on A3 and the atlas of its kelurahan.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/printing.py
 # Web maps: the embed and the planner map in Chromium, ready time and page weight, on Fast 3G and unthrottled.

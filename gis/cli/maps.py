@@ -107,15 +107,17 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id (e.g. b
                                                      "(e.g. 12.07)"),
                  out: Path = typer.Option(..., help="a folder to write index.html, scripts and tiles into"),
                  minzoom: int = typer.Option(10), maxzoom: int = typer.Option(15),
-                 lang: str = typer.Option("id")) -> None:
+                 lang: str = typer.Option("id"),
+                 update: bool = typer.Option(False, "--update", help="re-render only the tiles of what changed "
+                                                                     "since the export already in --out")) -> None:
     """A public map the city website hosts as plain files: the embed page reading a PMTiles archive
-    (public layers and fields only), no PetaKota server needed."""
+    (public layers and fields only), no PetaKota server needed. With --update, the archive already there is
+    brought up to date: only the tiles over features created, changed or deleted since are drawn again."""
 
     from gis.data.cities import held_cities
     from gis.data.registry import load_catalog
     from gis.render.webmap import export_static_embed, public_map_for
-    from gis.tiles.pmtiles import export_pmtiles as write_pmtiles
-    from gis.tiles.pmtiles import tiles_to_export
+    from gis.tiles.embed_archive import TileSet, export_embed_archive
 
     settings = Settings()
     engine = db.make_engine(settings, pool_size=1)
@@ -130,15 +132,31 @@ def export_embed(map_id: str = typer.Argument(..., help="a public map id (e.g. b
     if bounds is None:
         _fail("no city boundary loaded: nothing to export")
     layers = [catalog[i] for i in mapdef.layers if i in catalog and catalog[i].public]
+    if not layers:
+        _fail(f"map {map_id!r} has no public layer: nothing to export")
+    if out.exists() and not out.is_dir():
+        _fail(f"--out must be a folder; {out} is a file")
     out.mkdir(parents=True, exist_ok=True)
+    archive = out / f"{map_id}.pmtiles"
+    tileset = TileSet(bounds, minzoom, maxzoom, tuple(view.scope), settings.tile_feature_cap)
     try:
-        with tqdm(total=len(tiles_to_export(bounds, minzoom, maxzoom)), desc="tiles", unit="tile") as bar:
-            write_pmtiles(engine, layers, out / f"{map_id}.pmtiles", bounds, minzoom, maxzoom, include_private=False,
-                          cap=settings.tile_feature_cap, progress=bar.update, cities=view.scope)
+        with tqdm(desc="tiles", unit="tile") as bar:
+            result = export_embed_archive(engine, layers, archive, tileset, update=update, progress=bar.update,
+                                          total=lambda n: setattr(bar, "total", n) or bar.refresh())
     except PetaKotaError as exc:
         _fail(exc.detail)
-    page = export_static_embed(settings, mapdef, layers, out, f"{map_id}.pmtiles", lang, view)
-    typer.echo(f"wrote {page} and {map_id}.pmtiles: copy the folder to the website and point an <iframe> at it")
+    page, page_written = export_static_embed(settings, mapdef, layers, out, archive.name, lang, view)
+    if result.kind == "unchanged":
+        typer.echo(f"{archive.name}: {result.reason}" + (f"; wrote {page.name}" if page_written else ""))
+        return
+    if result.kind == "incremental":
+        typer.echo(f"updated {archive.name}: {result.reason}, {result.rendered} tile(s) drawn again, "
+                   f"{result.copied} kept; {result.tiles} tiles in the archive")
+    elif update:
+        typer.echo(f"full export of {archive.name} ({result.reason}): {result.tiles} tiles")
+    else:
+        typer.echo(f"exported {archive.name}: {result.tiles} tiles")
+    typer.echo(f"wrote {page} and {archive.name}: copy the folder to the website and point an <iframe> at it")
 
 
 @app.command("embed-snippet")

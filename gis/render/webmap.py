@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -201,12 +200,28 @@ def embed_page(engine: Engine, settings: Settings, catalog: dict[str, Layer], ci
 
 
 def export_static_embed(settings: Settings, mapdef: MapDef, layers: list[Layer], out_dir: Path,
-                        pmtiles_name: str, lang: str = "id", view: CityView | None = None) -> Path:
-    """index.html + the scripts it needs; tiles come from `pmtiles_name` next to it (written separately)."""
+                        pmtiles_name: str, lang: str = "id", view: CityView | None = None) -> tuple[Path, bool]:
+    """index.html + the scripts it needs; tiles come from `pmtiles_name` next to it (written separately). Only
+    files that differ are written (each via a temporary file then a rename, so the website never serves half
+    of one); returns the page and whether anything was written."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    written = False
     for rel in EMBED_ASSETS:
-        shutil.copytree(STATIC_DIR / rel, out_dir / "static" / rel, dirs_exist_ok=True)
+        for src in sorted((STATIC_DIR / rel).rglob("*")):
+            if src.is_file():
+                written |= _write_if_changed(out_dir / "static" / rel / src.relative_to(STATIC_DIR / rel),
+                                             src.read_bytes())
     config = map_config(settings, mapdef, layers, embed=True, base=".", view=view, pmtiles=pmtiles_name, lang=lang)
     page = out_dir / "index.html"
-    page.write_text(render_page(config, config["title"][lang_of(lang)], "static"))
-    return page
+    written |= _write_if_changed(page, render_page(config, config["title"][lang_of(lang)], "static").encode())
+    return page, written
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return True
