@@ -63,3 +63,6 @@ DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYT
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/webmap.py
 # WMS GetMap: PetaKota's /wms beside MapServer 8 (FastCGI), the same layers and style, cold and cached.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/wms_mapserver.py
+# Replicas: 1 and 3 API processes behind nginx (scripts/cluster.sh): cached tiles, an edit reaching every replica,
+# and whether a cache shared by the replicas would pay.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/cluster.py
