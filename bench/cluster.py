@@ -29,7 +29,7 @@ import psycopg
 import shapely
 from sqlalchemy import create_engine
 
-from gis.data.auth import create_key
+from gis.data.auth import create_key, revoke_key
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -359,8 +359,7 @@ def main() -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as sa:
-            api_key = create_key(sa, "Bench replicas", "planner")[1]
-        engine.dispose()
+            key_id, api_key = create_key(sa, "Bench replicas", "planner")
         paths = tile_paths(conn)
         paths_file = OUT / "cluster-paths.txt"
         paths_file.write_text("\n".join(paths) + "\n")
@@ -381,6 +380,9 @@ def main() -> None:
             log(json.dumps(shared))
         finally:
             cluster.script("stop")
+            with engine.begin() as sa:
+                revoke_key(sa, key_id)
+            engine.dispose()
     write_section(args.out, section(machine, runs, inval, shared, len(paths), args.seconds))
     log(f"wrote {args.out.relative_to(ROOT)}")
 

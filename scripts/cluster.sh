@@ -50,15 +50,15 @@ start_replica() {
   pidfile="$CLUSTER_DIR/replica-$i.pid"
   if pid_alive "$pidfile"; then return; fi
   port_taken "$port" && die "port $port (replica $i) is taken by another program: set REPLICA_PORT_BASE"
-  # PYTHONPATH: the replicas serve this checkout's code, whichever checkout the shared .venv was installed from.
-  local env=(PETAKOTA_REPLICA_NAME="replica-$i" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}")
+  # PYTHONPATH: the replicas serve this checkout's code, even when .venv was installed from another checkout.
+  local vars=(PETAKOTA_REPLICA_NAME="replica-$i" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}")
   # Read replica: with PETAKOTA_READ_DATABASE_URL set, every API replica sends its reads there (writes, and the
   # writer's next reads, stay on DATABASE_URL). Unset: everything goes to the primary.
   if [ -n "${PETAKOTA_READ_DATABASE_URL:-}" ]; then
-    env+=(PETAKOTA_READ_DATABASE_URL="$PETAKOTA_READ_DATABASE_URL")
+    vars+=(PETAKOTA_READ_DATABASE_URL="$PETAKOTA_READ_DATABASE_URL")
   fi
   log "starting replica-$i on 127.0.0.1:$port"
-  env "${env[@]}" nohup "$PETAKOTA" serve --host 127.0.0.1 --port "$port" \
+  env "${vars[@]}" nohup "$PETAKOTA" serve --host 127.0.0.1 --port "$port" \
     >>"$CLUSTER_DIR/replica-$i.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
