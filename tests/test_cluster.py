@@ -1,7 +1,8 @@
 """Three API replicas behind nginx, started by scripts/cluster.sh on free ports over the test database: every
 replica serves (each answer names its replica); an edit through the balancer reaches the cached tiles of every
-replica within a second (PostgreSQL NOTIFY); change events stream through the balancer; a replica killed with
-SIGKILL under load costs at most the requests it had in flight, and `start` brings it back."""
+replica within a second (PostgreSQL NOTIFY); change events stream through the balancer; each tile goes to one
+replica (by its URL) and the tiles to all; a replica killed with SIGKILL under load costs at most the requests
+it had in flight, and `start` brings it back."""
 
 from __future__ import annotations
 
@@ -192,8 +193,24 @@ def test_change_events_stream_through_the_balancer(cluster, engine, keys):
     assert event["data"]["data"]["version"] == int(patched.headers["etag"].strip('"'))
 
 
+def test_each_tile_goes_to_one_replica_and_the_tiles_to_all(cluster, engine):
+    with engine.connect() as conn:
+        city = conn.execute(text("SELECT ST_AsBinary(ST_Union(geom)) FROM kota")).scalar_one()
+    bounds = shapely.from_wkb(city).bounds
+    tiles = list(TMS.tiles(*bounds, zooms=[14]))[:45]
+    with httpx.Client(timeout=30) as client:
+        by_tile = {}
+        for t in tiles:
+            path = f"/collections/parks/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+            by_tile[path] = {client.get(cluster.url + path).headers["x-petakota-replica"] for _ in range(4)}
+    # each tile rendered and cached by one replica only (a tile's renders do not multiply with the replicas)...
+    assert all(len(replicas) == 1 for replicas in by_tile.values()), by_tile
+    # ...and the tiles shared out over every replica
+    assert set().union(*by_tile.values()) == {"replica-1", "replica-2", "replica-3"}
+
+
 class Load:
-    """Tile requests through the balancer from `workers` threads; records each request's start, end, replica
+    """Requests through the balancer from `workers` threads; records each request's start, end, replica
     and error, and how many were in flight at a given moment."""
 
     def __init__(self, url: str, workers: int):
@@ -229,8 +246,7 @@ class Load:
 
 
 def test_a_replica_killed_under_load_costs_at_most_its_requests_in_flight(cluster):
-    t = TMS.tile(98.49, 3.60, 14)
-    load = Load(f"{cluster.url}/collections/parks/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}", workers=8)
+    load = Load(f"{cluster.url}/collections/parks/items?limit=5", workers=8)
     for thread in load.threads:
         thread.start()
     time.sleep(1.5)
