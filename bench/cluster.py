@@ -286,12 +286,13 @@ def shared_cache(cluster: Cluster, conn, paths: list[str]) -> dict:
     read_ms = (time.perf_counter() - t0) / (5 * len(tiles)) * 1000
     conn.execute("DROP TABLE bench_shared_tiles")
     total_ms = requests * hit_ms + local_misses * render_ms  # serving the workload with spread load
+
     # Two tiers: memory first, then the shared table (read on every local miss); a render only when the table
     # lacks the tile, then a write. A local miss found in the table costs a hit plus the read instead of a render.
     def saving(misses: int) -> float:
         return (misses - shared_misses) * (render_ms - hit_ms) - misses * read_ms - shared_misses * write_ms
 
-        return {"requests": requests, "tiles": len(paths), "local_misses": local_misses, "routed_misses": routed_misses,
+    return {"requests": requests, "tiles": len(paths), "local_misses": local_misses, "routed_misses": routed_misses,
             "shared_misses": shared_misses, "render_ms": render_ms, "hit_ms": hit_ms, "read_ms": read_ms,
             "write_ms": write_ms, "total_ms": total_ms, "saved_ms": saving(local_misses),
             "routed_saved_ms": saving(routed_misses)}
@@ -336,8 +337,8 @@ theirs), nginx, wrk, and the whole machine (whatever else runs included).
 {rows}
 
 3 replicas / 1: **{three['rps'] / one['rps']:.2f}x** the throughput, with 0 errors. A cached tile costs no SQL,
-only Python: {per_core(one):.0f} and {per_core(three):.0f} requests per CPU-second of the replicas, the same cost
-with 1 or 3. One replica is one Python process and uses at most one core; 3 can use both cores, and no more:
+only Python: {per_core(one):.0f} and {per_core(three):.0f} requests per CPU-second of the replicas with 1 and
+3. One replica is one Python process and uses at most one core; 3 can use both cores, and no more:
 CPU-bound. The machine's {machine['nproc']} cores were busy throughout ({one['cores']['machine']:.1f} and
 {three['cores']['machine']:.1f}, other work included), so the ratio mostly tells what share of them the replicas
 got ({one['cores']['replicas']:.2f} and {three['cores']['replicas']:.2f} cores); on a machine of its own, expect
