@@ -28,6 +28,18 @@ lint:
 stop:
 	@$(DEVENV) stop-db
 
+# REPLICAS API processes behind a private nginx on http://127.0.0.1:$(CLUSTER_PORT), all on the same database
+# (scripts/cluster.sh: ports, run directory, an optional read replica). `make stop-cluster` stops them.
+REPLICAS ?= 3
+CLUSTER_PORT ?= 8080
+export REPLICAS CLUSTER_PORT
+.PHONY: run-cluster stop-cluster
+run-cluster: setup
+	@$(WITH_ENV) scripts/cluster.sh start && scripts/cluster.sh status
+
+stop-cluster:
+	@scripts/cluster.sh stop
+
 # Benchmarks (not part of `make test`): side by side with tipg and TiTiler (docs/benchmarks.md), then siting,
 # cities, RDTR, programmes, printing and the web maps in Chromium (docs/benchmarks-*.md).
 .PHONY: bench

@@ -12,7 +12,7 @@ from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import CACHE_SECONDS, TtlCache
 from api.head import HeadAsGetMiddleware
-from api.replica import ReadRoutingMiddleware
+from api.replica import ReadRoutingMiddleware, ReplicaHeaderMiddleware
 from api.routers import (
     admin,
     admin_webhooks,
@@ -123,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        upload_bytes=settings.upload_limit_bytes)
     app.add_middleware(ReadRoutingMiddleware)
     app.add_middleware(HeadAsGetMiddleware)  # outermost: GZip and the routes see a GET
+    if settings.replica_name:  # behind a load balancer: say which replica answered
+        app.add_middleware(ReplicaHeaderMiddleware, name=settings.replica_name)
     # catalog before ogc and items: /collections/catalog/... is the metadata catalogue, not a layer
     for router in (health.router, catalog.router, ogc.router, items.router, tiles.router, rasters.router,
                    processes.router, maps.router, layers.router, cities.router, rdtr.router, admin.router,

@@ -1,8 +1,13 @@
-"""Read-your-writes across the read replica: a request that only reads runs as a read (gis.core.replica decides
+"""Replicas, as answers show them.
+
+Read-your-writes across the read replica: a request that only reads runs as a read (gis.core.replica decides
 where its queries go, from the caller's last write position); a request that writes is answered with the
 primary's WAL position, in the `Petakota-LSN` header and the `petakota-lsn` cookie, for the caller's next reads.
 Clients without cookies send the header back as they got it. A read says which database answered it in
-`Petakota-Read-From` (replica or primary)."""
+`Petakota-Read-From` (replica or primary).
+
+Behind a load balancer, `X-PetaKota-Replica` on every answer names the API replica that served it (the logs of
+that one hold the rest). Both are plain ASGI middlewares: a header costs no task per request."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from gis.core.replica import READ_METHODS, format_lsn, parse_lsn, reading
 LSN_COOKIE = "petakota-lsn"
 LSN_HEADER = b"petakota-lsn"
 READ_FROM_HEADER = b"petakota-read-from"
+REPLICA_HEADER = b"x-petakota-replica"
 COOKIE_SECONDS = 300  # far longer than the replica's lag: after that the replica has the write anyway
 
 
@@ -62,3 +68,20 @@ class ReadRoutingMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_position)
+
+
+class ReplicaHeaderMiddleware:
+    def __init__(self, app, name: str):
+        self.app = app
+        self.name = name.encode("latin-1")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def named(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (REPLICA_HEADER, self.name)]}
+            await send(message)
+
+        await self.app(scope, receive, named)

@@ -67,3 +67,6 @@ DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYT
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PYTHONPATH=. .venv/bin/python bench/wms_mapserver.py
 # Read replica: its lag under 20 edits/s through the API, on a primary and a streaming replica of their own.
 PYTHONPATH=. .venv/bin/python bench/replica_lag.py
+# Replicas: 1 and 3 API processes behind nginx (scripts/cluster.sh): cached tiles, an edit reaching every replica,
+# and whether a cache shared by the replicas would pay.
+DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/cluster.py

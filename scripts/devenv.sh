@@ -13,7 +13,7 @@ cd "$ROOT"
 PORT="${PETAKOTA_PG_PORT:-5439}"
 DURABLE="${PETAKOTA_PG_DURABLE:-1}"
 VENV="$ROOT/.venv"
-SYSTEM_PACKAGES_EXTRA=(gdal-bin chromium poppler-utils python3-qgis)
+SYSTEM_PACKAGES_EXTRA=(gdal-bin chromium poppler-utils python3-qgis nginx)
 
 log() { printf '\033[1;34m[petakota]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[petakota]\033[0m %s\n' "$*" >&2; exit 1; }

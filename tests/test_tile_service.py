@@ -167,7 +167,7 @@ def test_one_memory_budget_for_vector_and_raster_tiles_and_invalidation_by_layer
     produced = asyncio.run(run())
     assert produced > budget  # more than fits: the cache had to evict
     cached = service.cache._tiles
-    assert 0 < service.cache.size == sum(len(v.data) for v in cached.values()) <= budget
+    assert 0 < service.cache.size == sum(v.size for v in cached.values()) <= budget
     assert {key[0] for key in cached} == {"mvt", "png"}  # one cache holds both kinds
 
     def png_key(t):

@@ -54,11 +54,13 @@ class TileRequest:
     tiles: TileService
     city: str | None
     if_none_match: str | None
+    gzip_ok: bool  # the client accepts gzip (checked as the gzip middleware checks it)
 
 
 async def tile_request(request: Request, if_none_match: IfNoneMatch = None, city: CityParam = None) -> TileRequest:
     state = request.app.state
-    return TileRequest(await principal(request), state.catalog, state.tiles, city, if_none_match)
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+    return TileRequest(await principal(request), state.catalog, state.tiles, city, if_none_match, gzip_ok)
 
 
 TileAsk = Annotated[TileRequest, Depends(tile_request)]
@@ -70,7 +72,7 @@ async def collection_tile(collection_id: str, tms: str, z: int, x: int, y: int, 
     layer = await ask.catalog.layer_async(collection_id, ask.who)
     cities = await ask.catalog.scope_async(ask.city)
     return _response(await ask.tiles.vector_tile([layer], z, x, y, _private(ask.who, [layer]), ask.if_none_match,
-                                                 cities))
+                                                 cities, ask.gzip_ok))
 
 
 @router.get("/tiles/{tms}/{z}/{x}/{y}", summary="A vector tile of several collections (?collections=a,b,c)")
@@ -79,7 +81,7 @@ async def multi_tile(tms: str, z: int, x: int, y: int, ask: TileAsk, collections
     layers = await ask.catalog.chosen_async(_names(collections), ask.who)
     cities = await ask.catalog.scope_async(ask.city)
     return _response(await ask.tiles.vector_tile(layers, z, x, y, _private(ask.who, layers), ask.if_none_match,
-                                                 cities))
+                                                 cities, ask.gzip_ok))
 
 
 # --- metadata ----------------------------------------------------------------------------------------------

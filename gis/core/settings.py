@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(1, gt=0)  # how often the delivery worker looks for new events
     webhook_log_days: float = Field(30, gt=0)  # delivered deliveries and their attempts are kept this long
     events_heartbeat_seconds: float = Field(15, gt=0)  # a comment on an idle /events stream keeps proxies open
+    # This process's name among the replicas behind a load balancer (scripts/cluster.sh sets it); answers carry it
+    # as X-PetaKota-Replica, so an operator sees which replica served a request. Empty: no header.
+    replica_name: str = ""
     debug: bool = False
 
     @property

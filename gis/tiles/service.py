@@ -5,6 +5,8 @@ carry an ETag and become 304 when the client already has the tile. A cached tile
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from layers.schema import Layer
 
 MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
+GZIP_MIN_BYTES = 1000  # smaller tiles go as they are (as the app's gzip middleware does for any answer)
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -67,7 +70,7 @@ class TileCache:
             return tile
 
     def put(self, key, tile: Tile) -> None:
-        size = len(tile.data)
+        size = tile.size
         if size > self.max_bytes // 10:
             return
         with self._lock:
@@ -75,12 +78,12 @@ class TileCache:
                 return
             old = self._tiles.pop(key, None)
             if old is not None:
-                self._size -= len(old.data)
+                self._size -= old.size
             self._tiles[key] = tile
             self._size += size
             while self._size > self.max_bytes:
                 _, evicted = self._tiles.popitem(last=False)
-                self._size -= len(evicted.data)
+                self._size -= evicted.size
 
     def clear(self) -> None:
         with self._lock:
@@ -115,9 +118,11 @@ class TileService:
     # --- vector tiles -----------------------------------------------------------------------------------------
 
     async def vector_tile(self, layers: list[Layer], z: int, x: int, y: int, include_private: bool,
-                          if_none_match: str | None = None, cities: tuple[str, ...] = ()) -> TileReply:
+                          if_none_match: str | None = None, cities: tuple[str, ...] = (),
+                          gzip_ok: bool = False) -> TileReply:
         """One MVT with a layer per collection (only the features of `cities` when given): from memory if
-        cached, else rendered by PostGIS on a worker thread and kept."""
+        cached, else rendered by PostGIS on a worker thread and kept. `gzip_ok` (the client accepts gzip): the
+        tile compressed when it was rendered, so a cached tile is never compressed again per request."""
         check_tile(z, x, y)
         key = self.cache.key("mvt", tuple(layer.id for layer in layers), z, x, y, include_private, cities)
         tile = self.cache.get(key)
@@ -129,14 +134,20 @@ class TileService:
                    "Cache-Control": ("private" if include_private else "public") + ", no-cache"}
         if tile.truncated:
             headers["X-Tile-Truncated"] = ",".join(tile.truncated)
+        if tile.gzipped:
+            headers["Vary"] = "Accept-Encoding"
         if etag_matches(if_none_match, tile.etag):
             return TileReply(304, headers=headers)
+        if gzip_ok and tile.gzipped:
+            return TileReply(200, tile.gzipped, {**headers, "Content-Encoding": "gzip"}, MVT)
         return TileReply(200, tile.data, headers, MVT)
 
     def _render_vector(self, key, layers: list[Layer], z: int, x: int, y: int, include_private: bool,
                        cities: tuple[str, ...] = ()) -> Tile:
         with self.engine.connect() as conn:
             tile = render_tile(conn, layers, z, x, y, include_private, self.feature_cap, cities)
+        if len(tile.data) >= GZIP_MIN_BYTES:  # level 6: most of level 9's saving at a fraction of its time
+            tile = dataclasses.replace(tile, gzipped=gzip.compress(tile.data, compresslevel=6, mtime=0))
         self.cache.put(key, tile)
         return tile
 

@@ -24,6 +24,12 @@ class Tile:
     data: bytes
     etag: str
     truncated: tuple[str, ...]  # layers that hit the feature cap
+    gzipped: bytes = b""  # the same bytes gzip-compressed once, for clients that accept gzip (empty: not kept)
+
+    @property
+    def size(self) -> int:
+        """Bytes held in memory."""
+        return len(self.data) + len(self.gzipped)
 
 
 def make_tile(data: bytes, truncated: tuple[str, ...] = ()) -> Tile:
