@@ -28,17 +28,21 @@ lint:
 stop:
 	@$(DEVENV) stop-db
 
-# REPLICAS API processes behind a private nginx on http://127.0.0.1:$(CLUSTER_PORT), all on the same database
-# (scripts/cluster.sh: ports, run directory, an optional read replica). `make stop-cluster` stops them.
+# REPLICAS API processes behind a private nginx on http://127.0.0.1:$(CLUSTER_PORT), on one primary and, with
+# READ_REPLICA=1 (the default), a streaming read replica on port 5440 that serves their reads (scripts/replica.sh,
+# scripts/cluster.sh: ports, run directory). `make stop-cluster` stops them.
 REPLICAS ?= 3
 CLUSTER_PORT ?= 8080
+READ_REPLICA ?= 1
 export REPLICAS CLUSTER_PORT
 .PHONY: run-cluster stop-cluster
 run-cluster: setup
-	@$(WITH_ENV) scripts/cluster.sh start && scripts/cluster.sh status
+	@$(WITH_ENV) if [ "$(READ_REPLICA)" = 1 ]; then scripts/replica.sh start && eval "$$(scripts/replica.sh env)"; fi \
+	  && scripts/cluster.sh start && scripts/cluster.sh status
 
 stop-cluster:
 	@scripts/cluster.sh stop
+	@if [ "$(READ_REPLICA)" = 1 ]; then $(WITH_ENV) scripts/replica.sh stop; fi
 
 # Benchmarks (not part of `make test`): side by side with tipg and TiTiler (docs/benchmarks.md), then siting,
 # cities, RDTR, programmes, printing and the web maps in Chromium (docs/benchmarks-*.md).
