@@ -184,8 +184,14 @@ def test_a_delivery_failing_past_the_give_up_time_is_failed_and_can_be_resent(ad
         receiver.failing = True
         h = {"X-API-Key": keys["planner"]}
         fid = admin.post("/collections/parks/items", json=park("Taman Webhook Tiga"), headers=h).json()["id"]
+        # the receiver answers before the service writes down the attempt: wait for the attempt's row
+        attempts = text("SELECT count(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery "
+                        "WHERE d.webhook = :w")
         deadline = time.time() + 30
-        while not receiver.raw and time.time() < deadline:
+        while time.time() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(attempts, {"w": hook["id"]}).scalar():
+                    break
             time.sleep(0.05)
         with engine.begin() as conn:  # its first attempt was three days ago: the next failure gives it up
             conn.execute(text("UPDATE webhook_attempts a SET at = at - interval '73 hours' FROM webhook_deliveries d "
