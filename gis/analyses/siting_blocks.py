@@ -109,10 +109,21 @@ def siting_vectors(layers, c, crs) -> SitingVectors:
                          layers.zoning_overlays, c.kbli is not None or c.activity is not None)
 
 
-def distance_halo(c, res: float) -> int:
-    """Cells around a window within which lines and areas must be seen for its scores to be exact: the
-    farthest distance a score still changes with (beyond it the score is clipped)."""
-    return int(math.ceil(max(c.arterial_reach_m, c.housing_buffer_m) / res)) + 2
+def distance_halos(c, res: float) -> dict[str, int]:
+    """For a chunk: how many cells around it each kind of line or area must be seen for its scores to be exact
+    (the farthest distance that score still changes with; beyond it the score is clipped)."""
+    return {"arterial": int(math.ceil(c.arterial_reach_m / res)) + 2,
+            "housing": int(math.ceil(c.housing_buffer_m / res)) + 2}
+
+
+def gates_within(win: Window, gates: list, reach_m: float) -> list:
+    """The toll gates that can score a cell of the window: those within `reach_m` of it (a farther gate's
+    access score is 0 everywhere in it)."""
+    t = win.grid.transform
+    xs = sorted((t.c + t.a * win.c0, t.c + t.a * win.c1))
+    ys = sorted((t.f + t.e * win.r0, t.f + t.e * win.r1))
+    return [g for g in gates if math.hypot(max(xs[0] - g.x, 0, g.x - xs[1]), max(ys[0] - g.y, 0, g.y - ys[1]))
+            <= reach_m + win.grid.res]  # a cell of slack against rounding
 
 
 def point_distance(win: Window, points: list) -> np.ndarray:
@@ -123,10 +134,10 @@ def point_distance(win: Window, points: list) -> np.ndarray:
     t = win.grid.transform
     xs = t.c + t.a * (np.arange(win.c0, win.c1) + 0.5)
     ys = t.f + t.e * (np.arange(win.r0, win.r1) + 0.5)
-    out = np.full(win.shape, np.inf, dtype="float32")
-    for g in points:
-        np.minimum(out, np.hypot(xs[None, :] - g.x, ys[:, None] - g.y), out=out, casting="unsafe")
-    return out
+    nearest = np.full(win.shape, np.inf)
+    for g in points:  # squared distances, one root at the end: a row and a column added per point
+        np.minimum(nearest, ((xs - g.x) ** 2)[None, :] + ((ys - g.y) ** 2)[:, None], out=nearest)
+    return np.sqrt(nearest).astype("float32")
 
 
 def edge_distance(win: Window, geometries: list, halo: int) -> np.ndarray:
@@ -163,18 +174,25 @@ def _luts():
 
 
 def score_window(win: Window, slope_raw: np.ndarray, flood_raw: np.ndarray, cover_raw: np.ndarray,
-                 no_data: np.ndarray | None, v: SitingVectors, c, halo: int = PAD):
+                 no_data: np.ndarray | None, v: SitingVectors, c, halos: dict | None = None):
     """The Surface of one window: each criterion's 0..1 score, the exclusions and the weighted score (NaN where
-    excluded). `halo`: how far around the window lines and areas are seen (see distance_halo)."""
+    excluded). Without `halos` (the whole grid) its distances are the grid's own; with them (a chunk, see
+    distance_halos) lines and areas are seen only that far and gates only within reach: the scores are the
+    same, the distances exact only where they count."""
     from gis.analyses.suitability import CRITERIA, Surface
 
     if not FLOOD_LUT.any():
         _luts()
     grid = win.raster(slope_raw)
     slope = slope_raw.astype("float32")
-    d_gate = edge_distance(win, v.gates, halo)
-    d_arterial = edge_distance(win, v.arterials, halo)
-    d_housing = edge_distance(win, v.housing, halo)
+    gates = v.gates
+    if halos is not None and gates and all(g.geom_type == "Point" for g in gates):
+        gates = gates_within(win, gates, c.gate_reach_m)
+        d_gate = point_distance(win, gates) if gates else np.full(win.shape, np.inf, dtype="float32")
+    else:
+        d_gate = edge_distance(win, gates, PAD if halos is None else max(halos.values()))
+    d_arterial = edge_distance(win, v.arterials, PAD if halos is None else halos["arterial"])
+    d_housing = edge_distance(win, v.housing, PAD if halos is None else halos["housing"])
     land_cover = cover_raw.astype("uint8")
     flood = flood_raw.astype("uint8")
     parts = {

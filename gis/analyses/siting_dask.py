@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import dask
 import dask.array as da
 import geopandas as gpd
 import numpy as np
 import rasterio
+from rasterio.crs import CRS
+from rasterio.enums import MaskFlags
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window as ReadWindow
 from rasterio.windows import from_bounds
@@ -23,9 +26,10 @@ from gis.analyses.siting_blocks import (
     GridSpec,
     SitingVectors,
     Window,
-    distance_halo,
+    distance_halos,
     edge_distance,
     pick_sites,
+    point_distance,
     score_window,
     siting_vectors,
     window_means,
@@ -51,15 +55,26 @@ def _read_part(path: str, target: Raster) -> Raster | None:
         if crs != target.crs:
             bounds = transform_bounds(_crs(target.crs), ds.crs, *bounds, densify_pts=21)
         want = from_bounds(*bounds, transform=ds.transform)
-        r0, c0 = max(int(np.floor(want.row_off)) - 1, 0), max(int(np.floor(want.col_off)) - 1, 0)
-        r1 = min(int(np.ceil(want.row_off + want.height)) + 1, ds.height)
-        c1 = min(int(np.ceil(want.col_off + want.width)) + 1, ds.width)
+        exact = [want.row_off, want.col_off, want.height, want.width]
+        aligned = crs == target.crs and ds.transform.a == t.a and ds.transform.e == t.e and \
+            all(abs(v - round(v)) < 1e-6 for v in exact)
+        margin = 0 if aligned else 1  # a cell more around, for resampling (aligned: the very cells, one tile)
+        if aligned:
+            want = ReadWindow(*(round(v) for v in (want.col_off, want.row_off, want.width, want.height)))
+        r0, c0 = max(int(np.floor(want.row_off)) - margin, 0), max(int(np.floor(want.col_off)) - margin, 0)
+        r1 = min(int(np.ceil(want.row_off + want.height)) + margin, ds.height)
+        c1 = min(int(np.ceil(want.col_off + want.width)) + margin, ds.width)
         if r1 <= r0 or c1 <= c0:
             return None
         part = ReadWindow(c0, r0, c1 - c0, r1 - r0)
-        data = np.ma.filled(ds.read(1, window=part, masked=True), 0)
+        if MaskFlags.per_dataset in ds.mask_flag_enums[0] or MaskFlags.alpha in ds.mask_flag_enums[0]:
+            data = np.ma.filled(ds.read(1, window=part, masked=True), 0)
+        else:  # the common case, without building a masked array: nodata (and NaN) as 0
+            data = ds.read(1, window=part)
+            if ds.nodata is not None:
+                data[(data == ds.nodata) | (np.isnan(data) if np.isnan(ds.nodata) else False)] = 0
         if data.dtype.kind == "f":
-            data = np.nan_to_num(data, nan=0.0)
+            data = np.nan_to_num(data, nan=0.0, copy=False)
         return Raster(data, ds.window_transform(part), crs)
 
 
@@ -95,11 +110,11 @@ class SitingJob:
     sources: RasterSources
     vectors: SitingVectors
     criteria: Criteria
-    halo: int
+    halos: dict
 
-    def surface(self, win: Window, halo: int | None = None):
+    def surface(self, win: Window):
         slope, flood, cover, no_data = self.sources.read(win)
-        return score_window(win, slope, flood, cover, no_data, self.vectors, self.criteria, halo or self.halo)
+        return score_window(win, slope, flood, cover, no_data, self.vectors, self.criteria, self.halos)
 
 
 def _score_block(template: np.ndarray, job: SitingJob, block_info=None) -> np.ndarray:
@@ -107,9 +122,37 @@ def _score_block(template: np.ndarray, job: SitingJob, block_info=None) -> np.nd
     return job.surface(job.sources.grid.window(r0, r1, c0, c1)).score
 
 
-def _seed_values(score: np.ndarray, side: int) -> np.ndarray:
-    """Window means of a chunk with its overlap, -1 at infeasible cells (they are never seeds)."""
-    return np.where(np.isnan(score), -1.0, window_means(score, side))
+def region_surface(sources: RasterSources, layers, criteria: Criteria | None = None,
+                   chunk: int = DEFAULT_CHUNK) -> da.Array:
+    """The suitability surface of a region as a lazy dask.array (NaN where excluded), scored chunk by chunk:
+    for a notebook's own statistics, or `.to_zarr`, without ever holding it whole."""
+    c = criteria or Criteria()
+    job = SitingJob(sources, siting_vectors(layers, c, sources.grid.crs), c, distance_halos(c, sources.grid.res))
+    template = da.zeros(sources.grid.shape, dtype="uint8", chunks=chunk)
+    return da.map_blocks(_score_block, template, dask.delayed(job), dtype="float32",
+                         meta=np.array((), dtype="float32"))
+
+
+def _seed_block(job: SitingJob, block: Window, side: int, k: int, tile_dir: str | None):
+    """One chunk's seeds (see _top), from its cells' window means: the chunk is scored with the overlap its
+    windows reach into (rescored here rather than fetched from the neighbours, so no task waits on another
+    and each holds one chunk's worth of memory). With `tile_dir`, the chunk's score is written there too."""
+    wide = block.grown(side // 2 + 1)
+    score = job.surface(wide).score
+    inner = (slice(block.r0 - wide.r0, block.r1 - wide.r0), slice(block.c0 - wide.c0, block.c1 - wide.c0))
+    if tile_dir is not None:
+        _write_tile(Path(tile_dir) / f"{block.r0}_{block.c0}.tif", block, score[inner])
+    values = np.where(np.isnan(score), -1.0, window_means(score, side))[inner]
+    return _top(values, block.r0, block.c0, block.grid.shape[1], k)
+
+
+def _write_tile(path: Path, win: Window, score: np.ndarray) -> None:
+    tmp = path.with_suffix(".tmp")
+    with rasterio.open(tmp, "w", driver="GTiff", height=score.shape[0], width=score.shape[1], count=1,
+                       dtype="float32", crs=_crs(win.grid.crs), transform=win.transform, nodata=float("nan"),
+                       tiled=True, blockxsize=256, blockysize=256, compress="DEFLATE") as ds:
+        ds.write(score, 1)
+    tmp.replace(path)  # a tile recomputed by a later round replaces the same values whole
 
 
 def _top(values: np.ndarray, r0: int, c0: int, width: int, k: int):
@@ -126,23 +169,28 @@ def _top(values: np.ndarray, r0: int, c0: int, width: int, k: int):
     return vals, (rows + r0).astype(np.int64) * width + cols + c0, floor
 
 
-def _seed_rounds(values: da.Array, grid: GridSpec, k: int, compute):
+def _blocks(grid: GridSpec, chunk: int) -> list[Window]:
+    h, w = grid.shape
+    return [grid.window(r, min(r + chunk, h), c, min(c + chunk, w)) for r in range(0, h, chunk)
+            for c in range(0, w, chunk)]
+
+
+def _seed_rounds(job, blocks: list[Window], side: int, k: int, tile_dir: str | None, compute):
     """Seeds in the in-process order (best window mean first, ties by position), fetched in rounds: each
     round lists every seed above a threshold; when those run out, the next round goes deeper."""
-    offsets = [np.cumsum((0,) + c)[:-1] for c in values.chunks]
+    width = job.sources.grid.shape[1]
+    shared = dask.delayed(job)
     done_above = np.inf
     while True:
-        blocks = values.to_delayed()
-        parts = [dask.delayed(_top)(blocks[i, j], int(offsets[0][i]), int(offsets[1][j]), grid.shape[1], k)
-                 for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
-        found = compute(parts)
+        found = compute([dask.delayed(_seed_block, pure=True)(shared, b, side, k, tile_dir) for b in blocks])
+        tile_dir = None  # written by the first round
         threshold = max(f[2] for f in found)
         vals = np.concatenate([f[0] for f in found])
         flat = np.concatenate([f[1] for f in found])
         keep = (vals > threshold) & (vals <= done_above)  # the ones at the last threshold were not listed yet
         vals, flat = vals[keep], flat[keep]
         for i in np.lexsort((flat, -vals)):
-            yield divmod(int(flat[i]), grid.shape[1])
+            yield divmod(int(flat[i]), width)
         if threshold == -np.inf:
             return
         done_above, k = threshold, k * 4
@@ -160,14 +208,17 @@ def _inner_edge(taken, win: Window) -> bool:
 
 
 def _exact_distances(job: SitingJob, win: Window, surface, mask: np.ndarray) -> dict:
-    """The distances a candidate reports (nearest arterial, gate, housing), exact: the halo is widened until
-    the nearest feature seen lies within it, or the halo covers the whole grid."""
+    """The distances a candidate reports (nearest gate, arterial, housing), exact: every gate; lines and areas
+    seen ever farther until the nearest one seen lies within sight, or the whole grid is seen."""
     v, res = job.vectors, job.sources.grid.res
     everything = job.sources.grid.whole().grown(10**9, PAD)
     out = dict(surface.distances)
     for key, geoms in (("gate", v.gates), ("arterial", v.arterials), ("housing", v.housing)):
-        halo = job.halo
-        while not all(g.geom_type == "Point" for g in geoms):
+        if geoms and all(g.geom_type == "Point" for g in geoms):
+            out[key] = point_distance(win, geoms)
+            continue
+        halo = job.halos.get(key, max(job.halos.values()))
+        while True:
             nearest = float(out[key][mask].min())
             if nearest <= halo * res or win.grown(halo, PAD).covers(everything):
                 break
@@ -182,20 +233,21 @@ def region_site_suitability(sources: RasterSources, layers, criteria: Criteria |
     """The ranked candidate sites of a region (as site_suitability gives them), computed chunk by chunk.
     `layers`: the vector fields of SitingData; `compute`: runs a list of delayed objects (a Dask client's
     `lambda xs: client.gather(client.compute(xs))`, or dask.compute). With `score_path`, the suitability
-    surface is written there (tiled GeoTIFF, NaN where excluded) block by block."""
+    surface is written there as a VRT over one GeoTIFF tile per chunk (NaN where excluded), each tile
+    written by the worker that scored it."""
     c = criteria or Criteria()
     grid = sources.grid
     n_pixels, side = window_side(c, grid.res**2)
-    chunk = max(chunk, 2 * side + 2)  # a chunk holds at least a window's overlap on each side
-    job = SitingJob(sources, siting_vectors(layers, c, grid.crs), c, distance_halo(c, grid.res))
-    shared = dask.delayed(job, pure=True)
-    template = da.zeros(grid.shape, dtype="uint8", chunks=chunk)
-    score = da.map_blocks(_score_block, template, shared, dtype="float32", meta=np.array((), dtype="float32"))
+    job = SitingJob(sources, siting_vectors(layers, c, grid.crs), c, distance_halos(c, grid.res))
+    tile_dir = None
     if score_path is not None:
-        _write(score, grid, score_path, compute)
-    values = score.map_overlap(_seed_values, depth=side // 2 + 1, boundary=np.nan, side=side, dtype="float64",
-                               meta=np.array((), dtype="float64"))
-    seeds = _seed_rounds(values, grid, k or 2 * n_pixels * c.n_candidates + 10_000, compute)
+        tile_dir = score_path.parent / f"{score_path.stem}_tiles"
+        tile_dir.mkdir(parents=True, exist_ok=True)
+    blocks = _blocks(grid, chunk)
+    # seeds listed per chunk in the first round: a share of what a search usually walks through (each site's
+    # surroundings), so the lists together stay small however many chunks; a longer search takes more rounds
+    k = k or max((4 * n_pixels * c.n_candidates + 20_000) // len(blocks), 1_000)
+    seeds = _seed_rounds(job, blocks, side, k, None if tile_dir is None else str(tile_dir), compute)
     last = {}
 
     def grow(r, col, blocked):
@@ -224,21 +276,26 @@ def region_site_suitability(sources: RasterSources, layers, criteria: Criteria |
         return _describe(exact, mask)
 
     sites = pick_sites(seeds, c, side, grid.shape, grow, describe)
+    if score_path is not None:
+        _write_vrt(score_path, grid, blocks, tile_dir)
     frame = sites_frame(sites, c, job.vectors.asked, grid.crs)
     return _with_cities(frame, layers.city, grid.crs) if "kode" in layers.city.columns else frame
 
 
-def _write(score: da.Array, grid: GridSpec, path: Path, compute) -> None:
-    """The surface as a tiled GeoTIFF, one chunk at a time (a few chunks in flight at most)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="GTiff", height=grid.shape[0], width=grid.shape[1], count=1, dtype="float32",
-                   crs=_crs(grid.crs), transform=grid.transform, nodata=float("nan"), tiled=True, blockxsize=512,
-                   blockysize=512, compress="DEFLATE", BIGTIFF="IF_SAFER")
-    offsets = [np.cumsum((0,) + c)[:-1] for c in score.chunks]
-    blocks = score.to_delayed()
-    with rasterio.open(path, "w", **profile) as ds:
-        for i in range(blocks.shape[0]):
-            row = compute([blocks[i, j] for j in range(blocks.shape[1])])
-            for j, block in enumerate(row):
-                ds.write(block, 1, window=ReadWindow(int(offsets[1][j]), int(offsets[0][i]), block.shape[1],
-                                                     block.shape[0]))
+def _write_vrt(path: Path, grid: GridSpec, blocks: list[Window], tile_dir: Path) -> None:
+    """The surface as one raster: a VRT over the chunks' tiles (made a COG by whoever keeps it)."""
+    t = grid.transform
+    sources = []
+    for b in blocks:
+        rows, cols = b.shape
+        sources.append(
+            f'<ComplexSource><SourceFilename relativeToVRT="1">{escape(tile_dir.name)}/{b.r0}_{b.c0}.tif'
+            f'</SourceFilename><SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="{cols}" '
+            f'ySize="{rows}"/><DstRect xOff="{b.c0}" yOff="{b.r0}" xSize="{cols}" ySize="{rows}"/>'
+            f'<NODATA>nan</NODATA></ComplexSource>')
+    srs = escape(CRS.from_user_input(_crs(grid.crs)).to_wkt())
+    path.write_text(
+        f'<VRTDataset rasterXSize="{grid.shape[1]}" rasterYSize="{grid.shape[0]}"><SRS>{srs}</SRS>'
+        f"<GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>"
+        f'<VRTRasterBand dataType="Float32" band="1"><NoDataValue>nan</NoDataValue>{"".join(sources)}'
+        f"</VRTRasterBand></VRTDataset>\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from pathlib import Path
 from typing import Literal
@@ -185,7 +186,7 @@ def run_site_suitability(ctx: Context, inputs: SiteSuitabilityInputs) -> dict:
                                      "Industrial estate suitability", "score 0-1", "continuous")
     finally:
         if isinstance(score, Path):
-            score.unlink(missing_ok=True)
+            _remove_surface(score)
     entries = [{**e, "candidates": [int(r) for r, touched in zip(sites["rank"], sites["cities"], strict=True)
                                     if e["code"] in touched]} for e in city_entries(cities)]
     return {"mode": "search", "target_ha": c.target_ha, "weights": c.weights, "candidates": _features(sites),
@@ -195,11 +196,20 @@ def run_site_suitability(ctx: Context, inputs: SiteSuitabilityInputs) -> dict:
 
 def _on_dask(ctx: Context, cities: list[City], c: suitability.Criteria, land_cover: str, key: str):
     """The search on the Dask cluster of the settings (a scheduler address, else a local cluster): the surface
-    written to a scratch file block by block, and the candidates."""
+    written as tiles under the data directory (the workers must share it), and the candidates."""
     settings = ctx.settings
     sources, layers = siting_sources(ctx, cities, c, land_cover)
-    scratch = settings.data_dir / "rasters" / "scratch" / f"suitability_{key}_{uuid.uuid4().hex[:8]}.tif"
-    with dask_client(settings.dask_scheduler, settings.dask_workers, settings.dask_worker_memory_gb) as client:
-        sites = region_site_suitability(sources, layers, c, compute=gather(client), chunk=settings.dask_chunk,
-                                        score_path=scratch)
+    scratch = settings.data_dir / "rasters" / "scratch" / f"suitability_{key}_{uuid.uuid4().hex[:8]}.vrt"
+    try:
+        with dask_client(settings.dask_scheduler, settings.dask_workers, settings.dask_worker_memory_gb) as client:
+            sites = region_site_suitability(sources, layers, c, compute=gather(client),
+                                            chunk=settings.dask_chunk, score_path=scratch)
+    except BaseException:
+        _remove_surface(scratch)
+        raise
     return scratch, sites
+
+
+def _remove_surface(vrt: Path) -> None:
+    vrt.unlink(missing_ok=True)
+    shutil.rmtree(vrt.parent / f"{vrt.stem}_tiles", ignore_errors=True)
