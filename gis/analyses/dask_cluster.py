@@ -11,14 +11,15 @@ from gis.core.errors import InvalidInput
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2, memory_gb: float = 2.0) -> Iterator:
+def dask_client(scheduler: str | None = None, workers: int = 2, memory_gb: float = 2.0,
+                connect_seconds: float = 10) -> Iterator:
     """A distributed Client for the duration of a run: connected to `scheduler` when given, else to a local
     cluster of `workers` single-thread worker processes (each paused and restarted past `memory_gb`)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout=10)
+            client = Client(scheduler, timeout=connect_seconds)
         except OSError as e:
             raise InvalidInput(f"the Dask scheduler {scheduler} does not answer ({e}); start it (`dask scheduler`) "
                                "or unset PETAKOTA_DASK_SCHEDULER to run on a local cluster") from None
