@@ -244,9 +244,10 @@ def region_site_suitability(sources: RasterSources, layers, criteria: Criteria |
         tile_dir = score_path.parent / f"{score_path.stem}_tiles"
         tile_dir.mkdir(parents=True, exist_ok=True)
     blocks = _blocks(grid, chunk)
-    # seeds listed per chunk in the first round: a share of what a search usually walks through (each site's
-    # surroundings), so the lists together stay small however many chunks; a longer search takes more rounds
-    k = k or max((4 * n_pixels * c.n_candidates + 20_000) // len(blocks), 1_000)
+    # seeds listed per chunk in the first round: a share of what a search may walk through (the plateau around
+    # each site, skipped cell by cell), a few tens of MB in all however many chunks; a longer search takes
+    # another round (every chunk scored again), which this makes rare
+    k = k or max((40 * n_pixels * c.n_candidates + 20_000) // len(blocks), 1_000)
     seeds = _seed_rounds(job, blocks, side, k, None if tile_dir is None else str(tile_dir), compute)
     last = {}
 
