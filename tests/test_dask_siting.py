@@ -12,7 +12,7 @@ import pytest
 import rasterio
 
 from gis.analyses import suitability
-from gis.analyses.siting_dask import region_site_suitability
+from gis.analyses.siting_dask import region_site_suitability, region_surface
 from gis.processes import Context
 from gis.processes.siting import siting_data, siting_sources
 
@@ -68,3 +68,10 @@ def test_seeds_fetched_in_several_rounds_give_the_same_sites(binjai):
     dask_sites = region_site_suitability(sources, layers, c, compute=counting, chunk=CHUNK, k=50)
     assert_same_sites(dask_sites, sites)
     assert len(calls) >= 2  # at least two rounds of seeds
+
+
+def test_the_region_surface_as_a_dask_array_is_the_in_process_surface(binjai):
+    c, score, _, sources, layers, _ = binjai
+    surface = region_surface(sources, layers, c, chunk=CHUNK)
+    assert surface.chunks[0][0] == CHUNK and surface.numblocks[0] > 1 and surface.numblocks[1] > 1
+    np.testing.assert_array_equal(surface.compute(scheduler="synchronous"), score.array)
