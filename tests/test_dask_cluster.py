@@ -100,3 +100,14 @@ def test_a_scheduler_that_does_not_answer_is_named_with_the_fix():
     with pytest.raises(InvalidInput, match=r"tcp://127\.0\.0\.1:\d+ does not answer.*PETAKOTA_DASK_SCHEDULER"):
         with dask_client(f"tcp://127.0.0.1:{free_port()}", connect_seconds=1):
             pass
+
+
+def test_evaluating_a_drawn_site_on_dask_is_refused_naming_the_engine_to_use():
+    from pydantic import ValidationError
+    from shapely.geometry import box, mapping
+
+    site = mapping(box(98.48, 3.60, 98.49, 3.61))
+    assert SiteSuitabilityInputs(mode="evaluate", site=site).engine == "in-process"
+    with pytest.raises(ValidationError, match="engine 'dask' searches a region; evaluate a drawn site with engine "
+                                              "'in-process'"):
+        SiteSuitabilityInputs(mode="evaluate", site=site, engine="dask")
