@@ -111,3 +111,17 @@ def test_evaluating_a_drawn_site_on_dask_is_refused_naming_the_engine_to_use():
     with pytest.raises(ValidationError, match="engine 'dask' searches a region; evaluate a drawn site with engine "
                                               "'in-process'"):
         SiteSuitabilityInputs(mode="evaluate", site=site, engine="dask")
+
+
+def test_over_http_the_engine_is_a_described_input_and_dask_answers_as_in_process(http):
+    from tests.test_processes import run as execute_over_http
+
+    described = http.get("/processes/site-suitability").json()["inputs"]["engine"]
+    assert "dask" in str(described) and "in-process" in str(described)
+    expected = execute_over_http(http, "site-suitability", {"n_candidates": 2})
+    on_dask = execute_over_http(http, "site-suitability", {"n_candidates": 2, "engine": "dask"}, timeout=240)
+    assert len(expected["candidates"]["features"]) == 2
+    assert on_dask["candidates"] == expected["candidates"]
+    # the raster is named by the inputs (the engine left out) and, in a job, the job
+    named = [out["suitability_raster"]["id"].rsplit("_", 1)[0] for out in (on_dask, expected)]
+    assert named[0] == named[1]
