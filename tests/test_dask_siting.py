@@ -5,14 +5,19 @@ started as separate processes."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import dask
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from affine import Affine
+from sqlalchemy import text
 
 from gis.analyses import suitability
 from gis.analyses.siting_dask import region_site_suitability, region_surface
+from gis.core.cog import write_cog
 from gis.processes import Context
 from gis.processes.siting import siting_data, siting_sources
 
@@ -75,3 +80,55 @@ def test_the_region_surface_as_a_dask_array_is_the_in_process_surface(binjai):
     surface = region_surface(sources, layers, c, chunk=CHUNK)
     assert surface.chunks[0][0] == CHUNK and surface.numblocks[0] > 1 and surface.numblocks[1] > 1
     np.testing.assert_array_equal(surface.compute(scheduler="synchronous"), score.array)
+
+
+@contextmanager
+def coarse_rasters(db, settings, around):
+    """Deli Serdang rasters at 30 m on a grid offset from Binjai's 10 m one (placed by resampling), varying
+    cell to cell, registered for 12.07 for the duration of a test."""
+    x0, y1 = np.floor((around.x - 4000) / 30) * 30 + 7, np.ceil((around.y + 4000) / 30) * 30 + 7
+    transform, shape = Affine(30.0, 0, x0, 0, -30.0, y1), (270, 270)
+    cols = np.indices(shape)[1]
+    arrays = {"slope": (2 + cols % 7).astype("float32"), "flood_hazard": np.ones(shape, "uint8"),
+              "landcover_2024": np.where((cols // 5) % 2 == 0, 2, 3).astype("uint8")}
+    ids = []
+    with db.begin() as conn:
+        for dataset, array in arrays.items():
+            rel = f"rasters/coarse_{dataset}_12_07.tif"
+            write_cog(settings.data_dir / rel, array, transform, 32647)
+            ids.append(f"coarse_{dataset}_12_07")
+            conn.execute(text(
+                "INSERT INTO rasters (id, title_id, title_en, path, units, kind, illustrative, city, dataset) "
+                "VALUES (:id, :id, :id, :p, '', 'continuous', true, '12.07', :d)"),
+                {"id": ids[-1], "p": rel, "d": dataset})
+    try:
+        yield
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("DELETE FROM rasters WHERE id = ANY(:ids)"), {"ids": ids})
+        for i in ids:
+            (settings.data_dir / "rasters" / f"{i}.tif").unlink()
+
+
+def test_dask_siting_across_a_border_with_resampled_rasters_equals_in_process(region):
+    """Binjai (10 m) and Deli Serdang (30 m rasters, resampled onto Binjai's grid) in one search around their
+    border: the same sites on Dask."""
+    from tests.test_region_analyses import border_point
+
+    db, _, settings = region
+    ctx = Context(db, settings, include_private=False, owner="anonymous")
+    cities = ctx.cities(("12.75", "12.07"))
+    border = border_point(300)
+    study = gpd.GeoSeries([border.buffer(3000)], crs=32647).to_crs(4326).iloc[0]
+    c = suitability.Criteria(target_ha=50, n_candidates=4, study_area=study)
+    with coarse_rasters(db, settings, border):
+        _, sites = suitability.site_suitability(siting_data(ctx, cities, c, "landcover_2024"), c)
+        sources, layers = siting_sources(ctx, cities, c, "landcover_2024")
+        resolutions = set()
+        for path in sources.slope:
+            with rasterio.open(path) as ds:
+                resolutions.add(ds.res[0])
+        assert len(sources.slope) == 2 and resolutions == {sources.grid.res, 30.0}  # one placed by resampling
+        dask_sites = region_site_suitability(sources, layers, c, compute=synchronous, chunk=256)
+    assert_same_sites(dask_sites, sites)
+    assert any("12.07" in touched for touched in sites.cities)
