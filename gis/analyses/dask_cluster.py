@@ -11,7 +11,7 @@ from gis.core.errors import InvalidInput
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2, memory_gb: float = 2.0,
+def dask_client(scheduler: str | None = None, workers: int = 2, memory_gb: float = 1.5,
                 connect_seconds: float = 10) -> Iterator:
     """A distributed Client for the duration of a run: connected to `scheduler` when given, else to a local
     cluster of `workers` single-thread worker processes (each paused and restarted past `memory_gb`)."""

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # workers, each given this much memory; rasters are scored in chunks of this many cells a side.
     dask_scheduler: str | None = None
     dask_workers: int = Field(2, ge=1)
-    dask_worker_memory_gb: float = Field(2.0, gt=0)
+    dask_worker_memory_gb: float = Field(1.5, gt=0)
     dask_chunk: int = Field(2048, ge=256, le=8192)
     job_retention_hours: float = 72  # finished jobs and their result rasters are deleted after this age
     job_heartbeat_seconds: float = 10  # a running job whose heartbeat is 3x older is failed (its worker died)
