@@ -212,7 +212,7 @@ def test_the_inclusive_bounds_themselves_are_accepted(settings, process_id, name
     ("site-suitability", {"target_ha": 0, "n_candidates": 0},
      "input 'target_ha' must be a number greater than 0 and at most 5000 (got 0); input 'n_candidates'"),
     ("site-suitability", {"colour": 1, "alpha": 2}, "unknown inputs alpha, colour; site-suitability takes: "
-                                                    "activity, city, kbli, land_cover, max_slope_pct, mode, "
+                                                    "activity, city, engine, kbli, land_cover, max_slope_pct, mode, "
                                                     "n_candidates, site, study_area, target_ha, weights"),
 ])
 def test_bad_inputs_are_400_with_a_detail_in_words(http, process_id, inputs, message):

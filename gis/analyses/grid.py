@@ -116,14 +116,20 @@ def metric_crs_of(data: gpd.GeoDataFrame | gpd.GeoSeries, metric_crs: int | str 
 def aligned_grid(bounds: tuple[float, float, float, float], like: Raster, margin: float = 0.0) -> Raster:
     """An empty grid (zeros) covering `bounds` (in `like`'s CRS) plus a margin, with `like`'s pixel size and
     pixel edges, so that `like` itself is placed on it by copying, without resampling."""
-    t = like.transform
+    transform, shape = aligned_extent(bounds, like.transform, margin)
+    return Raster(np.zeros(shape, dtype="uint8"), transform, like.crs)
+
+
+def aligned_extent(bounds: tuple[float, float, float, float], like: Affine, margin: float = 0.0
+                   ) -> tuple[Affine, tuple[int, int]]:
+    """The transform and shape of aligned_grid, without its cells (a region's grid is never held whole)."""
+    t = like
     res_x, res_y = t.a, -t.e
     x0 = t.c + np.floor((bounds[0] - margin - t.c) / res_x) * res_x
     y1 = t.f - np.floor((t.f - bounds[3] - margin) / res_y) * res_y
     width = int(np.ceil((bounds[2] + margin - x0) / res_x))
     height = int(np.ceil((y1 - bounds[1] + margin) / res_y))
-    return Raster(np.zeros((max(height, 1), max(width, 1)), dtype="uint8"), Affine(res_x, 0.0, x0, 0.0, -res_y, y1),
-                  like.crs)
+    return Affine(res_x, 0.0, x0, 0.0, -res_y, y1), (max(height, 1), max(width, 1))
 
 
 def place(source: Raster, grid: Raster, dtype) -> tuple[np.ndarray, np.ndarray]:

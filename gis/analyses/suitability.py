@@ -12,10 +12,17 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, ConfigDict, Field, NonNegativeFloat
 from pydantic.dataclasses import dataclass as checked_dataclass
-from scipy import ndimage
 
 from gis.analyses import rules, siting_zones
-from gis.analyses.grid import Raster, in_crs
+from gis.analyses.grid import Raster
+from gis.analyses.siting_blocks import (
+    GridSpec,
+    pick_sites,
+    score_window,
+    siting_vectors,
+    window_means,
+    window_side,
+)
 from gis.core.errors import InvalidInput
 from gis.core.language import format_number
 
@@ -42,6 +49,20 @@ EXCLUSION_NAMES = {
     "zone_x": ("zona yang tidak mengizinkan kegiatan ini (X)", "zone where the activity is not permitted (X)"),
     "lp2b": ("lahan pertanian pangan berkelanjutan (LP2B)", "protected food-crop farmland (LP2B)"),
 }
+
+
+@dataclass
+class SitingLayers:
+    """The vector side of the siting inputs, in EPSG:4326 (a region-scale run reads its rasters from files)."""
+
+    roads: gpd.GeoDataFrame
+    toll_gates: gpd.GeoDataFrame
+    zoning: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame
+    rivers: gpd.GeoDataFrame
+    city: gpd.GeoDataFrame
+    itbx: pd.DataFrame | None = None
+    zoning_overlays: gpd.GeoDataFrame | None = None
 
 
 @dataclass
@@ -108,63 +129,27 @@ class Surface:
 
 
 def build_surface(data: SitingData, c: Criteria) -> Surface:
+    """The whole grid scored as one window (see siting_blocks: Dask scores each chunk with the same code)."""
     grid = data.slope
-    crs = grid.crs
-    slope = data.slope.array.astype("float32")
-    d_gate = grid.distance_to(in_crs(data.toll_gates, crs))
-    arterials = data.roads[data.roads.road_class.isin(["toll", "arterial"])]
-    d_arterial = grid.distance_to(in_crs(arterials, crs))
-    zones = siting_zones.zones_with_verdicts(data.zoning, data.itbx, c.kbli, c.activity, crs)
-    housing = zones[siting_zones.of_kind(zones, HOUSING_ZONES, HOUSING_KINDS)]
-    d_housing = grid.distance_to(in_crs(housing, crs))
-    lut = np.zeros(256, dtype="float32")
-    for k, v in LAND_COVER_SCORE.items():
-        lut[k] = v
-    flood_lut = np.zeros(256, dtype="float32")
-    for k, v in FLOOD_SCORE.items():
-        flood_lut[k] = v
-    land_cover = data.land_cover.array.astype("uint8")
-    flood = data.flood.array.astype("uint8")
-    parts = {
-        "slope": np.clip(1 - slope / c.max_slope_pct, 0, 1),
-        "flood": flood_lut[flood],
-        "access": 0.6 * np.clip(1 - d_gate / c.gate_reach_m, 0, 1)
-        + 0.4 * np.clip(1 - d_arterial / c.arterial_reach_m, 0, 1),
-        "housing_distance": np.clip(d_housing / c.housing_buffer_m, 0, 1),
-        "land_cover": lut[land_cover],
-    }
-    rivers = data.rivers.to_crs(crs)
-    setbacks = [
-        g.buffer(c.river_setback_m.get(d, 15.0)) for g, d in zip(rivers.geometry, rivers.depth_class, strict=True)
-    ]
-    protected = zones[siting_zones.of_kind(zones, PROTECTED_ZONES, PROTECTED_KINDS)]
-    area = data.city.to_crs(crs).union_all()
-    if c.study_area is not None:
-        area = area.intersection(gpd.GeoSeries([c.study_area], crs=4326).to_crs(crs).iloc[0])
-    excluded = {
-        "outside_area": ~grid.mask([area]),
-        "steep_slope": slope > c.max_slope_pct,
-        "flood_high": flood >= c.exclude_flood_class,
-        "river_setback": grid.mask(setbacks, all_touched=True),
-        "parks_rth": grid.mask(in_crs(data.parks, crs)) | grid.mask(in_crs(protected, crs)),
-        "built_up": land_cover == 1,
-        "water": land_cover == 5,
-        "housing_zone": grid.mask(in_crs(housing, crs)),
-    }
-    if data.no_data is not None:
-        excluded["no_data"] = data.no_data
-    if c.kbli is not None or c.activity is not None:  # siting an activity: not where it is X, nor on LP2B
-        excluded.update(siting_zones.exclusions(zones, data.zoning_overlays, grid))
-    total_w = sum(c.weights.get(k, 0) for k in CRITERIA)
-    score = sum(c.weights.get(k, 0) * parts[k] for k in CRITERIA) / total_w
-    any_excluded = np.logical_or.reduce(list(excluded.values()))
-    score = np.where(any_excluded, np.nan, score).astype("float32")
-    return Surface(score, parts, excluded, grid, {"gate": d_gate, "arterial": d_arterial, "housing": d_housing},
-                   zones, c.kbli is not None or c.activity is not None)
+    whole = GridSpec(grid.transform, grid.shape, grid.crs).whole()
+    vectors = siting_vectors(data, c, grid.crs)
+    return score_window(whole, data.slope.array, data.flood.array, data.land_cover.array, data.no_data, vectors, c)
 
 
 def _grow(feasible: np.ndarray, seed: tuple[int, int], n_pixels: int) -> np.ndarray | None:
     """The n_pixels feasible pixels nearest the seed by path through feasible land: a compact, connected site."""
+    taken = grow_cells(feasible, seed, n_pixels)
+    if len(taken) < n_pixels:
+        return None
+    mask = np.zeros(feasible.shape, dtype=bool)
+    rows, cols = zip(*taken, strict=True)
+    mask[list(rows), list(cols)] = True
+    return mask
+
+
+def grow_cells(feasible: np.ndarray, seed: tuple[int, int], n_pixels: int) -> list[tuple[int, int]]:
+    """The cells taken growing from the seed: n_pixels of them, or fewer when the seed's feasible land ends
+    (ties by position, so a window that holds every cell taken grows the same site as the whole grid)."""
     h, w = feasible.shape
     dist = {seed: 0.0}
     heap = [(0.0, seed)]
@@ -193,12 +178,7 @@ def _grow(feasible: np.ndarray, seed: tuple[int, int], n_pixels: int) -> np.ndar
                 if nd < dist.get((rr, cc), np.inf):
                     dist[(rr, cc)] = nd
                     heapq.heappush(heap, (nd, (rr, cc)))
-    if len(taken) < n_pixels:
-        return None
-    mask = np.zeros(feasible.shape, dtype=bool)
-    rows, cols = zip(*taken, strict=True)
-    mask[list(rows), list(cols)] = True
-    return mask
+    return taken
 
 
 def _describe(surface: Surface, mask: np.ndarray) -> dict:
@@ -259,35 +239,30 @@ def find_sites(surface: Surface, c: Criteria) -> gpd.GeoDataFrame:
     land, later seeds kept clear of earlier sites."""
     grid = surface.grid
     feasible = ~np.isnan(surface.score)
-    n_pixels = int(np.ceil(c.target_ha * 1e4 / grid.pixel_m2))
-    side = max(int(np.sqrt(n_pixels)), 3)
-    filled = np.where(feasible, surface.score, 0.0)
-    window_score = ndimage.uniform_filter(filled, side, mode="constant")
-    window_feasible = ndimage.uniform_filter(feasible.astype("float32"), side, mode="constant")
-    mean_score = np.where(window_feasible > 0.9, window_score / np.maximum(window_feasible, 1e-6), -1.0)
+    n_pixels, side = window_side(c, grid.pixel_m2)
+    mean_score = window_means(surface.score, side)
     order = np.argsort(-mean_score, axis=None, kind="stable")
-    blocked = np.zeros(feasible.shape, dtype=bool)
-    sites, tried = [], 0
-    for flat in order:
-        if len(sites) >= c.n_candidates or tried > 400:
-            break
-        r, col = divmod(int(flat), feasible.shape[1])
-        if mean_score[r, col] < 0:
-            break
-        if blocked[r, col] or not feasible[r, col]:
-            continue
-        tried += 1
-        mask = _grow(feasible & ~blocked, (r, col), n_pixels)
-        if mask is None:
-            blocked[r, col] = True
-            continue
-        sites.append(_describe(surface, mask))
-        blocked |= ndimage.binary_dilation(mask, iterations=max(side // 4, 1))
-    if not sites:
-        raise InvalidInput(
-            f"no contiguous feasible area of {c.target_ha:g} ha found; relax the criteria or the study area"
-        )
-    sites.sort(key=lambda s: -s["score"])
+    whole = GridSpec(grid.transform, grid.shape, grid.crs).whole()
+
+    def seeds():
+        for flat in order:
+            r, col = divmod(int(flat), feasible.shape[1])
+            if mean_score[r, col] < 0:
+                return
+            if feasible[r, col]:
+                yield r, col
+
+    def grow(r, col, blocked):
+        mask = _grow(feasible & ~blocked.in_window(whole), (r, col), n_pixels)
+        return None if mask is None else (0, 0, mask)
+
+    sites = pick_sites(seeds(), c, side, grid.shape, grow, lambda r0, c0, mask: _describe(surface, mask))
+    return sites_frame(sites, c, surface.asked, grid.crs)
+
+
+def sites_frame(sites: list[dict], c: Criteria, asked: bool, crs) -> gpd.GeoDataFrame:
+    """The candidates, best first, with their numbers and explanations (EPSG:4326)."""
+    sites = sorted(sites, key=lambda s: -s["score"])
     rows = []
     for rank, site in enumerate(sites, start=1):
         explanation = _explain(rank, site, site["mean_slope_pct"], len(sites))
@@ -303,13 +278,13 @@ def find_sites(surface: Surface, c: Criteria) -> gpd.GeoDataFrame:
                 "gate_distance_m": round(site["gate_distance_m"]),
                 "housing_distance_m": round(site["housing_distance_m"]),
                 "zones": site["zones"],
-                **({"verdict": site["verdict"]} if surface.asked else {}),
+                **({"verdict": site["verdict"]} if asked else {}),
                 "explanation_id": explanation["id"] + zoning["id"],
                 "explanation_en": explanation["en"] + zoning["en"],
                 "geometry": site["geometry_metric"],
             }
         )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs(4326)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(4326)
 
 
 def site_suitability(data: SitingData, criteria: Criteria | None = None) -> tuple[Raster, gpd.GeoDataFrame]:

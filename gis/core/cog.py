@@ -23,3 +23,15 @@ def write_cog(path: Path, array: np.ndarray, transform, crs, nodata=None) -> Non
             rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", blocksize=512,
                                  overview_resampling="nearest" if array.dtype == np.uint8 else "average")
     tmp.replace(path)  # never leave a half-written file under the real name
+
+
+def cog_from_file(source: Path, path: Path) -> None:
+    """A raster file (a tiled GeoTIFF written block by block) copied as a COG, streaming through GDAL's cache
+    rather than reading it whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(source) as src:
+        resampling = "nearest" if src.dtypes[0] == "uint8" else "average"
+        rasterio.shutil.copy(src, tmp, driver="COG", compress="DEFLATE", blocksize=512,
+                             overview_resampling=resampling, BIGTIFF="IF_SAFER")
+    tmp.replace(path)

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     wms_max_height: int = Field(4096, ge=256)
     # Analyses run in this many worker processes (CPU-bound; on 2 cores one leaves a core for tiles and items).
     job_workers: int = 1
+    # Region-scale analyses (engine "dask"): a Dask scheduler to send them to (tcp://host:8786, workers on
+    # other machines reading the same data directory), else a local cluster of this many single-thread
+    # workers, each given this much memory; rasters are scored in chunks of this many cells a side.
+    dask_scheduler: str | None = None
+    dask_workers: int = Field(2, ge=1)
+    dask_worker_memory_gb: float = Field(1.5, gt=0)
+    dask_chunk: int = Field(2048, ge=256, le=8192)
     job_retention_hours: float = 72  # finished jobs and their result rasters are deleted after this age
     job_heartbeat_seconds: float = 10  # a running job whose heartbeat is 3x older is failed (its worker died)
     # Longest an exact count may take (numberMatched, layer feature counts); a slower count is left out.

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import shapely
 from sqlalchemy import Engine, text
 
 from gis.analyses.grid import Raster
+from gis.core.cog import cog_from_file
 from gis.core.db import make_engine
 from gis.core.errors import InvalidInput, OutsideCity
 from gis.core.settings import Settings
@@ -108,12 +110,17 @@ class Context:
     def city_raster(self, dataset: str, city: City) -> Raster | None:
         """The city's raster of a dataset (population, slope, landcover_2024...), or None when it has none. A
         registry row without a city is the default city's (settings), one without a dataset holds its id's."""
+        path = self.city_raster_path(dataset, city)
+        return None if path is None else Raster.open(path)
+
+    def city_raster_path(self, dataset: str, city: City) -> Path | None:
+        """The file of the city's raster of a dataset (what city_raster reads), or None when it has none."""
         with self.engine.connect() as conn:
             path = conn.execute(text(
                 "SELECT path FROM rasters WHERE owner IS NULL AND coalesce(dataset, id) = :d "
                 "AND coalesce(city, :default) = :c ORDER BY city IS NULL, id LIMIT 1"),
                 {"d": dataset, "c": city.code, "default": self.settings.city.kode}).scalar()
-        return None if path is None else Raster.open(self.settings.data_dir / path)
+        return None if path is None else self.settings.data_dir / path
 
     def raster_of(self, name: str, city: City) -> Raster:
         """A raster input: the city's raster of that dataset, else the registry entry of that id (a result of the
@@ -135,7 +142,7 @@ class Context:
             raise InvalidInput(f"raster {raster_id!r} is not in the registry (see /rasters)")
         return Raster.open(self.settings.data_dir / path)
 
-    def register_raster(self, raster_id: str, raster: Raster, title_id: str, title_en: str, units: str,
+    def register_raster(self, raster_id: str, raster: Raster | Path, title_id: str, title_en: str, units: str,
                         kind: str) -> dict:
         """Write a result raster as a COG and list it in the registry, so /rasters serves its tiles to the owner.
         In a job, the id is made unique to the job: two callers with the same inputs each own their raster."""
@@ -144,7 +151,10 @@ class Context:
         rel = f"rasters/results/{raster_id}.tif"
         # Excluded cells of a score surface are NaN: declare it as nodata so readers mask them.
         path = self.settings.data_dir / rel
-        raster.write_cog(path, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
+        if isinstance(raster, Path):  # a surface written block by block (a region-scale run): made a COG here
+            cog_from_file(raster, path)
+        else:
+            raster.write_cog(path, nodata=float("nan") if raster.array.dtype.kind == "f" else None)
         try:
             with self.engine.begin() as conn:
                 store.write_rows(conn, "rasters", [{"id": raster_id, "title_id": title_id, "title_en": title_en,
