@@ -40,7 +40,7 @@ def _free(port: int) -> bool:
     return True
 
 
-def _free_ports() -> tuple[int, int]:
+def free_ports() -> tuple[int, int]:
     """(balancer port, first of REPLICAS consecutive free ports) chosen by the OS, so runs never collide."""
     for _ in range(50):
         with socket.socket() as s:
@@ -67,7 +67,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(settings, engine, tmp_path_factory):
-    balancer, base = _free_ports()
+    balancer, base = free_ports()
     run_dir = tmp_path_factory.mktemp("cluster")
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir),
            "REPLICAS": str(REPLICAS), "CLUSTER_PORT": str(balancer), "REPLICA_PORT_BASE": str(base),

@@ -5,6 +5,8 @@ primary while the replica is stopped; the replica's lag under 20 edits/s is meas
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +34,8 @@ from gis.core import db
 from gis.core.replica import ReplicaRouter, RoutingEngine, format_lsn, parse_lsn, primary_position, reading
 from gis.core.settings import Settings
 from gis.data.auth import create_key
-from tests.conftest import create_database, serve
+from tests.conftest import ROOT, create_database, serve
+from tests.test_cluster import free_ports
 
 DATABASE = "petakota_test_replica"
 
@@ -264,3 +267,69 @@ def test_a_read_replica_url_that_is_not_postgresql_is_refused_clearly():
     with pytest.raises(ValueError, match="PETAKOTA_READ_DATABASE_URL must be a postgresql:// URL"):
         db.make_service_engine(settings)
 
+
+
+# --- the whole deployment: API replicas behind nginx on the primary and the read replica ----------------------
+
+@pytest.fixture(scope="module")
+def balanced(service, tmp_path_factory):
+    """Two API replicas behind nginx (scripts/cluster.sh, as `make run-cluster` starts them), writing to the
+    primary and reading from the read replica; (the balancer's URL, each API replica's URL)."""
+    balancer, base = free_ports()
+    env = {**os.environ, "DATABASE_URL": service.pair.primary_url(DATABASE),
+           "PETAKOTA_READ_DATABASE_URL": service.pair.replica_url(DATABASE),
+           "PETAKOTA_DATA_DIR": str(tmp_path_factory.mktemp("balanced-data")), "REPLICAS": "2",
+           "CLUSTER_PORT": str(balancer), "REPLICA_PORT_BASE": str(base),
+           "CLUSTER_DIR": str(tmp_path_factory.mktemp("balanced"))}
+
+    def cluster(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / "scripts" / "cluster.sh"), command], env=env, capture_output=True,
+                              text=True, timeout=180)
+
+    started = cluster("start")
+    try:
+        assert started.returncode == 0, started.stderr[-3000:]
+        yield f"http://127.0.0.1:{balancer}", [f"http://127.0.0.1:{base + i}" for i in range(2)]
+    finally:
+        cluster("stop")
+
+
+def test_replicas_behind_nginx_read_from_the_replica_and_every_one_reads_a_writers_edit(service, balanced):
+    url, apis = balanced
+    service.caught_up()
+    with httpx.Client(base_url=url, headers={"X-API-Key": service.key}, timeout=30) as writer:
+        answers = [read_from(writer, f"/collections/parks/items?limit={n}", "replica") for n in range(1, 7)]
+        assert {a.headers["petakota-read-from"] for a in answers} == {"replica"}
+        assert {a.headers["x-petakota-replica"] for a in answers} == {"replica-1", "replica-2"}
+        service.replica_sql("SELECT pg_wal_replay_pause()", "postgres")
+        try:
+            created = writer.post("/collections/parks/items", json=park(7, "Taman di balik nginx"))
+            assert created.status_code == 201, created.text
+            fid = created.json()["id"]
+            lsn = writer.cookies["petakota-lsn"]
+            assert service.replica_sql(f"SELECT count(*) FROM parks WHERE id = {int(fid)}") == [(0,)]
+            for api in apis:  # each API replica, whichever the balancer picks next, shows the writer its edit
+                r = httpx.get(f"{api}/collections/parks/items/{fid}", timeout=30,
+                              headers={"X-API-Key": service.key, "Cookie": f"petakota-lsn={lsn}"})
+                assert r.status_code == 200 and r.json()["properties"]["nama"] == "Taman di balik nginx"
+                assert r.headers["petakota-read-from"] == "primary"
+        finally:
+            service.replica_sql("SELECT pg_wal_replay_resume()", "postgres")
+        service.caught_up()
+        r = read_from(writer, f"/collections/parks/items/{fid}", "replica")
+        assert r.headers["petakota-read-from"] == "replica"
+        assert r.json()["properties"]["nama"] == "Taman di balik nginx"
+
+
+def test_replicas_behind_nginx_read_from_the_primary_while_the_read_replica_is_stopped(service, balanced):
+    url, _ = balanced
+    service.pair.script("replica.sh", "stop")
+    try:
+        with httpx.Client(base_url=url, headers={"X-API-Key": service.key}, timeout=30) as reader:
+            answers = [reader.get(f"/collections/parks/items?limit={n}") for n in range(1, 11)]
+        assert [a.status_code for a in answers] == [200] * 10
+        assert {a.headers["petakota-read-from"] for a in answers} == {"primary"}
+        assert {a.headers["x-petakota-replica"] for a in answers} == {"replica-1", "replica-2"}
+    finally:
+        service.pair.script("replica.sh", "start")
+    service.caught_up()
