@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,32 +22,13 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from bench.cluster import free_ports
 from tests.conftest import ROOT, problem_of
 from tests.test_events import Stream
 
 REPLICAS = 3
 TMS = morecantile.tms.get("WebMercatorQuad")
 SCRIPT = ROOT / "scripts" / "cluster.sh"
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports() -> tuple[int, int]:
-    """(balancer port, first of REPLICAS consecutive free ports) chosen by the OS, so runs never collide."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + REPLICAS < 65535 and all(_free(base + i) for i in range(REPLICAS + 1)):
-            return base + REPLICAS, base
-    raise RuntimeError("no free ports for the cluster")
 
 
 @dataclass
@@ -67,7 +47,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(settings, engine, tmp_path_factory):
-    balancer, base = free_ports()
+    balancer, base = free_ports(REPLICAS)
     run_dir = tmp_path_factory.mktemp("cluster")
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PETAKOTA_DATA_DIR": str(settings.data_dir),
            "REPLICAS": str(REPLICAS), "CLUSTER_PORT": str(balancer), "REPLICA_PORT_BASE": str(base),

@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from sqlalchemy import Engine, create_engine, event, text
 
 from api.replica import caller_lsn
+from bench.cluster import free_ports
 from bench.replica_lag import (
     Pair,
     ReplayWatch,
@@ -35,7 +36,6 @@ from gis.core.replica import ReplicaRouter, RoutingEngine, format_lsn, parse_lsn
 from gis.core.settings import Settings
 from gis.data.auth import create_key
 from tests.conftest import ROOT, create_database, serve
-from tests.test_cluster import free_ports
 
 DATABASE = "petakota_test_replica"
 
@@ -275,7 +275,7 @@ def test_a_read_replica_url_that_is_not_postgresql_is_refused_clearly():
 def balanced(service, tmp_path_factory):
     """Two API replicas behind nginx (scripts/cluster.sh, as `make run-cluster` starts them), writing to the
     primary and reading from the read replica; (the balancer's URL, each API replica's URL)."""
-    balancer, base = free_ports()
+    balancer, base = free_ports(2)
     env = {**os.environ, "DATABASE_URL": service.pair.primary_url(DATABASE),
            "PETAKOTA_READ_DATABASE_URL": service.pair.replica_url(DATABASE),
            "PETAKOTA_DATA_DIR": str(tmp_path_factory.mktemp("balanced-data")), "REPLICAS": "2",
