@@ -44,6 +44,8 @@ eval "$(scripts/devenv.sh env)"
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var .venv/bin/python bench/siting.py
 # Region siting on Dask: a synthetic ~7,000 km2 region at 10 m (criteria rasters generated once under bench/var).
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/region.py
+# Park coverage and change detection over the same region (their sections appended to the same report).
+PYTHONPATH=. .venv/bin/python bench/region_coverage.py
 # Cities: scoped against unscoped on the same database, and adopting Kabupaten Deli Serdang.
 DATABASE_URL="${DATABASE_URL%/*}/petakota_bench" PETAKOTA_DATA_DIR=bench/var PYTHONPATH=. .venv/bin/python bench/cities.py
 # RDTR: importing a 5,000-zone plan and conformity checks on it.

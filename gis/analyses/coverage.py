@@ -79,65 +79,92 @@ def _within_reach(area_m: shapely.Geometry, radius: float, raster: Raster, metri
     return inside
 
 
-def park_coverage(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, population: Raster, *,
-                  radii_m: Mapping[str, float] | None = None, public_only: bool = True,
-                  underserved_below: float = UNDERSERVED_BELOW.value,
-                  metric_crs: int | None = None) -> gpd.GeoDataFrame:
-    """Share of each kelurahan's people (population pixels, by pixel centre) within the service radius of a park,
-    measured to the park's edge. Classes without a radius (pemakaman, jalur hijau, hutan kota) serve no one."""
+def coverage_inputs(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, radii_m: Mapping[str, float] | None,
+                    public_only: bool, metric_crs: int | None) -> tuple[dict, dict, int | str]:
+    """The checked inputs of a park coverage run: the radius of each class, the parks of each class that has
+    one (a GeoSeries in the metric CRS, empty geometries left out) and the metric CRS."""
     _checked(kelurahan, "kelurahan", ("kode", "nama"))
     _checked(parks, "parks", ("kelas", "publik") if public_only else ("kelas",))
     metric_crs = metric_crs_of(kelurahan, metric_crs)
     radii = dict(radii_m) if radii_m is not None else {k: v.radius_m for k, v in PARK_STANDARDS.items() if v.radius_m}
     radii = {str(k).strip().lower(): float(v) for k, v in radii.items()}
-    pop = np.asarray(population.array, dtype="float64")
-
-    # Label each pixel with the kelurahan holding its centre (1-based, 0 = outside), so the kelurahan sums
-    # add up to the city total and every per-kelurahan sum is one bincount.
-    labels = _burn(list(kelurahan.geometry.to_crs(population.crs)), population, range(1, len(kelurahan) + 1))
-    n = len(kelurahan) + 1
-
-    def per_kelurahan(mask: np.ndarray | None = None) -> np.ndarray:
-        weights = pop if mask is None else np.where(mask, pop, 0.0)
-        return np.bincount(labels.ravel(), weights=weights.ravel(), minlength=n)[1:]
-
     chosen = parks[_flag(parks["publik"])] if public_only else parks
     chosen = chosen.to_crs(metric_crs)
     kelas = chosen["kelas"].astype("string").str.strip().str.lower()
+    by_class = {}
+    for cls, radius in radii.items():
+        geoms = chosen.geometry[(kelas == cls).to_numpy()]
+        by_class[cls] = geoms[~(geoms.is_empty | geoms.isna())] if radius > 0 else geoms.iloc[:0]
+    return radii, by_class, metric_crs
+
+
+def coverage_sums(labels: np.ndarray, n: int, population: Raster, parks: Mapping[str, shapely.Geometry | None],
+                  radii: Mapping[str, float], metric_crs) -> dict[str, np.ndarray]:
+    """Per kelurahan (labels 1..n on the population's grid, 0 outside): the people, the people within reach of
+    any park and of each class's parks (`parks`: each class's parks unioned, None for none). Sums over parts of
+    a grid add up to the sums over the whole grid."""
+    pop = np.asarray(population.array, dtype="float64")
+
+    def per_kelurahan(mask: np.ndarray | None = None) -> np.ndarray:
+        weights = pop if mask is None else np.where(mask, pop, 0.0)
+        return np.bincount(labels.ravel(), weights=weights.ravel(), minlength=n + 1)[1:]
+
+    sums = {"population": per_kelurahan()}
     served_any = np.zeros(pop.shape, dtype=bool)
+    for cls, radius in radii.items():
+        union = parks.get(cls)
+        if union is not None and radius > 0:
+            # Union per class: a pixel near two parks of the class counts once.
+            reach = _within_reach(union, radius, population, metric_crs)
+            served_any |= reach
+            sums[f"class:{cls}"] = per_kelurahan(reach)
+        else:
+            sums[f"class:{cls}"] = np.zeros(n)
+    sums["served"] = per_kelurahan(served_any)
+    return sums
+
+
+def coverage_frame(kelurahan: gpd.GeoDataFrame, sums: Mapping[str, np.ndarray], radii: Mapping[str, float],
+                   underserved_below: float) -> gpd.GeoDataFrame:
+    """The park coverage result from the per-kelurahan sums (coverage_sums, or their total over chunks): the
+    shares are taken once, here, from the summed parts."""
     frame = pd.DataFrame({"kode": kelurahan["kode"].to_numpy(), "nama": kelurahan["nama"].to_numpy(),
                           "kecamatan_kode": kelurahan.get("kecamatan_kode", pd.Series([None] * len(kelurahan)))
                           .to_numpy()})
-    frame["population"] = per_kelurahan()
-    shares = {}
-    for cls, radius in radii.items():
-        geoms = chosen.geometry[(kelas == cls).to_numpy()]
-        geoms = geoms[~(geoms.is_empty | geoms.isna())]
-        if len(geoms) and radius > 0:
-            # Union per class: a pixel near two parks of the class counts once.
-            reach = _within_reach(geoms.union_all(), radius, population, metric_crs)
-            served_any |= reach
-            shares[cls] = per_kelurahan(reach)
-        else:
-            shares[cls] = np.zeros(n - 1)
-    frame["served"] = per_kelurahan(served_any)
+    frame["population"] = sums["population"]
+    frame["served"] = sums["served"]
 
     def ratio(part: np.ndarray) -> np.ndarray:  # nobody lives there: share 0, not NaN (choropleths, sorting)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.nan_to_num(part / frame["population"].to_numpy(), nan=0.0)
 
     frame["share_served"] = ratio(frame["served"].to_numpy())
-    for cls, served in shares.items():
-        frame[f"share_{cls.replace(' ', '_')}"] = ratio(served)
+    for cls in radii:
+        frame[f"share_{cls.replace(' ', '_')}"] = ratio(sums[f"class:{cls}"])
     frame["underserved"] = frame["share_served"] < underserved_below
 
     out = _output(frame, kelurahan.geometry)
     total, served = float(frame["population"].sum()), float(frame["served"].sum())
-    out.attrs["radii_m"] = radii
+    out.attrs["radii_m"] = dict(radii)
     out.attrs["source"] = PARK_STANDARDS_SOURCE
     out.attrs["underserved_below"] = underserved_below
     out.attrs["city"] = {"population": total, "served": served, "share_served": served / total if total else 0.0}
     return out
+
+
+def park_coverage(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, population: Raster, *,
+                  radii_m: Mapping[str, float] | None = None, public_only: bool = True,
+                  underserved_below: float = UNDERSERVED_BELOW.value,
+                  metric_crs: int | None = None) -> gpd.GeoDataFrame:
+    """Share of each kelurahan's people (population pixels, by pixel centre) within the service radius of a park,
+    measured to the park's edge. Classes without a radius (pemakaman, jalur hijau, hutan kota) serve no one."""
+    radii, by_class, metric_crs = coverage_inputs(kelurahan, parks, radii_m, public_only, metric_crs)
+    # Label each pixel with the kelurahan holding its centre (1-based, 0 = outside), so the kelurahan sums
+    # add up to the city total and every per-kelurahan sum is one bincount.
+    labels = _burn(list(kelurahan.geometry.to_crs(population.crs)), population, range(1, len(kelurahan) + 1))
+    unions = {cls: geoms.union_all() if len(geoms) else None for cls, geoms in by_class.items()}
+    sums = coverage_sums(labels, len(kelurahan), population, unions, radii, metric_crs)
+    return coverage_frame(kelurahan, sums, radii, underserved_below)
 
 
 def rth_ratio(kecamatan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, *, city: gpd.GeoDataFrame | None = None,

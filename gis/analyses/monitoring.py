@@ -127,30 +127,50 @@ def project_progress(project: dict, parcels: gpd.GeoDataFrame, events: pd.DataFr
     return result
 
 
+def footprint_in(footprint, crs):
+    """The footprint (shapely polygon, lon/lat) in a raster's CRS, refused when there is none."""
+    if footprint is None or footprint.is_empty:
+        raise InvalidInput("a footprint polygon is needed")
+    return gpd.GeoSeries([footprint], crs=4326).to_crs(crs).iloc[0]
+
+
+def transition_counts(before: np.ndarray, after: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The change codes (before * 100 + after where changed inside, else 0) and the counts: cells inside,
+    cells changed, and cells per transition code. Counts over parts of a grid add up to the whole grid's."""
+    changed = inside & (before != after)
+    # the codes of the uint16 raster, computed in uint16 (no int64 copies of the grids)
+    code = before.astype("uint16") * np.uint16(100) + after.astype("uint16")
+    code[~changed] = 0
+    pairs, counts = np.unique(code[changed], return_counts=True)
+    return code, {"inside": int(inside.sum()), "changed": int(changed.sum()),
+                  "pairs": {int(p): int(n) for p, n in zip(pairs, counts, strict=True)}}
+
+
+def transition_table(counts: dict, pixel_m2: float, classes: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Hectares by transition (largest first) and the summary, from transition_counts (or their sum)."""
+    if not counts["inside"]:
+        raise InvalidInput("the footprint lies outside the rasters")
+    pixel_ha = pixel_m2 / 1e4
+    labels = classes or {}
+    table = pd.DataFrame([{
+        "from_class": p // 100, "to_class": p % 100,
+        "from_label": labels.get(p // 100, (str(p // 100),))[0],
+        "to_label": labels.get(p % 100, (str(p % 100),))[0],
+        "pixels": n, "area_ha": round(n * pixel_ha, 4)} for p, n in sorted(counts["pairs"].items())],
+        columns=["from_class", "to_class", "from_label", "to_label", "pixels", "area_ha"])
+    inside, changed = counts["inside"], counts["changed"]
+    summary = {"footprint_ha": round(inside * pixel_ha, 4), "changed_ha": round(changed * pixel_ha, 4),
+               "changed_share": round(float(changed / inside), 4)}
+    return table.sort_values("area_ha", ascending=False).reset_index(drop=True), summary
+
+
 def change_detection(before: Raster, after: Raster, footprint, classes: dict | None = None
                      ) -> tuple[pd.DataFrame, Raster, dict]:
     """Changed hectares inside the footprint (shapely polygon, lon/lat) by class transition, and a change
     raster (before * 100 + after where changed inside the footprint, else 0)."""
     if before.shape != after.shape or before.transform != after.transform:
         raise InvalidInput("the two rasters must share one grid (same extent, resolution and CRS)")
-    if footprint is None or footprint.is_empty:
-        raise InvalidInput("a footprint polygon is needed")
-    metric = gpd.GeoSeries([footprint], crs=4326).to_crs(before.crs).iloc[0]
-    inside = before.mask([metric])
-    if not inside.any():
-        raise InvalidInput("the footprint lies outside the rasters")
-    a, b = before.array.astype("int64"), after.array.astype("int64")
-    changed = inside & (a != b)
-    code = np.where(changed, a * 100 + b, 0).astype("uint16")
-    pixel_ha = before.pixel_m2 / 1e4
-    pairs, counts = np.unique(code[changed], return_counts=True)
-    labels = classes or {}
-    table = pd.DataFrame([{
-        "from_class": int(p // 100), "to_class": int(p % 100),
-        "from_label": labels.get(int(p // 100), (str(p // 100),))[0],
-        "to_label": labels.get(int(p % 100), (str(p % 100),))[0],
-        "pixels": int(n), "area_ha": round(n * pixel_ha, 4)} for p, n in zip(pairs, counts, strict=True)],
-        columns=["from_class", "to_class", "from_label", "to_label", "pixels", "area_ha"])
-    summary = {"footprint_ha": round(inside.sum() * pixel_ha, 4), "changed_ha": round(changed.sum() * pixel_ha, 4),
-               "changed_share": round(float(changed.sum() / inside.sum()), 4)}
-    return table.sort_values("area_ha", ascending=False).reset_index(drop=True), before.like(code), summary
+    inside = before.mask([footprint_in(footprint, before.crs)])
+    code, counts = transition_counts(before.array, after.array, inside)
+    table, summary = transition_table(counts, before.pixel_m2, classes)
+    return table, before.like(code), summary

@@ -125,14 +125,20 @@ class Context:
     def raster_of(self, name: str, city: City) -> Raster:
         """A raster input: the city's raster of that dataset, else the registry entry of that id (a result of the
         caller's own run, say); refused naming the city when there is neither."""
-        found = self.city_raster(name, city)
+        return Raster.open(self.raster_path_of(name, city))
+
+    def raster_path_of(self, name: str, city: City) -> Path:
+        """The file of a raster input (what raster_of reads), for a run that reads it block by block."""
+        found = self.city_raster_path(name, city)
         if found is not None:
             return found
-        try:
-            return self.raster(name)
-        except InvalidInput:
+        with self.engine.connect() as conn:
+            path = conn.execute(text("SELECT path FROM rasters WHERE id = :id AND (owner IS NULL OR owner = :o)"),
+                                {"id": name, "o": self.owner}).scalar()
+        if path is None:
             raise InvalidInput(f"raster {name!r} is not in the registry, nor a raster of {city.name} ({city.code}) "
-                               "(see /rasters)") from None
+                               "(see /rasters)")
+        return self.settings.data_dir / path
 
     def raster(self, raster_id: str) -> Raster:
         with self.engine.connect() as conn:

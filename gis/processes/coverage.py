@@ -4,6 +4,7 @@ each city and the overall figures."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated, Literal
 
 import geopandas as gpd
@@ -11,6 +12,8 @@ import pandas as pd
 from pydantic import Field
 
 from gis.analyses import coverage, rules
+from gis.analyses.coverage_dask import region_park_coverage
+from gis.analyses.dask_cluster import dask_client, gather
 from gis.data.cities import City
 from gis.processes.context import Context, _features, city_entries
 from gis.processes.inputs import ProcessInputs
@@ -32,6 +35,11 @@ class ParkCoverageInputs(ProcessInputs):
         rules.UNDERSERVED_BELOW.value, gt=0, le=1, title="Underserved below this share",
         description="A kelurahan with a smaller share of its people within reach of a park is listed as "
                     "underserved")
+    engine: Literal["in-process", "dask"] = Field(
+        "in-process", title="Engine",
+        description="in-process: each city's population grid held whole in one worker (a city); dask: read and "
+                    "summed chunk by chunk on a Dask cluster (a region: memory follows the chunk size, not the "
+                    "area). The same figures")
 
 
 def _in_city(gdf: gpd.GeoDataFrame, city: City) -> gpd.GeoDataFrame:
@@ -56,24 +64,37 @@ def missing_population(city: City) -> str:
             f"{city.code} --total N`")
 
 
+def _city_figures(entry: dict, result: gpd.GeoDataFrame) -> dict:
+    figures = result.attrs["city"]
+    return {**entry, "population": "present", "people": figures["population"], "served": figures["served"],
+            "share_served": figures["share_served"], "underserved": sorted(result[result.underserved].nama)}
+
+
 def run_park_coverage(ctx: Context, inputs: ParkCoverageInputs) -> dict:
     cities = ctx.cities(inputs.city)
     reach = max(inputs.radii_m.values(), default=0.0)
     parks = ctx.layer("parks", cities, near_m=reach)  # parks across a border serve the people near it
     kelurahan = ctx.layer("kelurahan", cities)
     frames, entries = [], []
-    for city, entry in zip(cities, city_entries(cities), strict=True):
-        population = ctx.city_raster("population", city)
-        if population is None:
-            entries.append({**entry, "population": "missing", "message": missing_population(city)})
-            continue
-        result = coverage.park_coverage(_in_city(kelurahan, city), parks, population, radii_m=inputs.radii_m,
-                                        metric_crs=ctx.metric_crs(city), underserved_below=inputs.underserved_below)
-        figures = result.attrs["city"]
-        entries.append({**entry, "population": "present", "people": figures["population"],
-                        "served": figures["served"], "share_served": figures["share_served"],
-                        "underserved": sorted(result[result.underserved].nama)})
-        frames.append(_with_city(result, city))
+    paths = {city.code: ctx.city_raster_path("population", city) for city in cities}
+    s = ctx.settings
+    on_dask = inputs.engine == "dask" and any(p is not None for p in paths.values())
+    cluster = dask_client(s.dask_scheduler, s.dask_workers, s.dask_worker_memory_gb) if on_dask else nullcontext()
+    with cluster as client:
+        for city, entry in zip(cities, city_entries(cities), strict=True):
+            if paths[city.code] is None:
+                entries.append({**entry, "population": "missing", "message": missing_population(city)})
+                continue
+            options = dict(radii_m=inputs.radii_m, metric_crs=ctx.metric_crs(city),
+                           underserved_below=inputs.underserved_below)
+            if client is not None:
+                result = region_park_coverage(_in_city(kelurahan, city), parks, paths[city.code],
+                                              compute=gather(client), chunk=s.dask_chunk, **options)
+            else:
+                result = coverage.park_coverage(_in_city(kelurahan, city), parks,
+                                                coverage.Raster.open(paths[city.code]), **options)
+            entries.append(_city_figures(entry, result))
+            frames.append(_with_city(result, city))
     present = [e for e in entries if e["population"] == "present"]
     people, served = sum(e["people"] for e in present), sum(e["served"] for e in present)
     overall = {"population": people, "served": served, "share_served": served / people if people else 0.0}

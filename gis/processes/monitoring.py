@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import uuid
 from datetime import date
+from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -12,6 +16,8 @@ from shapely import wkt
 from sqlalchemy import text
 
 from gis.analyses import monitoring
+from gis.analyses.change_dask import region_change_detection
+from gis.analyses.dask_cluster import dask_client, gather
 from gis.core.errors import InvalidInput
 from gis.data.cities import City
 from gis.processes.context import Context, _inside_city, city_entries
@@ -76,6 +82,11 @@ class ChangeDetectionInputs(ProcessInputs):
                        description="A land-cover raster of the registry on the same grid")
     project: CityProject = Field(None, title="Project slug (footprint)", description=PROJECT_DEFAULT)
     geometry: GeoJSONPolygon | None = Field(None, title="Footprint (instead of a project)")
+    engine: Literal["in-process", "dask"] = Field(
+        "in-process", title="Engine",
+        description="in-process: both rasters held whole in one worker (a city); dask: read chunk by chunk over "
+                    "the footprint on a Dask cluster, the change raster written tile by tile (a region: memory "
+                    "follows the chunk size, not the area). The same figures and raster")
 
 
 def run_change_detection(ctx: Context, inputs: ChangeDetectionInputs) -> dict:
@@ -90,12 +101,36 @@ def run_change_detection(ctx: Context, inputs: ChangeDetectionInputs) -> dict:
         kota = ctx.layer("kota", cities).to_crs(ctx.metric_crs(cities[0]))
         drawn = gpd.GeoSeries([footprint.intersection(area)], crs=4326).to_crs(kota.crs).iloc[0]
         city = max(cities, key=lambda c: kota[kota.kode == c.code].intersection(drawn).area.sum())
-    table, change, summary = monitoring.change_detection(ctx.raster_of(inputs.before, city),
-                                                         ctx.raster_of(inputs.after, city),
-                                                         footprint, LAND_COVER_CLASSES)
     key = hashlib.blake2b(f"{city.code}|{inputs.before}|{inputs.after}|{footprint.wkb_hex}".encode(),
                           digest_size=6).hexdigest()
-    raster = ctx.register_raster(f"change_{key}", change, f"Perubahan {inputs.before} -> {inputs.after}",
-                                 f"Change {inputs.before} -> {inputs.after}", "class code from*100+to", "categorical")
+    title = (f"Perubahan {inputs.before} -> {inputs.after}", f"Change {inputs.before} -> {inputs.after}",
+             "class code from*100+to", "categorical")
+    if inputs.engine == "dask":
+        scratch = ctx.settings.data_dir / "rasters" / "scratch" / f"change_{key}_{uuid.uuid4().hex[:8]}.vrt"
+        try:
+            table, summary = _on_dask(ctx, inputs, city, footprint, scratch)
+            raster = ctx.register_raster(f"change_{key}", scratch, *title)
+        finally:
+            _remove_tiles(scratch)
+    else:
+        table, change, summary = monitoring.change_detection(ctx.raster_of(inputs.before, city),
+                                                             ctx.raster_of(inputs.after, city),
+                                                             footprint, LAND_COVER_CLASSES)
+        raster = ctx.register_raster(f"change_{key}", change, *title)
     return {**summary, "transitions": table.to_dict("records"), "change_raster": raster,
             "cities": city_entries([city])}
+
+
+def _on_dask(ctx: Context, inputs: ChangeDetectionInputs, city: City, footprint, scratch: Path):
+    """The counts on the Dask cluster of the settings (a scheduler address, else a local cluster), the change
+    raster written as tiles under the data directory (the workers must share it)."""
+    before, after = ctx.raster_path_of(inputs.before, city), ctx.raster_path_of(inputs.after, city)
+    s = ctx.settings
+    with dask_client(s.dask_scheduler, s.dask_workers, s.dask_worker_memory_gb) as client:
+        return region_change_detection(before, after, footprint, LAND_COVER_CLASSES, compute=gather(client),
+                                       chunk=s.dask_chunk, change_path=scratch)
+
+
+def _remove_tiles(vrt: Path) -> None:
+    vrt.unlink(missing_ok=True)
+    shutil.rmtree(vrt.parent / f"{vrt.stem}_tiles", ignore_errors=True)

@@ -88,3 +88,49 @@ def region_layers(cities: gpd.GeoDataFrame, grid: GridSpec, spacing: float = 8_0
         roads=frame(roads, road_class=["arterial"] * len(roads)), toll_gates=frame(gates),
         zoning=zoning.to_crs(4326), parks=frame(parks), rivers=frame(rivers, depth_class=[">3m"] * len(rivers)),
         city=cities.to_crs(4326))
+
+
+def _cover_at(xs: np.ndarray, ys: np.ndarray, shift: float) -> np.ndarray:
+    g = np.sin((xs[None, :] + shift) / 1300) * np.sin(ys[:, None] / 1900 + 2) + 0.3 * np.cos(xs[None, :] / 700)
+    return np.digitize(g, (-0.9, -0.4, 0.2, 0.7)).astype("uint8") + 1  # classes 1-5
+
+
+def write_land_cover_pair(out_dir: Path, grid: GridSpec, strip: int = 512) -> tuple[Path, Path]:
+    """landcover_before.tif and landcover_after.tif (classes 1-5) on `grid`, written `strip` rows at a time:
+    the after pattern is the before one moved 150 m east, so a band along every class edge changes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = out_dir / "landcover_before.tif", out_dir / "landcover_after.tif"
+    _write_strips(paths, grid, strip, "uint8", lambda xs, ys: (_cover_at(xs, ys, 0.0), _cover_at(xs, ys, 150.0)))
+    return paths
+
+
+def write_population(out_dir: Path, grid: GridSpec, strip: int = 512) -> Path:
+    """population.tif (people per cell, float32, 0 to about 6) on `grid`, written `strip` rows at a time."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "population.tif"
+
+    def people(xs, ys):
+        x, y = xs[None, :], ys[:, None]
+        return (np.clip(3 + 3 * np.sin(x / 900) * np.cos(y / 1100), 0, None).astype("float32"),)
+
+    _write_strips((path,), grid, strip, "float32", people)
+    return path
+
+
+def _write_strips(paths, grid: GridSpec, strip: int, dtype: str, values) -> None:
+    h, w = grid.shape
+    t = grid.transform
+    crs = f"EPSG:{grid.crs}" if isinstance(grid.crs, int) else grid.crs
+    profile = dict(driver="GTiff", height=h, width=w, count=1, crs=crs, transform=t, tiled=True, blockxsize=512,
+                   blockysize=512, compress="DEFLATE", BIGTIFF="IF_SAFER", dtype=dtype)
+    files = [rasterio.open(p, "w", **profile) for p in paths]
+    try:
+        xs = t.c + t.a * (np.arange(w) + 0.5)
+        for r0 in range(0, h, strip):
+            rows = min(strip, h - r0)
+            ys = t.f + t.e * (np.arange(r0, r0 + rows) + 0.5)
+            for ds, array in zip(files, values(xs, ys), strict=True):
+                ds.write(array, 1, window=Window(0, r0, w, rows))
+    finally:
+        for ds in files:
+            ds.close()

@@ -1,0 +1,99 @@
+"""Reading and writing a raster file window by window, for the region-scale analyses on Dask: the windows of a
+grid, one window read as Raster.open reads a whole file, a window's result written as a GeoTIFF tile, and a
+VRT gathering the tiles into one raster (made a COG by whoever keeps it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from gis.analyses.grid import Raster
+
+VRT_TYPES = {"uint8": "Byte", "uint16": "UInt16", "int32": "Int32", "float32": "Float32", "float64": "Float64"}
+
+
+def crs_text(crs) -> str:
+    return f"EPSG:{crs}" if isinstance(crs, int) else crs
+
+
+@dataclass(frozen=True)
+class Block:
+    """Rows r0:r1 and columns c0:c1 of a grid."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.r1 - self.r0, self.c1 - self.c0
+
+    def window(self) -> Window:
+        return Window(self.c0, self.r0, self.c1 - self.c0, self.r1 - self.r0)
+
+    def transform(self, grid: Affine) -> Affine:
+        return grid * Affine.translation(self.c0, self.r0)
+
+
+def blocks(rows: tuple[int, int], cols: tuple[int, int], chunk: int) -> list[Block]:
+    """The chunk x chunk blocks covering rows[0]:rows[1] and cols[0]:cols[1], row by row."""
+    return [Block(r, min(r + chunk, rows[1]), c, min(c + chunk, cols[1]))
+            for r in range(rows[0], rows[1], chunk) for c in range(cols[0], cols[1], chunk)]
+
+
+def raster_grid(path: str | Path) -> tuple[Affine, tuple[int, int], int | str]:
+    """The transform, shape and CRS of a raster file, without reading its cells."""
+    with rasterio.open(path) as ds:
+        return ds.transform, (ds.height, ds.width), ds.crs.to_epsg() or ds.crs.to_string()
+
+
+def read_block(path: str | Path, block: Block) -> Raster:
+    """One block of a raster file, as Raster.open reads the whole file (nodata and NaN as 0)."""
+    with rasterio.open(path) as ds:
+        window = block.window()
+        data = np.ma.filled(ds.read(1, window=window, masked=True), 0)
+        if data.dtype.kind == "f":
+            data = np.nan_to_num(data, nan=0.0)
+        return Raster(data, ds.window_transform(window), ds.crs.to_epsg() or ds.crs.to_string())
+
+
+def tile_name(block: Block) -> str:
+    return f"{block.r0}_{block.c0}.tif"
+
+
+def write_tile(tile_dir: Path, block: Block, array: np.ndarray, transform: Affine, crs, nodata=None) -> None:
+    """A block's result as a tiled GeoTIFF in `tile_dir` (written under another name, then renamed: a block
+    computed twice replaces the same values whole)."""
+    path = tile_dir / tile_name(block)
+    tmp = path.with_suffix(".tmp")
+    with rasterio.open(tmp, "w", driver="GTiff", height=array.shape[0], width=array.shape[1], count=1,
+                       dtype=array.dtype.name, crs=crs_text(crs), transform=transform, nodata=nodata, tiled=True,
+                       blockxsize=256, blockysize=256, compress="DEFLATE") as ds:
+        ds.write(array, 1)
+    tmp.replace(path)
+
+
+def write_vrt(path: Path, transform: Affine, shape: tuple[int, int], crs, dtype: str, tile_dir: Path,
+              tiles: list[Block]) -> None:
+    """One raster of the grid over the tiles written for `tiles`; cells no tile covers read as 0."""
+    t = transform
+    sources = []
+    for b in tiles:
+        rows, cols = b.shape
+        sources.append(
+            f'<SimpleSource><SourceFilename relativeToVRT="1">{escape(tile_dir.name)}/{tile_name(b)}'
+            f'</SourceFilename><SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="{cols}" '
+            f'ySize="{rows}"/><DstRect xOff="{b.c0}" yOff="{b.r0}" xSize="{cols}" ySize="{rows}"/></SimpleSource>')
+    srs = escape(CRS.from_user_input(crs_text(crs)).to_wkt())
+    path.write_text(
+        f'<VRTDataset rasterXSize="{shape[1]}" rasterYSize="{shape[0]}"><SRS>{srs}</SRS>'
+        f"<GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>"
+        f'<VRTRasterBand dataType="{VRT_TYPES[dtype]}" band="1">{"".join(sources)}</VRTRasterBand></VRTDataset>\n')
