@@ -8,7 +8,8 @@ import yaml
 from tests.conftest import ROOT
 
 # pip extras become separate conda packages
-EXTRAS_AS_PACKAGES = {"psycopg[binary,pool]": {"psycopg", "psycopg-pool"}}
+EXTRAS_AS_PACKAGES = {"psycopg[binary,pool]": {"psycopg", "psycopg-pool"},
+                      "dask[array]": {"dask-core"}}  # conda: dask-core; numpy is listed anyway
 
 
 def _split(spec: str) -> tuple[str, str]:
