@@ -100,6 +100,22 @@ def test_candidate_sites_meet_the_target_avoid_exclusions_and_are_deterministic(
     assert not metric.geometry.iloc[0].intersects(metric.geometry.iloc[1].buffer(-1))
 
 
+def test_siting_where_there_is_no_toll_gate_or_housing_says_so(data):
+    # a kabupaten without a toll road (Karo): no distance to report, and no "inf km" (JSON has no infinity)
+    bare = SitingData(**{**data.__dict__, "toll_gates": data.toll_gates.iloc[0:0],
+                         "zoning": data.zoning[~data.zoning.kodszn.str.startswith("R")]})
+    sites = site_suitability(bare, Criteria(target_ha=25, n_candidates=2))[1]
+    assert len(sites) == 2 and sites.gate_distance_m.isna().all() and sites.housing_distance_m.isna().all()
+    assert all("tidak ada gerbang tol" in t and "tidak ada zona perumahan" in t for t in sites.explanation_id)
+    assert all("no toll gate" in t and "no housing zones" in t for t in sites.explanation_en)
+    assert (sites.score_access <= 0.4 + 1e-9).all()  # the gate's 0.6 of access is 0, as far from a gate
+    assert (sites.score_housing_distance == 1).all()  # nothing to keep away from
+    result = evaluate_site(bare, to4326(box(X0 + 300, Y0 + 300, X0 + 800, Y0 + 800)), Criteria(target_ha=25))
+    assert result["gate_distance_m"] is None
+    with_gate = site_suitability(data, Criteria(target_ha=25, n_candidates=2))[1]
+    assert with_gate.gate_distance_m.notna().all() and all("km dari gerbang tol" in t for t in with_gate.explanation_id)
+
+
 def test_siting_refuses_a_target_that_cannot_fit(data):
     with pytest.raises(InvalidInput, match="no contiguous feasible area"):
         site_suitability(data, Criteria(target_ha=390))

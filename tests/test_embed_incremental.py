@@ -19,15 +19,34 @@ from pmtiles.writer import Writer
 from shapely import affinity, wkb
 from sqlalchemy import text
 
+from gis.core import db
 from gis.data.cities import held_cities
 from gis.data.registry import load_catalog
+from gis.data.sample import load_sample
 from gis.render.webmap import public_map_for
 from gis.tiles.embed_archive import TileSet, export_embed_archive
 from gis.tiles.pmtiles import export_pmtiles
 from tests.cli_inprocess import run_cli
+from tests.conftest import scratch_settings
 
 MINZOOM, MAXZOOM = 12, 15
 BUFFER_TILES = 64 / 4096  # the tile buffer of the vector tiles, as a fraction of a tile
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    """A sample city of this module's own: its edits move, delete and hide features other modules count."""
+    s = scratch_settings("embed", tmp_path_factory.mktemp("embed"))
+    db.upgrade(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def engine(settings):
+    eng = db.make_engine(settings, pool_size=2)
+    load_sample(eng, settings)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture(scope="module")

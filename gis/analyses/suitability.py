@@ -4,6 +4,7 @@ compact candidate sites of at least the target area. Deterministic: no randomnes
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
@@ -192,9 +193,9 @@ def _describe(surface: Surface, mask: np.ndarray) -> dict:
         "compactness": float(4 * np.pi * geom.area / perimeter**2),
         "criteria": {k: float(surface.parts[k][mask].mean()) for k in CRITERIA},
         "mean_slope_pct": float(grid.array[mask].mean()),  # the grid is the slope raster
-        "gate_distance_m": float(surface.distances["gate"][mask].min()),
-        "arterial_distance_m": float(surface.distances["arterial"][mask].min()),
-        "housing_distance_m": float(surface.distances["housing"][mask].min()),
+        "gate_distance_m": nearest_m(surface.distances["gate"][mask]),
+        "arterial_distance_m": nearest_m(surface.distances["arterial"][mask]),
+        "housing_distance_m": nearest_m(surface.distances["housing"][mask]),
         "geometry_metric": geom,
     }
     out["zones"], out["verdict"] = siting_zones.candidate_zoning(surface.zones, geom, surface.asked)
@@ -202,9 +203,30 @@ def _describe(surface: Surface, mask: np.ndarray) -> dict:
 
 
 
+def nearest_m(distances: np.ndarray) -> float | None:
+    """The nearest distance in metres, or None where there is nothing to be near (a kabupaten without a toll
+    gate, a city without housing zones: the distance is infinite, and JSON has no infinity)."""
+    d = float(distances.min())
+    return d if math.isfinite(d) else None
+
+
+def _rounded(metres: float | None) -> int | None:
+    return None if metres is None else round(metres)
+
+
+def _distance_words(metres: float | None, what: tuple[str, str], lang: str, km: bool) -> str:
+    if metres is None:
+        return {"id": f"tidak ada {what[0]}", "en": f"no {what[1]}"}[lang]
+    value = _n(metres / 1000, lang, 1) + " km" if km else _n(metres, lang, 0) + " m"
+    return value + {"id": f" dari {what[0]}", "en": f" from the {what[1]}"}[lang]
+
+
 def _n(value, lang: str, decimals: int | None = None) -> str:
     """A number in an explanation, written as the sentence's language writes it (`0,67` / `0.67`)."""
     return format_number(float(value), lang, decimals)
+
+GATE, HOUSING = ("gerbang tol", "toll gate"), ("zona perumahan", "housing zones")
+
 
 def _explain(rank: int, site: dict, slope_mean: float, n: int) -> dict:
     c = site["criteria"]
@@ -220,15 +242,15 @@ def _explain(rank: int, site: dict, slope_mean: float, n: int) -> dict:
     id_text = (
         f"Peringkat {rank} dari {n}: skor {_n(site['score'], 'id', 2)}, "
         f"luas {_n(site['area_ha'], 'id', 1)} ha. "
-        f"Lereng rata-rata {_n(slope_mean, 'id', 1)} %, {_n(site['gate_distance_m'] / 1000, 'id', 1)} km dari "
-        f"gerbang tol, {_n(site['housing_distance_m'], 'id', 0)} m dari zona perumahan. "
+        f"Lereng rata-rata {_n(slope_mean, 'id', 1)} %, {_distance_words(site['gate_distance_m'], GATE, 'id', True)}, "
+        f"{_distance_words(site['housing_distance_m'], HOUSING, 'id', False)}. "
         f"Terkuat: {names[strongest][0]}; "
         f"terlemah: {names[weakest][0]}."
     )
     en_text = (
         f"Rank {rank} of {n}: score {_n(site['score'], 'en', 2)}, {_n(site['area_ha'], 'en', 1)} ha. Mean slope "
-        f"{_n(slope_mean, 'en', 1)} %, {_n(site['gate_distance_m'] / 1000, 'en', 1)} km from the toll gate, "
-        f"{_n(site['housing_distance_m'], 'en', 0)} m from housing zones. Strongest: {names[strongest][1]}; "
+        f"{_n(slope_mean, 'en', 1)} %, {_distance_words(site['gate_distance_m'], GATE, 'en', True)}, "
+        f"{_distance_words(site['housing_distance_m'], HOUSING, 'en', False)}. Strongest: {names[strongest][1]}; "
         f"weakest: {names[weakest][1]}."
     )
     return {"id": id_text, "en": en_text}
@@ -275,8 +297,8 @@ def sites_frame(sites: list[dict], c: Criteria, asked: bool, crs) -> gpd.GeoData
                 "compactness": round(site["compactness"], 3),
                 **{f"score_{k}": round(v, 4) for k, v in site["criteria"].items()},
                 "mean_slope_pct": round(site["mean_slope_pct"], 2),
-                "gate_distance_m": round(site["gate_distance_m"]),
-                "housing_distance_m": round(site["housing_distance_m"]),
+                "gate_distance_m": _rounded(site["gate_distance_m"]),
+                "housing_distance_m": _rounded(site["housing_distance_m"]),
                 "zones": site["zones"],
                 **({"verdict": site["verdict"]} if asked else {}),
                 "explanation_id": explanation["id"] + zoning["id"],
@@ -346,7 +368,7 @@ def evaluate_site(data: SitingData, site, criteria: Criteria | None = None) -> d
         "excluded_share": excluded,
         "criteria": {k: round(float(surface.parts[k][mask].mean()), 4) for k in CRITERIA},
         "mean_slope_pct": round(float(data.slope.array[mask].mean()), 2),
-        "gate_distance_m": round(float(surface.distances["gate"][mask].min())),
+        "gate_distance_m": _rounded(nearest_m(surface.distances["gate"][mask])),
         "percentile": round(percentile, 1),
     }
     if "kode" in data.city.columns:
