@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import dask
 import dask.array as da
 import geopandas as gpd
 import numpy as np
 import rasterio
-from rasterio.crs import CRS
 from rasterio.enums import MaskFlags
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window as ReadWindow
@@ -36,12 +34,9 @@ from gis.analyses.siting_blocks import (
     window_side,
 )
 from gis.analyses.suitability import Criteria, _describe, _with_cities, grow_cells, sites_frame
+from gis.analyses.windowed import crs_text, tile_name, write_vrt
 
 DEFAULT_CHUNK = 2048
-
-
-def _crs(crs):
-    return f"EPSG:{crs}" if isinstance(crs, int) else crs
 
 
 def _read_part(path: str, target: Raster) -> Raster | None:
@@ -53,7 +48,7 @@ def _read_part(path: str, target: Raster) -> Raster | None:
         t = target.transform
         bounds = (t.c, t.f + t.e * h, t.c + t.a * w, t.f)
         if crs != target.crs:
-            bounds = transform_bounds(_crs(target.crs), ds.crs, *bounds, densify_pts=21)
+            bounds = transform_bounds(crs_text(target.crs), ds.crs, *bounds, densify_pts=21)
         want = from_bounds(*bounds, transform=ds.transform)
         exact = [want.row_off, want.col_off, want.height, want.width]
         aligned = crs == target.crs and ds.transform.a == t.a and ds.transform.e == t.e and \
@@ -141,7 +136,7 @@ def _seed_block(job: SitingJob, block: Window, side: int, k: int, tile_dir: str 
     score = job.surface(wide).score
     inner = (slice(block.r0 - wide.r0, block.r1 - wide.r0), slice(block.c0 - wide.c0, block.c1 - wide.c0))
     if tile_dir is not None:
-        _write_tile(Path(tile_dir) / f"{block.r0}_{block.c0}.tif", block, score[inner])
+        _write_tile(Path(tile_dir) / tile_name(block), block, score[inner])
     values = np.where(np.isnan(score), -1.0, window_means(score, side))[inner]
     return _top(values, block.r0, block.c0, block.grid.shape[1], k)
 
@@ -149,7 +144,7 @@ def _seed_block(job: SitingJob, block: Window, side: int, k: int, tile_dir: str 
 def _write_tile(path: Path, win: Window, score: np.ndarray) -> None:
     tmp = path.with_suffix(".tmp")
     with rasterio.open(tmp, "w", driver="GTiff", height=score.shape[0], width=score.shape[1], count=1,
-                       dtype="float32", crs=_crs(win.grid.crs), transform=win.transform, nodata=float("nan"),
+                       dtype="float32", crs=crs_text(win.grid.crs), transform=win.transform, nodata=float("nan"),
                        tiled=True, blockxsize=256, blockysize=256, compress="DEFLATE") as ds:
         ds.write(score, 1)
     tmp.replace(path)  # a tile recomputed by a later round replaces the same values whole
@@ -278,25 +273,9 @@ def region_site_suitability(sources: RasterSources, layers, criteria: Criteria |
 
     sites = pick_sites(seeds, c, side, grid.shape, grow, describe)
     if score_path is not None:
-        _write_vrt(score_path, grid, blocks, tile_dir)
+        # the surface as one raster over the chunks' tiles (made a COG by whoever keeps it)
+        write_vrt(score_path, grid.transform, grid.shape, grid.crs, "float32", tile_dir, blocks, nodata=float("nan"))
     frame = sites_frame(sites, c, job.vectors.asked, grid.crs)
     return _with_cities(frame, layers.city, grid.crs) if "kode" in layers.city.columns else frame
 
 
-def _write_vrt(path: Path, grid: GridSpec, blocks: list[Window], tile_dir: Path) -> None:
-    """The surface as one raster: a VRT over the chunks' tiles (made a COG by whoever keeps it)."""
-    t = grid.transform
-    sources = []
-    for b in blocks:
-        rows, cols = b.shape
-        sources.append(
-            f'<ComplexSource><SourceFilename relativeToVRT="1">{escape(tile_dir.name)}/{b.r0}_{b.c0}.tif'
-            f'</SourceFilename><SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="{cols}" '
-            f'ySize="{rows}"/><DstRect xOff="{b.c0}" yOff="{b.r0}" xSize="{cols}" ySize="{rows}"/>'
-            f'<NODATA>nan</NODATA></ComplexSource>')
-    srs = escape(CRS.from_user_input(_crs(grid.crs)).to_wkt())
-    path.write_text(
-        f'<VRTDataset rasterXSize="{grid.shape[1]}" rasterYSize="{grid.shape[0]}"><SRS>{srs}</SRS>'
-        f"<GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>"
-        f'<VRTRasterBand dataType="Float32" band="1"><NoDataValue>nan</NoDataValue>{"".join(sources)}'
-        f"</VRTRasterBand></VRTDataset>\n")

@@ -65,7 +65,7 @@ def read_block(path: str | Path, block: Block) -> Raster:
         return Raster(data, ds.window_transform(window), ds.crs.to_epsg() or ds.crs.to_string())
 
 
-def tile_name(block: Block) -> str:
+def tile_name(block) -> str:
     return f"{block.r0}_{block.c0}.tif"
 
 
@@ -82,18 +82,22 @@ def write_tile(tile_dir: Path, block: Block, array: np.ndarray, transform: Affin
 
 
 def write_vrt(path: Path, transform: Affine, shape: tuple[int, int], crs, dtype: str, tile_dir: Path,
-              tiles: list[Block]) -> None:
-    """One raster of the grid over the tiles written for `tiles`; cells no tile covers read as 0."""
+              tiles: list, nodata: float | None = None) -> None:
+    """One raster of the grid over the tiles written for `tiles` (anything with r0, c0 and shape, named as
+    `tile_name` names them); cells no tile covers read as 0, or as `nodata` when given."""
     t = transform
+    kind, mark = ("SimpleSource", "") if nodata is None else ("ComplexSource", f"<NODATA>{nodata!r}</NODATA>")
     sources = []
     for b in tiles:
         rows, cols = b.shape
         sources.append(
-            f'<SimpleSource><SourceFilename relativeToVRT="1">{escape(tile_dir.name)}/{tile_name(b)}'
+            f'<{kind}><SourceFilename relativeToVRT="1">{escape(tile_dir.name)}/{tile_name(b)}'
             f'</SourceFilename><SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="{cols}" '
-            f'ySize="{rows}"/><DstRect xOff="{b.c0}" yOff="{b.r0}" xSize="{cols}" ySize="{rows}"/></SimpleSource>')
+            f'ySize="{rows}"/><DstRect xOff="{b.c0}" yOff="{b.r0}" xSize="{cols}" ySize="{rows}"/>{mark}</{kind}>')
     srs = escape(CRS.from_user_input(crs_text(crs)).to_wkt())
+    band_nodata = "" if nodata is None else f"<NoDataValue>{nodata!r}</NoDataValue>"
     path.write_text(
         f'<VRTDataset rasterXSize="{shape[1]}" rasterYSize="{shape[0]}"><SRS>{srs}</SRS>'
         f"<GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>"
-        f'<VRTRasterBand dataType="{VRT_TYPES[dtype]}" band="1">{"".join(sources)}</VRTRasterBand></VRTDataset>\n')
+        f'<VRTRasterBand dataType="{VRT_TYPES[dtype]}" band="1">{band_nodata}{"".join(sources)}'
+        f"</VRTRasterBand></VRTDataset>\n")
