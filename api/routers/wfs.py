@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import principal
-from gis.core.errors import Unauthorized
+from api.ows import base_url, ows_caller
 from gis.ows.exceptions import XML_MEDIA_TYPE, OwsError, exception_report
 from gis.ows.wfs import WfsContext, handle
 
@@ -38,15 +37,12 @@ _OPENAPI = {"parameters": [{"name": name, "in": "query", "required": False, "sch
 @router.get("/wfs", summary="OGC Web Feature Service 2.0.0 (GetCapabilities, DescribeFeatureType, GetFeature)",
             response_class=Response, openapi_extra=_OPENAPI)
 async def wfs(request: Request):
+    settings = request.app.state.settings
     try:
-        who = await principal(request)
-    except Unauthorized as exc:
-        return _report(OwsError("NoApplicableCode", "X-API-Key", exc.detail, 401))
-    state = request.app.state
-    settings = state.settings
-    ctx = WfsContext(state.engine, state.catalog, who, f"{str(request.base_url).rstrip('/')}/wfs",
-                     settings.city.name, settings.city.metric_crs, settings.count_budget_ms)
-    try:
+        who = await ows_caller(request)
+        state = request.app.state
+        ctx = WfsContext(state.engine, state.catalog, who, f"{base_url(request)}/wfs", settings.city.name,
+                         settings.city.metric_crs, settings.count_budget_ms)
         answer = await run_in_threadpool(handle, dict(request.query_params), ctx)
     except OwsError as exc:
         return _report(exc)

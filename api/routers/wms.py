@@ -6,12 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import principal
-from gis.core.errors import Unauthorized
+from api.ows import cached_answer, ows_caller, wms_context
 from gis.ows.exceptions import WMS_EXCEPTION_TYPES, OwsError, service_exception_report, wms_status
 from gis.ows.wms import error_version, handle
-from gis.ows.wms_request import WmsContext
-from gis.tiles.service import etag_matches
 
 router = APIRouter(tags=["OGC WMS 1.3.0"])
 
@@ -43,22 +40,11 @@ async def wms(request: Request):
     params = dict(request.query_params)
     version = error_version(params)
     try:
-        who = await principal(request)
-    except Unauthorized as exc:
-        return _report(OwsError("NoApplicableCode", "X-API-Key", exc.detail, 401), version)
-    state = request.app.state
-    settings = state.settings
-    ctx = WmsContext(state.engine, settings.database_url, state.catalog, state.tiles.cache, who,
-                     f"{str(request.base_url).rstrip('/')}/wms", settings.city.name, settings.city.metric_crs,
-                     settings.wms_max_width, settings.wms_max_height, f"PetaKota - {settings.city.name}")
-    try:
+        ctx = wms_context(request, await ows_caller(request))
         answer = await run_in_threadpool(handle, params, ctx)
     except OwsError as exc:
         return _report(exc, version)
-    etag = (answer.headers or {}).get("ETag")
-    if etag and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=answer.headers)
-    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
+    return cached_answer(request, answer)
 
 
 def _report(error: OwsError, version: str) -> Response:

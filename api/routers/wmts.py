@@ -8,12 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import principal
-from gis.core.errors import Unauthorized
+from api.ows import base_url, cached_answer, ows_caller, wms_context
 from gis.ows.exceptions import XML_MEDIA_TYPE, OwsError, exception_report
-from gis.ows.wms_request import WmsContext
 from gis.ows.wmts import WmtsContext, get_capabilities, get_tile, handle_kvp
-from gis.tiles.service import etag_matches
 
 router = APIRouter(tags=["OGC WMTS 1.0.0"])
 _KVP_DOC = {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"},
@@ -25,25 +22,15 @@ _KVP_DOC = {"parameters": [{"name": name, "in": "query", "required": False, "sch
 
 
 async def _answer(request: Request, work: Callable[[WmtsContext], object]) -> Response:
+    settings = request.app.state.settings
     try:
-        who = await principal(request)
-    except Unauthorized as exc:
-        return _report(OwsError("NoApplicableCode", "X-API-Key", exc.detail, 401))
-    state = request.app.state
-    settings = state.settings
-    base = str(request.base_url).rstrip("/")
-    wms = WmsContext(state.engine, settings.database_url, state.catalog, state.tiles.cache, who, f"{base}/wms",
-                     settings.city.name, settings.city.metric_crs, settings.wms_max_width, settings.wms_max_height,
-                     f"PetaKota - {settings.city.name}")
-    ctx = WmtsContext(wms, f"{base}/wmts", settings.data_dir, settings.city.center_lon, settings.city.center_lat)
-    try:
+        wms = wms_context(request, await ows_caller(request))
+        ctx = WmtsContext(wms, f"{base_url(request)}/wmts", settings.data_dir, settings.city.center_lon,
+                          settings.city.center_lat)
         answer = await run_in_threadpool(work, ctx)
     except OwsError as exc:
         return _report(exc)
-    etag = (answer.headers or {}).get("ETag")
-    if etag and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=answer.headers)
-    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
+    return cached_answer(request, answer)
 
 
 def _report(error: OwsError) -> Response:
