@@ -29,6 +29,7 @@ import psycopg
 import shapely
 from sqlalchemy import create_engine
 
+from bench.doc_sections import replace_section
 from gis.data.auth import create_key, revoke_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -372,15 +373,7 @@ def unwrap(text: str) -> str:
 
 def write_section(doc: Path, text: str) -> None:
     """Replace this benchmark's section of the doc (other sections stay), or add it."""
-    text = unwrap(text)
-    old = doc.read_text() if doc.exists() else "# Service replicas\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("\n" + old[nxt + 1:] if nxt >= 0 else "")
-    doc.write_text(new)
+    replace_section(doc, SECTION, unwrap(text), "# Service replicas")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import httpx
 import psycopg
 from sqlalchemy import create_engine
 
+from bench.doc_sections import replace_section
 from gis.core import db
 from gis.core.replica import parse_lsn, primary_position
 from gis.core.settings import Settings
@@ -237,14 +238,7 @@ def write_section(rows: list[tuple[str, dict]], rate: float, seconds: float) -> 
               "lag shows. A read after a write by the same caller goes to the primary until the replica has the "
               "write (cookie/header `petakota-lsn`), so the lag costs primary reads, never stale ones.", ""]
     section = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks: service replicas\n\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        text = head + section + tail.lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
+    replace_section(DOC, SECTION, section, "# Service replicas")
     return section
 
 
