@@ -15,7 +15,8 @@ from rasterio.windows import from_bounds
 
 from gis.analyses.grid import Raster
 from gis.analyses.monitoring import footprint_in, transition_counts, transition_table
-from gis.analyses.windowed import Block, blocks, raster_grid, read_block, write_tile, write_vrt
+from gis.analyses.siting_blocks import GridSpec, Window
+from gis.analyses.windowed import blocks, raster_grid, read_block, write_tile, write_vrt
 from gis.core.errors import InvalidInput
 
 DEFAULT_CHUNK = 2048
@@ -28,7 +29,7 @@ class ChangeJob:
     footprint: object  # shapely geometry in the rasters' CRS
     tile_dir: str | None
 
-    def counts(self, block: Block) -> tuple[dict, bool]:
+    def counts(self, block: Window) -> tuple[dict, bool]:
         """The block's transition counts, and whether it wrote a tile (only blocks with a changed cell do)."""
         before, after = read_block(self.before, block), read_block(self.after, block)
         inside = before.mask([self.footprint])
@@ -41,7 +42,7 @@ class ChangeJob:
         return counts, wrote
 
 
-def _block_counts(job: ChangeJob, part: list[Block]) -> list[tuple[dict, bool]]:
+def _block_counts(job: ChangeJob, part: list[Window]) -> list[tuple[dict, bool]]:
     return [job.counts(b) for b in part]
 
 
@@ -52,15 +53,16 @@ def _same_grid(before: str, after: str):
     return grid
 
 
-def footprint_blocks(transform, shape, footprint, chunk: int) -> list[Block]:
+def footprint_blocks(grid: GridSpec, footprint, chunk: int) -> list[Window]:
     """The blocks over the footprint's bounding box (a cell of margin), clipped to the grid."""
-    w = from_bounds(*footprint.bounds, transform=transform)
+    shape = grid.shape
+    w = from_bounds(*footprint.bounds, transform=grid.transform)
     r0, c0 = max(int(w.row_off) - 1, 0), max(int(w.col_off) - 1, 0)
     r1 = min(int(w.row_off + w.height) + 2, shape[0])
     c1 = min(int(w.col_off + w.width) + 2, shape[1])
     if r1 <= r0 or c1 <= c0:
         return []
-    return blocks((r0, r1), (c0, c1), chunk)
+    return blocks(grid, (r0, r1), (c0, c1), chunk)
 
 
 def region_change_detection(before: str | Path, after: str | Path, footprint, classes: dict | None = None, *,
@@ -75,7 +77,7 @@ def region_change_detection(before: str | Path, after: str | Path, footprint, cl
     if change_path is not None:
         tile_dir = change_path.parent / f"{change_path.stem}_tiles"
         tile_dir.mkdir(parents=True, exist_ok=True)
-    every = footprint_blocks(transform, shape, metric, chunk)
+    every = footprint_blocks(GridSpec(transform, shape, crs), metric, chunk)
     per_task = max(1, len(every) // 64)
     job = dask.delayed(ChangeJob(str(before), str(after), metric, None if tile_dir is None else str(tile_dir)))
     parts = [every[i:i + per_task] for i in range(0, len(every), per_task)]

@@ -17,7 +17,8 @@ from shapely.geometry import box
 
 from gis.analyses.coverage import _burn, coverage_frame, coverage_inputs, coverage_sums
 from gis.analyses.rules import UNDERSERVED_BELOW
-from gis.analyses.windowed import Block, blocks, raster_grid, read_block
+from gis.analyses.siting_blocks import GridSpec, Window
+from gis.analyses.windowed import blocks, raster_grid, read_block
 
 DEFAULT_CHUNK = 2048
 
@@ -33,11 +34,11 @@ class CoverageJob:
     radii: dict[str, float]
     metric_crs: int | str
 
-    def sums(self, block: Block) -> dict[str, np.ndarray] | None:
+    def sums(self, block: Window) -> dict[str, np.ndarray] | None:
         """The block's sums (coverage_sums), None when no kelurahan reaches it."""
         n = len(self.kelurahan)
-        transform, _, crs = raster_grid(self.population)
-        t = block.transform(transform)
+        crs = block.grid.crs
+        t = block.transform
         h, w = block.shape
         xs, ys = (t.c, t.c + t.a * w), (t.f, t.f + t.e * h)
         extent = box(min(xs), min(ys), max(xs), max(ys))
@@ -59,7 +60,7 @@ class CoverageJob:
         return coverage_sums(labels, n, population, unions, self.radii, self.metric_crs)
 
 
-def _block_sums(job: CoverageJob, part: list[Block]) -> dict[str, np.ndarray] | None:
+def _block_sums(job: CoverageJob, part: list[Window]) -> dict[str, np.ndarray] | None:
     """The sums of a few blocks (one task: fewer, larger results to gather)."""
     total = None
     for block in part:
@@ -78,11 +79,11 @@ def region_park_coverage(kelurahan: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, p
     or dask.compute). The sums are float64 added block by block, so they may differ from the whole-grid sums in
     the last bits (the order of the additions), not more."""
     radii, by_class, metric_crs = coverage_inputs(kelurahan, parks, radii_m, public_only, metric_crs)
-    _, shape, crs = raster_grid(population)
+    transform, shape, crs = raster_grid(population)
     job = CoverageJob(str(population), gpd.GeoSeries(list(kelurahan.geometry.to_crs(crs)), crs=crs),
                       {cls: gpd.GeoSeries(list(g), crs=metric_crs) for cls, g in by_class.items() if len(g)},
                       radii, metric_crs)
-    every = blocks((0, shape[0]), (0, shape[1]), chunk)
+    every = blocks(GridSpec(transform, shape, crs), (0, shape[0]), (0, shape[1]), chunk)
     per_task = max(1, len(every) // 64)  # a few tens of tasks, whatever the chunk size
     shared = dask.delayed(job)
     found = compute([dask.delayed(_block_sums, pure=True)(shared, every[i:i + per_task])

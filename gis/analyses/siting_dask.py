@@ -34,6 +34,7 @@ from gis.analyses.siting_blocks import (
     window_side,
 )
 from gis.analyses.suitability import Criteria, _describe, _with_cities, grow_cells, sites_frame
+from gis.analyses.windowed import blocks as windowed_blocks
 from gis.analyses.windowed import crs_text, tile_name, write_vrt
 
 DEFAULT_CHUNK = 2048
@@ -164,12 +165,6 @@ def _top(values: np.ndarray, r0: int, c0: int, width: int, k: int):
     return vals, (rows + r0).astype(np.int64) * width + cols + c0, floor
 
 
-def _blocks(grid: GridSpec, chunk: int) -> list[Window]:
-    h, w = grid.shape
-    return [grid.window(r, min(r + chunk, h), c, min(c + chunk, w)) for r in range(0, h, chunk)
-            for c in range(0, w, chunk)]
-
-
 def _seed_rounds(job, blocks: list[Window], side: int, k: int, tile_dir: str | None, compute):
     """Seeds in the in-process order (best window mean first, ties by position), fetched in rounds: each
     round lists every seed above a threshold; when those run out, the next round goes deeper."""
@@ -238,7 +233,7 @@ def region_site_suitability(sources: RasterSources, layers, criteria: Criteria |
     if score_path is not None:
         tile_dir = score_path.parent / f"{score_path.stem}_tiles"
         tile_dir.mkdir(parents=True, exist_ok=True)
-    blocks = _blocks(grid, chunk)
+    blocks = windowed_blocks(grid, (0, grid.shape[0]), (0, grid.shape[1]), chunk)
     # seeds listed per chunk in the first round: a share of what a search may walk through (the plateau around
     # each site, skipped cell by cell), a few tens of MB in all however many chunks; a longer search takes
     # another round (every chunk scored again), which this makes rare

@@ -4,7 +4,6 @@ VRT gathering the tiles into one raster (made a COG by whoever keeps it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -12,9 +11,10 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.windows import Window
+from rasterio.windows import Window as ReadWindow
 
 from gis.analyses.grid import Raster
+from gis.analyses.siting_blocks import GridSpec, Window
 
 VRT_TYPES = {"uint8": "Byte", "uint16": "UInt16", "int32": "Int32", "float32": "Float32", "float64": "Float64"}
 
@@ -23,29 +23,9 @@ def crs_text(crs) -> str:
     return f"EPSG:{crs}" if isinstance(crs, int) else crs
 
 
-@dataclass(frozen=True)
-class Block:
-    """Rows r0:r1 and columns c0:c1 of a grid."""
-
-    r0: int
-    r1: int
-    c0: int
-    c1: int
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.r1 - self.r0, self.c1 - self.c0
-
-    def window(self) -> Window:
-        return Window(self.c0, self.r0, self.c1 - self.c0, self.r1 - self.r0)
-
-    def transform(self, grid: Affine) -> Affine:
-        return grid * Affine.translation(self.c0, self.r0)
-
-
-def blocks(rows: tuple[int, int], cols: tuple[int, int], chunk: int) -> list[Block]:
-    """The chunk x chunk blocks covering rows[0]:rows[1] and cols[0]:cols[1], row by row."""
-    return [Block(r, min(r + chunk, rows[1]), c, min(c + chunk, cols[1]))
+def blocks(grid: GridSpec, rows: tuple[int, int], cols: tuple[int, int], chunk: int) -> list[Window]:
+    """The chunk x chunk windows of the grid covering rows[0]:rows[1] and cols[0]:cols[1], row by row."""
+    return [grid.window(r, min(r + chunk, rows[1]), c, min(c + chunk, cols[1]))
             for r in range(rows[0], rows[1], chunk) for c in range(cols[0], cols[1], chunk)]
 
 
@@ -55,10 +35,10 @@ def raster_grid(path: str | Path) -> tuple[Affine, tuple[int, int], int | str]:
         return ds.transform, (ds.height, ds.width), ds.crs.to_epsg() or ds.crs.to_string()
 
 
-def read_block(path: str | Path, block: Block) -> Raster:
+def read_block(path: str | Path, block: Window) -> Raster:
     """One block of a raster file, as Raster.open reads the whole file (nodata and NaN as 0)."""
     with rasterio.open(path) as ds:
-        window = block.window()
+        window = ReadWindow(block.c0, block.r0, block.shape[1], block.shape[0])
         data = np.ma.filled(ds.read(1, window=window, masked=True), 0)
         if data.dtype.kind == "f":
             data = np.nan_to_num(data, nan=0.0)
@@ -69,7 +49,7 @@ def tile_name(block) -> str:
     return f"{block.r0}_{block.c0}.tif"
 
 
-def write_tile(tile_dir: Path, block: Block, array: np.ndarray, transform: Affine, crs, nodata=None) -> None:
+def write_tile(tile_dir: Path, block: Window, array: np.ndarray, transform: Affine, crs, nodata=None) -> None:
     """A block's result as a tiled GeoTIFF in `tile_dir` (written under another name, then renamed: a block
     computed twice replaces the same values whole)."""
     path = tile_dir / tile_name(block)
